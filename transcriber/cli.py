@@ -1,0 +1,123 @@
+"""Command line: `transcriber run`, `transcriber models`, `--version`.
+
+Parsing imports nothing heavy (no torch, ctranslate2 or transformers), so `--help` is instant on any
+machine. Flags default to None so that `load_settings` can tell "not given" from a value and let the
+`TRANSCRIBER_*` environment variables fill in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from transcriber import __version__
+from transcriber.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, TranscriberError
+from transcriber.settings import CLEANUPS, COMPUTE_TYPES, DEVICES
+from transcriber.writers import FORMATS
+
+EXIT_CODES_HELP = (
+    "exit codes: 0 every file done or skipped; 1 some files failed (each named on stderr); "
+    "2 usage or configuration error, nothing ran; 130 interrupted (finished files kept, rerun resumes)"
+)
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser(
+        "run",
+        help="transcribe a folder (or one file) of recordings",
+        description="Transcribe every recording under --input into --output, skipping files already done. "
+        "Each flag can also be set by an environment variable, TRANSCRIBER_<FLAG> (e.g. TRANSCRIBER_MODEL).",
+        epilog=EXIT_CODES_HELP,
+    )
+    run.add_argument("--input", "-i", help="folder of recordings (searched recursively) or one file")
+    run.add_argument("--output", "-o", help="folder for transcripts; mirrors the input tree")
+    run.add_argument("--formats", help=f"comma-separated, from {','.join(FORMATS)} (default: all)")
+    run.add_argument(
+        "--model",
+        help="catalog name (see `transcriber models`), repo id or model folder; "
+        "default auto: large-v3-turbo on a GPU, small on the CPU",
+    )
+    run.add_argument("--device", help=f"one of {', '.join(DEVICES)} (default auto: the GPU if CTranslate2 sees one)")
+    run.add_argument(
+        "--compute-type", help=f"one of {', '.join(COMPUTE_TYPES)} (default auto: float16 on GPU, int8 on CPU)"
+    )
+    run.add_argument("--language", help="language code such as en or de, or auto to detect (default auto)")
+    run.add_argument("--cleanup", help=f"one of {', '.join(CLEANUPS)} (default rules)")
+    run.add_argument("--batch-size", type=int, help="above 1 uses faster-whisper's batched pipeline (default 1)")
+    run.add_argument("--beam-size", type=int, help="beam search width (default 5)")
+    run.add_argument(
+        "--no-vad",
+        dest="vad",
+        action="store_const",
+        const=False,
+        help="transcribe silence too (VAD is on by default and stops hallucinated text)",
+    )
+    run.add_argument("--force", action="store_const", const=True, help="redo files already done")
+    run.add_argument(
+        "--quiet", "-q", action="store_const", const=True, help="no progress or summary; errors still print"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="transcriber",
+        description="Folders of recordings in, clean and verbatim transcripts out.",
+        epilog=EXIT_CODES_HELP,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_run(sub)
+    sub.add_parser("models", help="list the model catalog and what is cached locally")
+    return parser
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _run(args: argparse.Namespace) -> int:
+    from transcriber.batch import run_batch
+    from transcriber.progress import make_reporter
+    from transcriber.settings import load_settings
+
+    settings = load_settings(vars(args))
+    reporter = make_reporter(settings.quiet)
+    summary = run_batch(settings, reporter)
+    if not settings.quiet or summary.exit_code != EXIT_OK:
+        print(summary.render(), file=sys.stderr)
+    return summary.exit_code
+
+
+def _models() -> int:
+    import os
+
+    from transcriber.models import CATALOG, model_status
+
+    print(f"{'name':<16} {'params':>7} {'disk GB':>8} {'VRAM GB':>8}  {'status':<11} repo")
+    for info in CATALOG.values():
+        print(
+            f"{info.name:<16} {info.params:>7} {info.disk_gb:>8.2f} {info.vram_gb:>8.1f}  "
+            f"{model_status(info):<11} {info.repo}"
+        )
+    print(f"\ncache: {os.environ.get('HF_HOME', '~/.cache/huggingface')} (set HF_HOME to move it)")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return _run(args) if args.command == "run" else _models()
+    except TranscriberError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,84 @@
+"""Progress for a batch: a rich bar on a terminal, plain lines in logs and pipes, nothing with --quiet.
+
+Errors are printed in every mode, one line each, on stderr, so a failed file is never silent.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+
+class Reporter:
+    """Plain lines: what a log file or CI output should hold."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+
+    def start(self, total_files: int) -> None:
+        self.total = total_files
+
+    def step(self, index: int, name: str, stage: str) -> None:
+        """A file begins a stage ("transcribing", "cleaning")."""
+        if not self.quiet:
+            print(f"[{index}/{self.total}] {stage} {name}", file=self.stream, flush=True)
+
+    def advance(self, audio_seconds: float) -> None:
+        """A file finished; `audio_seconds` of audio were covered."""
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=self.stream, flush=True)
+
+    def error(self, message: str) -> None:
+        print(f"error: {message}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """Stop any live display before the summary is printed."""
+
+
+class RichReporter(Reporter):
+    """A live bar over files, with the audio seconds done beside it, for an interactive terminal."""
+
+    def start(self, total_files: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        super().start(total_files)
+        self._console = Console(file=self.stream)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[audio]:.0f} s audio"),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=False,
+        )
+        self._task = self._progress.add_task("starting", total=total_files, audio=0.0)
+        self._audio = 0.0
+        self._progress.start()
+
+    def step(self, index: int, name: str, stage: str) -> None:
+        self._progress.update(self._task, description=f"{stage} {name}")
+
+    def advance(self, audio_seconds: float) -> None:
+        self._audio += audio_seconds
+        self._progress.update(self._task, advance=1, audio=self._audio)
+
+    def note(self, message: str) -> None:
+        self._progress.console.print(message, markup=False, highlight=False)
+
+    def error(self, message: str) -> None:
+        self._progress.console.print(f"error: {message}", markup=False, highlight=False, style="red")
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def make_reporter(quiet: bool, stream: TextIO | None = None) -> Reporter:
+    stream = stream or sys.stderr
+    if not quiet and stream.isatty():
+        return RichReporter(stream)
+    return Reporter(stream, quiet=quiet)

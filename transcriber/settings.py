@@ -1,0 +1,164 @@
+"""Run settings from one place: CLI flags over `TRANSCRIBER_*` environment variables over defaults.
+
+Each value is validated once, here, and a bad one is a `ConfigError` naming where it came from (the flag
+or the variable) and what is allowed. The hashes decide what a rerun must redo: `asr_key` covers what
+changes the recognised text, `output_key` adds what changes the written files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from transcriber.errors import ConfigError
+from transcriber.writers import FORMATS
+
+DEVICES = ("auto", "cpu", "cuda")
+COMPUTE_TYPES = (
+    "auto",
+    "default",
+    "int8",
+    "int8_float16",
+    "int8_bfloat16",
+    "int8_float32",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
+CLEANUPS = ("none", "rules")
+DEFAULT_FORMATS = ("txt", "md", "srt", "vtt", "json")
+AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one `transcriber run` needs; built by `load_settings`, never by hand in the CLI."""
+
+    input: Path
+    output: Path
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    model: str = "auto"
+    device: str = "auto"
+    compute_type: str = "auto"
+    language: str = "auto"
+    cleanup: str = "rules"
+    batch_size: int = 1
+    beam_size: int = 5
+    vad: bool = True
+    force: bool = False
+    quiet: bool = False
+
+    def asr_key(self, model: str, device: str, compute_type: str) -> dict[str, Any]:
+        """What changes the verbatim transcript; `model`/`device`/`compute_type` are the resolved values."""
+        return {
+            "model": model,
+            "compute_type": compute_type,
+            "device": device,
+            "language": self.language,
+            "beam_size": self.beam_size,
+            "batch_size": self.batch_size,
+            "vad": self.vad,
+        }
+
+    def output_key(self, asr_key: Mapping[str, Any]) -> dict[str, Any]:
+        """What changes the written files: the ASR key plus cleanup and formats."""
+        return {**asr_key, "cleanup": self.cleanup, "formats": sorted(self.formats)}
+
+
+def settings_hash(key: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _choice(value: str, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{where}={value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+def _positive_int(value: Any, where: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{where}={value!r} must be a whole number of 1 or more")
+    return number
+
+
+def _formats(value: str | tuple[str, ...], where: str) -> tuple[str, ...]:
+    items = value if isinstance(value, tuple) else tuple(v.strip().lower().lstrip(".") for v in value.split(","))
+    items = tuple(dict.fromkeys(i for i in items if i))
+    if not items:
+        raise ConfigError(f"{where} is empty; give one or more of {','.join(FORMATS)}")
+    for item in items:
+        _choice(item, FORMATS, where)
+    return items
+
+
+def _flag(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{where}={value!r} must be true or false")
+
+
+_VALIDATORS = {
+    "formats": _formats,
+    "device": lambda v, w: _choice(v, DEVICES, w),
+    "compute_type": lambda v, w: _choice(v, COMPUTE_TYPES, w),
+    "cleanup": lambda v, w: _choice(v, CLEANUPS, w),
+    "batch_size": _positive_int,
+    "beam_size": _positive_int,
+    "vad": _flag,
+    "force": _flag,
+    "quiet": _flag,
+    "language": lambda v, w: str(v).strip().lower() or "auto",
+    "model": lambda v, w: str(v).strip() or "auto",
+}
+
+
+def env_name(field_name: str) -> str:
+    return f"TRANSCRIBER_{field_name.upper()}"
+
+
+def flag_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge CLI flags (None means "not given") over `TRANSCRIBER_*` variables over the defaults."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if flags.get(f.name) is not None:
+            raw, where = flags[f.name], flag_name(f.name)
+        elif env_name(f.name) in environ:
+            raw, where = environ[env_name(f.name)], env_name(f.name)
+        else:
+            continue
+        check = _VALIDATORS.get(f.name)
+        values[f.name] = check(raw, where) if check else raw
+    for required in ("input", "output"):
+        if required not in values:
+            raise ConfigError(f"{flag_name(required)} is required (or set {env_name(required)})")
+    values["input"] = Path(values["input"]).expanduser()
+    values["output"] = Path(values["output"]).expanduser()
+    return Settings(**values)
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """The settings as plain JSON-able values, for the transcript JSON."""
+    data = asdict(settings)
+    data["input"], data["output"] = str(settings.input), str(settings.output)
+    data["formats"] = list(settings.formats)
+    return data

@@ -1,0 +1,105 @@
+"""The one transcript model every engine returns and every writer reads.
+
+Its JSON form (`Transcript.to_dict`) is the project's stable output format: it round-trips through
+`Transcript.from_dict`, and `SCHEMA_VERSION` changes only when a field changes meaning.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Word:
+    """One recognised word with its time span in seconds and the engine's confidence."""
+
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+
+
+@dataclass
+class Segment:
+    """A stretch of speech: verbatim `text` as recognised, `clean_text` after cleanup."""
+
+    id: int
+    start: float
+    end: float
+    text: str
+    clean_text: str = ""
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class Edit:
+    """One cleanup removal: `start`/`end` are character offsets into `Transcript.verbatim_text`."""
+
+    start: int
+    end: int
+    text: str
+    reason: str
+
+
+@dataclass
+class Transcript:
+    """Everything known about one recording's transcription.
+
+    `segments` carry the verbatim and clean text with times; `edits` record every cleanup removal, so a
+    reader can always see what was taken out and why.
+    """
+
+    source: str
+    duration: float
+    language: str
+    model: str
+    engine: str
+    segments: list[Segment] = field(default_factory=list)
+    language_probability: float = 0.0
+    cleanup: str = "none"
+    edits: list[Edit] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def verbatim_text(self) -> str:
+        """The recognised text, segments joined by single spaces (edit offsets refer to this string)."""
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    @property
+    def clean_text(self) -> str:
+        """The cleaned text, segments joined by single spaces."""
+        return " ".join(s.clean_text.strip() for s in self.segments if s.clean_text.strip())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["schema_version"] = SCHEMA_VERSION
+        data["verbatim_text"] = self.verbatim_text
+        data["clean_text"] = self.clean_text
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        data = dict(data)
+        version = data.pop("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"transcript JSON has schema_version {version}; this version reads {SCHEMA_VERSION}")
+        data.pop("verbatim_text", None)
+        data.pop("clean_text", None)
+        segments = [
+            Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]}) for s in data.pop("segments", [])
+        ]
+        edits = [Edit(**e) for e in data.pop("edits", [])]
+        return cls(segments=segments, edits=edits, **data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Transcript:
+        return cls.from_dict(json.loads(text))

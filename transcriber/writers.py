@@ -1,0 +1,182 @@
+"""Output writers: one small class per format, chosen by `get_writer`; adding a format is one class.
+
+Every writer renders a string; `write_atomic` puts it in place through a temp file and a rename, so a
+crash or Ctrl-C never leaves a half-written transcript behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import textwrap
+from pathlib import Path
+
+from transcriber.transcript import Segment, Transcript
+
+PARAGRAPH_GAP_SECONDS = 2.0
+PARAGRAPH_MAX_WORDS = 120
+CUE_LINE_CHARS = 42
+CUE_MAX_LINES = 2
+#: Suffix of in-flight temp files; a run that was killed leaves some, and the next run sweeps them.
+TEMP_SUFFIX = ".transcriber-tmp"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` via a temp file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sweep_temp_files(folder: Path) -> int:
+    """Remove temp files a killed run left under `folder`; returns how many."""
+    stale = list(folder.rglob(f".*{TEMP_SUFFIX}"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
+def paragraphs(segments: list[Segment]) -> list[list[Segment]]:
+    """Group clean segments into paragraphs at long pauses or after about `PARAGRAPH_MAX_WORDS` words."""
+    groups: list[list[Segment]] = []
+    words = 0
+    for seg in segments:
+        if not seg.clean_text.strip():
+            continue
+        pause = bool(groups) and seg.start - groups[-1][-1].end >= PARAGRAPH_GAP_SECONDS
+        if not groups or pause or words >= PARAGRAPH_MAX_WORDS:
+            groups.append([])
+            words = 0
+        groups[-1].append(seg)
+        words += len(seg.clean_text.split())
+    return groups
+
+
+def _join(group: list[Segment]) -> str:
+    return " ".join(s.clean_text.strip() for s in group)
+
+
+def _clock(seconds: float, sep: str) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
+
+
+def _split_cue(start: float, end: float, text: str) -> list[tuple[float, float, str]]:
+    """Split a segment's text into cues of at most two lines of `CUE_LINE_CHARS`, timed by share of text."""
+    lines = textwrap.wrap(text, CUE_LINE_CHARS)
+    groups = ["\n".join(lines[i : i + CUE_MAX_LINES]) for i in range(0, len(lines), CUE_MAX_LINES)]
+    total = sum(len(g) for g in groups)
+    cues, at = [], start
+    for group in groups:
+        until = at + (end - start) * len(group) / total
+        cues.append((at, until, group))
+        at = until
+    return cues
+
+
+def _cues(transcript: Transcript) -> list[tuple[float, float, str]]:
+    """Clean segments as cues: clamped into the audio, never overlapping, at most two short lines each."""
+    cues: list[tuple[float, float, str]] = []
+    last_end = 0.0
+    for seg in transcript.segments:
+        text = seg.clean_text.strip()
+        start = min(max(seg.start, last_end), transcript.duration)
+        end = min(seg.end, transcript.duration)
+        if not text or end - start < 0.01:
+            continue
+        cues.extend(_split_cue(start, end, text))
+        last_end = end
+    return cues
+
+
+class Writer:
+    """Renders a transcript in one format; `extension` is the output file's suffix."""
+
+    extension = ""
+
+    def render(self, transcript: Transcript) -> str:
+        raise NotImplementedError
+
+
+class TxtWriter(Writer):
+    extension = "txt"
+
+    def render(self, transcript: Transcript) -> str:
+        paras = [textwrap.fill(_join(g), 100) for g in paragraphs(transcript.segments)]
+        return "\n\n".join(paras) + "\n" if paras else ""
+
+
+class MarkdownWriter(Writer):
+    extension = "md"
+
+    def render(self, transcript: Transcript) -> str:
+        title = Path(transcript.source).stem
+        rows = [
+            ("Source", f"`{transcript.source}`"),
+            ("Duration", _clock(transcript.duration, ".")[:-4]),
+            ("Language", transcript.language),
+            ("Model", f"{transcript.model} ({transcript.engine})"),
+            ("Cleanup", transcript.cleanup),
+        ]
+        lines = [f"# {title}", "", "| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
+        for group in paragraphs(transcript.segments):
+            anchor = _clock(group[0].start, ".")[:-4]
+            lines += [f"**[{anchor}]** {_join(group)}", ""]
+        return "\n".join(lines)
+
+
+class SrtWriter(Writer):
+    extension = "srt"
+
+    def render(self, transcript: Transcript) -> str:
+        blocks = [
+            f"{n}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{text}\n"
+            for n, (start, end, text) in enumerate(_cues(transcript), start=1)
+        ]
+        return "\n".join(blocks)
+
+
+class VttWriter(Writer):
+    extension = "vtt"
+
+    def render(self, transcript: Transcript) -> str:
+        blocks = [f"{_clock(s, '.')} --> {_clock(e, '.')}\n{text}\n" for s, e, text in _cues(transcript)]
+        return "\n".join(["WEBVTT\n", *blocks])
+
+
+class JsonWriter(Writer):
+    extension = "json"
+
+    def render(self, transcript: Transcript) -> str:
+        return transcript.to_json()
+
+
+class VerbatimWriter(Writer):
+    """The recognised text before cleanup, always written beside the clean outputs."""
+
+    extension = "verbatim.txt"
+
+    def render(self, transcript: Transcript) -> str:
+        text = transcript.verbatim_text
+        return textwrap.fill(text, 100) + "\n" if text else ""
+
+
+WRITERS: dict[str, type[Writer]] = {
+    w.extension: w for w in (TxtWriter, MarkdownWriter, SrtWriter, VttWriter, JsonWriter)
+}
+FORMATS = tuple(WRITERS)
+
+
+def get_writer(fmt: str) -> Writer:
+    return WRITERS[fmt]()
