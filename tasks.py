@@ -1,0 +1,150 @@
+"""Invoke tasks: `invoke --list` is the menu. Each task is thin; the logic is in transcriber/host/.
+
+The host needs only `invoke` and `docker` (pip install invoke docker); the heavy stack lives in the image.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from invoke import Context, Exit, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from transcriber.errors import EXIT_USAGE, TranscriberError
+from transcriber.host import actions
+from transcriber.host.doctor import run_checks
+from transcriber.host.envfiles import default_model, image_tag, model_cache
+
+PATHS = actions.HostPaths()
+
+
+def _fail(exc: TranscriberError) -> Exit:
+    return Exit(f"error: {exc}", code=exc.exit_code or EXIT_USAGE)
+
+
+@task(
+    help={
+        "gpu": "auto (detect), rocm, cuda or cpu",
+        "no_build": "skip building the image",
+        "no_models": "skip downloading the default model",
+    }
+)
+def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool = False) -> None:
+    """Detect the GPU, write env/local.env, build the image and fetch the default model. Safe to rerun."""
+    try:
+        found, values = actions.setup_env(PATHS, gpu)
+        print(f"GPU: {found.name} ({found.kind}); wrote {PATHS.env_dir / 'local.env'}: {values}")
+        config = PATHS.config()
+        if not no_build:
+            actions.docker_client()
+            print("image:", actions.build(PATHS, found.kind))
+        if not no_models:
+            model = default_model(config, found.kind)
+            print(f"model {model}:", actions.download_model(config, model))
+    except TranscriberError as exc:
+        raise _fail(exc) from None
+    print("ready: invoke transcribe --input DIR")
+
+
+@task(
+    help={
+        "input": "folder of recordings (or one file)",
+        "output": "folder for transcripts (default: <input>-transcripts beside it)",
+        "backend": "pipeline (ASR then cleanup)",
+        "model": "ASR model name, repo id or folder (default: env/ per GPU)",
+        "formats": "comma-separated: txt,md,srt,vtt,json",
+        "local": "run on this machine without Docker",
+        "extra": "more `transcriber run` flags, quoted: --extra '--language de --cleanup none'",
+    }
+)
+def transcribe(
+    c: Context,
+    input: str | None = None,
+    output: str | None = None,
+    backend: str = "pipeline",
+    model: str | None = None,
+    formats: str | None = None,
+    local: bool = False,
+    extra: str = "",
+) -> None:
+    """Transcribe a folder in the container (GPU passed in), or on this machine with --local."""
+    if not input:
+        raise Exit("error: --input is required: invoke transcribe --input FOLDER", code=EXIT_USAGE)
+    try:
+        source, target, flags = actions.transcribe_args(input, output, model, formats, backend, extra)
+        if local or actions.in_container():
+            code = actions.transcribe_local(source, target, flags)
+        else:
+            code = actions.transcribe_in_container(PATHS, source, target, flags)
+    except TranscriberError as exc:
+        raise _fail(exc) from None
+    if code:
+        raise Exit(code=code)
+
+
+@task(help={"gpu": "rocm, cuda or cpu (default: from env/local.env)", "target": "runtime or dev"})
+def build(c: Context, gpu: str | None = None, target: str = "runtime") -> None:
+    """Build the container image."""
+    try:
+        kind = gpu or PATHS.config().get("TRANSCRIBER_GPU", "cpu")
+        print(actions.build(PATHS, "cpu" if kind == "auto" else kind, target))
+    except TranscriberError as exc:
+        raise _fail(exc) from None
+
+
+@task(help={"download": "catalog name or repo id to fetch into the model cache"})
+def models(c: Context, download: str | None = None) -> None:
+    """List the model catalog, or download one model into the host model cache."""
+    if download:
+        try:
+            print(actions.download_model(PATHS.config(), download))
+        except TranscriberError as exc:
+            raise _fail(exc) from None
+        return
+    c.run(f"{sys.executable} -m transcriber models", env={"HF_HOME": str(model_cache(PATHS.config()))})
+
+
+@task
+def shell(c: Context) -> None:
+    """Open a bash shell in the image, with the GPU and the model cache mounted."""
+    config = PATHS.config()
+    access = actions.gpu_access(config, PATHS)
+    args = [f"--device={d}" for d in access.devices] + [f"--group-add={g}" for g in access.group_ids]
+    if access.hsa_override:
+        args.append(f"-e HSA_OVERRIDE_GFX_VERSION={access.hsa_override}")
+    cache = model_cache(config)
+    image = image_tag(config, access.kind)
+    c.run(
+        f"docker run --rm -it {' '.join(args)} -v {cache}:/models -e HF_HOME=/models --entrypoint bash {image}",
+        pty=True,
+    )
+
+
+@task
+def test(c: Context) -> None:
+    """Run the test suite (what CI runs after installing everything: bash .ci/run)."""
+    c.run(f"{sys.executable} -m pytest -q", pty=sys.stdout.isatty())
+
+
+@task
+def lock(c: Context) -> None:
+    """Regenerate requirements.lock for the image (Python 3.12, manylinux x86-64, hashes)."""
+    c.run(
+        "uv pip compile pyproject.toml --python-version 3.12 --python-platform x86_64-manylinux_2_28 "
+        "--generate-hashes --no-emit-package torch --no-emit-package ctranslate2 -o requirements.lock"
+    )
+
+
+@task
+def doctor(c: Context) -> None:
+    """Check Docker, groups, GPU access, gfx override, image, models and disk; each PASS or FAIL with the fix."""
+    try:
+        checks = run_checks(PATHS.config(), PATHS.repo)
+    except TranscriberError as exc:
+        raise _fail(exc) from None
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    if not all(check.ok for check in checks):
+        raise Exit(code=1)

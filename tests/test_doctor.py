@@ -1,0 +1,72 @@
+"""`invoke doctor`'s checks on stand-in machines: a healthy ROCm box, a stale image, a wrong override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.fake_docker import FakeEngine
+from tests.test_gpu import GB, _cpu, _node
+from transcriber.host.doctor import SOURCE_LABEL, run_checks, source_hash
+from transcriber.host.envfiles import HostConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    fake = FakeEngine(tmp_path / "docker.sock")
+    yield fake
+    fake.close()
+
+
+def _machine(tmp_path: Path, override: str) -> tuple[HostConfig, Path, Path]:
+    sys_root, dev = tmp_path / "sys", tmp_path / "dev"
+    _cpu(sys_root)
+    _node(sys_root, 1, 110001, 120, 128, [(1, 12 * GB)])
+    (dev / "dri").mkdir(parents=True)
+    (dev / "kfd").write_text("")
+    (dev / "dri" / "renderD128").write_text("")
+    snapshot = (
+        tmp_path / "cache" / "hub" / "models--mobiuslabsgmbh--faster-whisper-large-v3-turbo" / "snapshots" / "abc"
+    )
+    snapshot.mkdir(parents=True)
+    (snapshot / "model.bin").write_bytes(b"weights")
+    values = {"TRANSCRIBER_GPU": "rocm", "HSA_OVERRIDE_GFX_VERSION": override,
+              "TRANSCRIBER_MODEL_CACHE": str(tmp_path / "cache")}  # fmt: skip
+    config = HostConfig(values=values, sources=dict.fromkeys(values, "env/local.env"))
+    return config, sys_root, dev
+
+
+def _results(engine: FakeEngine, config: HostConfig, sys_root: Path, dev: Path) -> dict[str, tuple[bool, str]]:
+    client = docker.DockerClient(base_url=engine.url, version="1.43")
+    checks = run_checks(config, ROOT, sys_root, dev, connect=lambda: client)
+    return {c.name: (c.ok, c.detail) for c in checks}
+
+
+def test_healthy_rocm_machine_passes_the_gpu_image_and_model_checks(engine: FakeEngine, tmp_path: Path) -> None:
+    engine.images["transcriber:rocm"] = {SOURCE_LABEL: source_hash(ROOT)}
+    config, sys_root, dev = _machine(tmp_path, "11.0.1")
+    results = _results(engine, config, sys_root, dev)
+    for name in ("Docker engine", "image", "GPU", "gfx override", "models", f"access {dev / 'kfd'}"):
+        assert results[name][0], (name, results[name])
+    assert results["GPU"][1] == "AMD gfx1101, 12.0 GB"
+
+
+def test_stale_image_and_wrong_override_fail_with_the_fix(engine: FakeEngine, tmp_path: Path) -> None:
+    engine.images["transcriber:rocm"] = {SOURCE_LABEL: "old"}
+    config, sys_root, dev = _machine(tmp_path, "10.3.0")
+    results = _results(engine, config, sys_root, dev)
+    assert results["image"] == (False, "transcriber:rocm is older than containers/ or the lock: run `invoke build`")
+    ok, detail = results["gfx override"]
+    assert not ok
+    assert "gfx1101 wants HSA_OVERRIDE_GFX_VERSION=11.0.1, but env/local.env sets 10.3.0" in detail
+
+
+def test_missing_image_says_build(engine: FakeEngine, tmp_path: Path) -> None:
+    config, sys_root, dev = _machine(tmp_path, "11.0.1")
+    assert _results(engine, config, sys_root, dev)["image"][1].endswith(
+        "is not built: run `invoke build` (or `invoke setup`)"
+    )

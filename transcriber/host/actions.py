@@ -1,0 +1,168 @@
+"""What the invoke tasks do, kept out of tasks.py so each task stays a few lines.
+
+Every action takes its host facts (repo, env folder, sysfs and /dev roots, docker connection) as
+arguments with real defaults, so tests can point them at stand-ins without patching.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transcriber.errors import ConfigError, TranscriberError
+from transcriber.host.container import ContainerSpec, GpuAccess, amd_access, host_user, run_command, run_container
+from transcriber.host.doctor import SOURCE_LABEL, source_hash
+from transcriber.host.engine import DOCKERFILES, build_image, docker_client
+from transcriber.host.envfiles import (
+    HostConfig,
+    default_model,
+    image_tag,
+    load_host_config,
+    model_cache,
+    write_local_env,
+)
+from transcriber.host.gpu import Gpu, detect, hsa_override
+from transcriber.models import CATALOG
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class HostPaths:
+    """Where the host facts are read from; the defaults are the real machine."""
+
+    repo: Path = REPO
+    sys_root: Path = Path("/sys")
+    dev_root: Path = Path("/dev")
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: TRANSCRIBER_ENV_DIR points the tasks at another folder of env files (a second machine profile).
+    env_dir: Path = Path(os.environ.get("TRANSCRIBER_ENV_DIR", REPO / "env"))
+
+    def config(self, flags: dict[str, str | None] | None = None) -> HostConfig:
+        return load_host_config(self.env_dir, self.environ, flags)
+
+
+def in_container() -> bool:
+    """True inside our image or the devcontainer (both set TRANSCRIBER_IN_CONTAINER=1), where tasks run
+    `transcriber` directly. /.dockerenv is not used: any container has it, CI sandboxes included."""
+    return os.environ.get("TRANSCRIBER_IN_CONTAINER") == "1"
+
+
+def gpu_access(config: HostConfig, paths: HostPaths) -> GpuAccess:
+    """Devices, groups and override for the container, from local.env (written by setup) and /dev."""
+    kind = config.get("TRANSCRIBER_GPU", "cpu")
+    if kind == "auto":
+        kind = detect("auto", paths.sys_root).kind
+    if kind != "rocm":
+        return GpuAccess(kind=kind)
+    if not (paths.dev_root / "kfd").exists():
+        raise ConfigError(
+            f"{paths.dev_root / 'kfd'} does not exist: the amdgpu kernel driver is not loaded, so no container can "
+            "reach the GPU; install the driver (amdgpu-install --usecase=rocm), or run on the CPU with --local"
+        )
+    access = amd_access(paths.dev_root, config.get("TRANSCRIBER_RENDER_NODE"), config.get("HSA_OVERRIDE_GFX_VERSION"))
+    if gids := config.get("TRANSCRIBER_DEVICE_GIDS"):
+        extra = tuple(int(g) for g in gids.split(","))
+        access = GpuAccess(access.kind, access.devices, tuple(sorted({*access.group_ids, *extra})), access.hsa_override)
+    return access
+
+
+def setup_env(paths: HostPaths, prefer: str) -> tuple[Gpu, dict[str, str]]:
+    """Detect the GPU and write env/local.env with what was found; returns both."""
+    gpu = detect(prefer, paths.sys_root)
+    if prefer in ("rocm", "cuda") and gpu.kind != prefer:
+        where = "/sys/class/kfd (is the amdgpu driver loaded?)" if prefer == "rocm" else "nvidia-smi"
+        raise ConfigError(f"--gpu {prefer}: no such GPU found in {where}; use --gpu auto or --gpu cpu")
+    values = {"TRANSCRIBER_GPU": gpu.kind}
+    if gpu.kind == "rocm":
+        nodes = [paths.dev_root / "kfd", paths.dev_root / gpu.render_node.removeprefix("/dev/")]
+        gids = sorted({n.stat().st_gid for n in nodes if n.exists()})
+        values |= {
+            "TRANSCRIBER_GFX_TARGET": gpu.gfx_target,
+            "HSA_OVERRIDE_GFX_VERSION": hsa_override(gpu.gfx_target),
+            "TRANSCRIBER_RENDER_NODE": gpu.render_node,
+            "TRANSCRIBER_DEVICE_GIDS": ",".join(str(g) for g in gids),
+        }
+    header = f"Written by `invoke setup` for {gpu.name} ({gpu.vram_gb:.1f} GB). Rerun setup after a hardware change."
+    write_local_env(paths.env_dir / "local.env", values, header)
+    return gpu, values
+
+
+def download_model(config: HostConfig, name: str) -> Path:
+    """Fetch a catalog model (or repo id) into the host model cache that the container mounts."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:
+        raise TranscriberError(
+            "downloading models needs huggingface_hub on the host: pip install huggingface_hub"
+        ) from exc
+    repo = CATALOG[name].repo if name in CATALOG else name
+    if "/" not in repo:
+        raise ConfigError(f"unknown model {name!r}: use one of {', '.join(CATALOG)} or a repo id")
+    return Path(snapshot_download(repo, cache_dir=str(model_cache(config) / "hub")))
+
+
+def build(
+    paths: HostPaths, gpu_kind: str, target: str = "runtime", connect: Callable[[], object] = docker_client
+) -> str:
+    """Build the image for `gpu_kind`, labelled with the hash of what it was built from."""
+    config = paths.config()
+    client = connect()
+    tag = image_tag(config, gpu_kind)
+    if gpu_kind not in DOCKERFILES:
+        raise ConfigError(f"--gpu {gpu_kind}: choose rocm, cuda or cpu")
+    return build_image(client, paths.repo, gpu_kind, tag, target=target, labels={SOURCE_LABEL: source_hash(paths.repo)})
+
+
+def transcribe_args(
+    input_dir: str, output: str | None, model: str | None, formats: str | None, backend: str, extra: str
+) -> tuple[Path, Path, list[str]]:
+    """Check the folders and build the flags `transcriber run` gets besides --input and --output."""
+    source = Path(input_dir).expanduser().resolve()
+    if not source.exists():
+        raise ConfigError(f"--input {input_dir} does not exist; give a folder of recordings")
+    target = Path(output).expanduser().resolve() if output else source.parent / f"{source.name}-transcripts"
+    if backend != "pipeline":
+        raise ConfigError(f"--backend {backend}: only the pipeline backend exists in this version")
+    flags = []
+    if model:
+        flags += ["--model", model]
+    if formats:
+        flags += ["--formats", formats]
+    return source, target, [*flags, *shlex.split(extra)]
+
+
+def transcribe_local(source: Path, target: Path, flags: Sequence[str]) -> int:
+    """`transcriber run` on this machine, in this Python; returns its exit code."""
+    command = [sys.executable, "-m", "transcriber", "run", "--input", str(source), "--output", str(target), *flags]
+    return subprocess.run(command, check=False).returncode
+
+
+def transcribe_in_container(
+    paths: HostPaths, source: Path, target: Path, flags: Sequence[str], connect: Callable[[], object] = docker_client
+) -> int:
+    """The same run inside the image, with the GPU passed in; returns the container's exit code."""
+    config = paths.config()
+    access = gpu_access(config, paths)
+    cache = model_cache(config)
+    if not any(f == "--model" or f.startswith("--model=") for f in flags):
+        flags = ["--model", default_model(config, access.kind), *flags]
+    client = connect()
+    target.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    spec = ContainerSpec(
+        image=image_tag(config, access.kind),
+        command=run_command(flags, "" if source.is_dir() else source.name),
+        input_dir=source if source.is_dir() else source.parent,
+        output_dir=target,
+        model_cache=cache,
+        gpu=access,
+        user=host_user(),
+        shm_size=config.get("TRANSCRIBER_SHM_SIZE", "8g"),
+    )
+    return run_container(client, spec)

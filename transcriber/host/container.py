@@ -1,0 +1,124 @@
+"""The container request for `transcriber run`, and running it through the docker SDK.
+
+`build_spec` is pure (host facts in, request out), so the tests can check every field; `run_container`
+streams the logs, stops and removes the container on Ctrl-C, and returns the container's exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from transcriber.errors import EXIT_INTERRUPTED
+
+CONTAINER_INPUT = "/data/in"
+CONTAINER_OUTPUT = "/data/out"
+CONTAINER_MODELS = "/models"
+
+
+@dataclass(frozen=True)
+class GpuAccess:
+    """What the container needs to reach the GPU: device nodes, their group ids, the gfx override."""
+
+    kind: str
+    devices: tuple[str, ...] = ()
+    group_ids: tuple[int, ...] = ()
+    hsa_override: str = ""
+
+
+def amd_access(dev_root: Path, render_node: str, hsa_override_value: str) -> GpuAccess:
+    """/dev/kfd plus the chosen render node (or all of /dev/dri), with the numeric GIDs of those nodes.
+
+    Group names (video, render) often do not exist inside the image, and their numbers differ between
+    distributions, so the host's numeric GIDs are passed.
+    """
+    kfd = dev_root / "kfd"
+    render = dev_root / render_node.removeprefix("/dev/") if render_node else dev_root / "dri"
+    nodes = [kfd, render]
+    if render.is_dir():
+        nodes[1:] = sorted(render.iterdir())
+    devices = tuple(f"{node}:/dev/{node.relative_to(dev_root)}:rwm" for node in nodes)
+    gids = sorted({node.stat().st_gid for node in nodes if node.exists()})
+    return GpuAccess(kind="rocm", devices=devices, group_ids=tuple(gids), hsa_override=hsa_override_value)
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything `docker run` gets for one batch."""
+
+    image: str
+    command: tuple[str, ...]
+    input_dir: Path
+    output_dir: Path
+    model_cache: Path
+    gpu: GpuAccess
+    user: str
+    shm_size: str = "8g"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        env = {"HF_HOME": CONTAINER_MODELS, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **self.extra_env}
+        if self.gpu.hsa_override:
+            env["HSA_OVERRIDE_GFX_VERSION"] = self.gpu.hsa_override
+        return env
+
+    def docker_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `client.containers.run`."""
+        kwargs: dict[str, Any] = {
+            "image": self.image,
+            "command": list(self.command),
+            "environment": self.environment(),
+            "volumes": {
+                str(self.input_dir): {"bind": CONTAINER_INPUT, "mode": "ro"},
+                str(self.output_dir): {"bind": CONTAINER_OUTPUT, "mode": "rw"},
+                str(self.model_cache): {"bind": CONTAINER_MODELS, "mode": "rw"},
+            },
+            "network_mode": "none",  # transcription never talks to the network
+            "user": self.user,
+            "security_opt": ["no-new-privileges"],
+            "ipc_mode": "private",
+            "shm_size": self.shm_size,
+            "detach": True,
+        }
+        if self.gpu.kind == "rocm":
+            kwargs["devices"] = list(self.gpu.devices)
+            kwargs["group_add"] = [str(g) for g in self.gpu.group_ids]
+            # ROCm's runtime uses memory-policy syscalls that Docker's default seccomp profile refuses.
+            kwargs["security_opt"].append("seccomp=unconfined")
+        elif self.gpu.kind == "cuda":
+            from docker.types import DeviceRequest
+
+            kwargs["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        return kwargs
+
+
+def run_command(passthrough: Sequence[str], input_name: str = "") -> tuple[str, ...]:
+    """The in-container `transcriber run` command; `input_name` picks one file of the mounted folder."""
+    source = f"{CONTAINER_INPUT}/{input_name}" if input_name else CONTAINER_INPUT
+    return ("run", "--input", source, "--output", CONTAINER_OUTPUT, *passthrough)
+
+
+def host_user() -> str:
+    """uid:gid of the caller, so the transcripts belong to the user and not to root."""
+    return f"{os.getuid()}:{os.getgid()}"
+
+
+def run_container(client: Any, spec: ContainerSpec, out: TextIO | None = None) -> int:
+    """Run `spec`, stream its output, and return its exit code; Ctrl-C stops and removes it (exit 130)."""
+    out = out or sys.stdout
+    container = client.containers.run(**spec.docker_kwargs())
+    try:
+        for chunk in container.logs(stream=True, follow=True):
+            out.write(chunk.decode("utf-8", errors="replace"))
+            out.flush()
+        return int(container.wait().get("StatusCode", 1))
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping the container (finished files are kept; rerun to resume)", file=sys.stderr)
+        container.stop(timeout=10)
+        return EXIT_INTERRUPTED
+    finally:
+        container.remove(force=True)

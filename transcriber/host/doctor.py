@@ -1,0 +1,140 @@
+"""`invoke doctor`: each thing a container run needs, PASS or FAIL with the fix."""
+
+from __future__ import annotations
+
+import getpass
+import grp
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from transcriber.host.engine import DockerUnavailableError, docker_client
+from transcriber.host.envfiles import HostConfig, default_model, image_tag, model_cache
+from transcriber.host.gpu import Gpu, detect, hsa_override
+from transcriber.models import CATALOG
+
+MIN_FREE_GB = 25  # the ROCm image is about 20 GB unpacked, large-v3-turbo 1.6 GB, a cleanup LLM 6 GB
+IMAGE_INPUTS = ("containers", "requirements.lock", "pyproject.toml")
+SOURCE_LABEL = "org.transcriber.source-hash"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def source_hash(repo: Path) -> str:
+    """Hash of what the image is built from; stored as an image label, so doctor can tell a stale image."""
+    digest = hashlib.sha256()
+    for item in IMAGE_INPUTS:
+        root = repo / item
+        for path in sorted(root.rglob("*") if root.is_dir() else [root]):
+            if path.is_file():
+                digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_cached(cache: Path, name: str) -> bool:
+    """Whether a catalog model's snapshot sits in the Hugging Face cache under `cache`."""
+    info = CATALOG.get(name)
+    if info is None:
+        return Path(name).is_dir()
+    folder = cache / "hub" / f"models--{info.repo.replace('/', '--')}" / "snapshots"
+    return any(folder.glob("*/model.bin"))
+
+
+def _docker_checks(tag: str, repo: Path, connect: Callable[[], object]) -> list[Check]:
+    try:
+        client = connect()
+    except DockerUnavailableError as exc:
+        return [Check("Docker engine", False, str(exc))]
+    checks = [Check("Docker engine", True, "reachable")]
+    try:
+        image = client.images.get(tag)  # type: ignore[attr-defined]
+    except Exception:
+        return [*checks, Check("image", False, f"{tag} is not built: run `invoke build` (or `invoke setup`)")]
+    current = source_hash(repo)
+    built = (image.labels or {}).get(SOURCE_LABEL, "")
+    if built != current:
+        return [*checks, Check("image", False, f"{tag} is older than containers/ or the lock: run `invoke build`")]
+    return [*checks, Check("image", True, f"{tag} is current ({current})")]
+
+
+def _group_check() -> Check:
+    if os.getuid() == 0:
+        return Check("docker group", True, "running as root")
+    try:
+        docker_gid = grp.getgrnam("docker").gr_gid
+    except KeyError:
+        return Check("docker group", False, "no docker group on this machine: install Docker (it creates it)")
+    if docker_gid in os.getgroups():
+        return Check("docker group", True, f"{getpass.getuser()} is in it")
+    return Check(
+        "docker group", False, "you are not in the docker group: `sudo usermod -aG docker $USER`, log in again"
+    )
+
+
+def _gpu_checks(gpu: Gpu, config: HostConfig, dev_root: Path) -> list[Check]:
+    if gpu.kind == "cpu":
+        return [
+            Check(
+                "GPU",
+                False,
+                "no AMD (/sys/class/kfd) or NVIDIA (nvidia-smi) GPU found: runs fall back to the "
+                "CPU; for AMD install the amdgpu driver and ROCm, then rerun `invoke setup`",
+            )
+        ]
+    checks = [Check("GPU", True, f"{gpu.name}, {gpu.vram_gb:.1f} GB")]
+    if gpu.kind != "rocm":
+        return checks
+    for node in (dev_root / "kfd", dev_root / gpu.render_node.removeprefix("/dev/")):
+        ok = os.access(node, os.R_OK | os.W_OK)
+        fix = "" if ok else ": add yourself to the groups owning it (`sudo usermod -aG render,video $USER`)"
+        checks.append(Check(f"access {node}", ok, ("read/write" if ok else "no read/write access") + fix))
+    wanted, configured = hsa_override(gpu.gfx_target), config.get("HSA_OVERRIDE_GFX_VERSION")
+    source = config.sources.get("HSA_OVERRIDE_GFX_VERSION", "nowhere")
+    if wanted and configured != wanted:
+        checks.append(
+            Check(
+                "gfx override",
+                False,
+                f"{gpu.gfx_target} wants HSA_OVERRIDE_GFX_VERSION={wanted}, "
+                f"but {source} sets {configured or 'nothing'}: rerun `invoke setup` or fix that file",
+            )
+        )
+    else:
+        checks.append(Check("gfx override", True, f"{gpu.gfx_target} with HSA_OVERRIDE_GFX_VERSION={configured}"))
+    return checks
+
+
+def run_checks(
+    config: HostConfig,
+    repo: Path,
+    sys_root: Path = Path("/sys"),
+    dev_root: Path = Path("/dev"),
+    connect: Callable[[], object] = docker_client,
+) -> list[Check]:
+    gpu = detect(config.get("TRANSCRIBER_GPU", "auto"), sys_root)
+    tag = image_tag(config, gpu.kind)
+    checks = [*_docker_checks(tag, repo, connect), _group_check(), *_gpu_checks(gpu, config, dev_root)]
+    cache = model_cache(config)
+    model = default_model(config, gpu.kind)
+    cached = model_cached(cache, model)
+    checks.append(
+        Check(
+            "models",
+            cached,
+            f"{model} is cached in {cache}"
+            if cached
+            else f"{model} is not in {cache}: run `invoke models --download {model}`",
+        )
+    )
+    probe = cache if cache.exists() else next(p for p in [cache, *cache.parents] if p.exists())
+    free = shutil.disk_usage(probe).free / 2**30
+    checks.append(Check("disk space", free >= MIN_FREE_GB, f"{free:.0f} GB free at {probe} (want {MIN_FREE_GB})"))
+    return checks
