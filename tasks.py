@@ -133,7 +133,7 @@ def lock(c: Context) -> None:
     """Regenerate requirements.lock for the image (Python 3.12, manylinux x86-64, hashes)."""
     c.run(
         "uv pip compile pyproject.toml --python-version 3.12 --python-platform x86_64-manylinux_2_28 "
-        "--generate-hashes --no-emit-package torch --no-emit-package ctranslate2 -o requirements.lock"
+        "--extra llm --extra quant --generate-hashes --override containers/lock-overrides.txt -o requirements.lock"
     )
 
 

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILES = [ROOT / "containers" / "rocm" / "Dockerfile", ROOT / "containers" / "cpu" / "Dockerfile"]
 #: Deliberately left out of the lock: the ROCm base image brings torch, the ROCm wheel brings ctranslate2.
 LEFT_TO_THE_IMAGE = {"torch", "ctranslate2"}
+#: The extras the image installs through the lock (see `invoke lock`).
+IMAGE_EXTRAS = ("llm", "quant")
 
 
 def _name(requirement: str) -> str:
@@ -53,7 +55,8 @@ def test_every_dependency_is_in_the_lock() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     lock = (ROOT / "requirements.lock").read_text()
     pinned = {m.group(1).lower(): m.group(2) for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+) \\$", lock, re.M)}
-    wanted = {_name(r) for r in project["dependencies"]} - LEFT_TO_THE_IMAGE
+    image_extras = [r for extra in IMAGE_EXTRAS for r in project["optional-dependencies"][extra]]
+    wanted = {_name(r) for r in [*project["dependencies"], *image_extras]} - LEFT_TO_THE_IMAGE
     missing = wanted - set(pinned)
     assert not missing, f"in pyproject.toml but not in requirements.lock (run `invoke lock`): {sorted(missing)}"
     assert not LEFT_TO_THE_IMAGE & set(pinned), "torch and ctranslate2 must come from the image, not the lock"

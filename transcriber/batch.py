@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, ConfigError, TranscriberError
-from transcriber.models import resolve_model
+from transcriber.models import DEFAULT_LLM, resolve_model
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
 from transcriber.transcript import Transcript
 from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, write_atomic
+
+if TYPE_CHECKING:
+    from transcriber.cleanup.llm import LlmCleaner, LlmStats
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Summary:
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     interrupted: bool = False
+    llm: LlmStats | None = None
 
     @property
     def real_time_factor(self) -> float:
@@ -48,10 +53,16 @@ class Summary:
     def render(self) -> str:
         state = "interrupted" if self.interrupted else "finished"
         speed = f", real-time factor {self.real_time_factor:.3f}" if self.audio_seconds else ""
-        return (
+        line = (
             f"{state}: {self.done} done, {self.skipped} skipped, {len(self.failed)} failed; "
             f"{self.audio_seconds / 3600:.3f} h audio in {self.wall_seconds:.1f} s{speed}"
         )
+        if self.llm is not None:
+            line += (
+                f"\nllm cleanup: {self.llm.chunks} chunks, {self.llm.fallbacks} fell back to the rules output, "
+                f"{self.llm.tokens_per_second:.1f} tokens/s"
+            )
+        return line
 
 
 class _EngineSlot:
@@ -107,8 +118,90 @@ def _write_outputs(transcript: Transcript, recording: Recording, settings: Setti
     return names
 
 
+@dataclass
+class _Pending:
+    """A file whose verbatim transcript is ready and whose cleanup and outputs are still to do."""
+
+    index: int
+    recording: Recording
+    digest: str
+    transcript: Transcript
+
+
+class _Batch:
+    """The state one run shares across its two stages: speech recognition, then cleanup and writing."""
+
+    def __init__(self, settings: Settings, reporter: Reporter, slot: _EngineSlot) -> None:
+        self.settings, self.reporter, self.slot = settings, reporter, slot
+        asr_key = settings.asr_key(slot.model_name, slot.device, slot.compute_type)
+        self.asr_hash, self.out_key = settings_hash(asr_key), settings.output_key(asr_key)
+        self.out_hash = settings_hash(self.out_key)
+        self.manifest, self.cache = Manifest(settings.output), RawCache(settings.output)
+        self.summary = Summary()
+
+    def _failed(self, recording: Recording, message: str) -> None:
+        self.summary.failed.append(recording.relative.as_posix())
+        self.reporter.error(message)
+        self.reporter.advance(0.0)
+
+    def recognise(self, index: int, recording: Recording) -> _Pending | None:
+        """Stage one for a file: skip it if done, else take its raw transcript from the cache or the engine."""
+        name = recording.relative.as_posix()
+        try:
+            digest = content_hash(recording.path) if recording.path.is_file() else ""
+            if not self.settings.force and self.manifest.is_done(name, digest, self.out_hash, self.settings.output):
+                self.summary.skipped += 1
+                self.reporter.advance(0.0)
+                return None
+            transcript = self.cache.get(digest, self.asr_hash) if digest else None
+            if transcript is None:
+                self.reporter.step(index, name, "transcribing")
+                audio = decode(recording.path)
+                transcript = self.slot.get().transcribe(audio.samples, source=name)
+                transcript.warnings = audio.warnings
+                self.cache.put(digest, self.asr_hash, transcript)
+        except TranscriberError as exc:
+            self._failed(recording, str(exc))
+            return None
+        except OSError as exc:
+            self._failed(recording, f"{recording.path}: {exc.strerror or exc}; check the file and its permissions")
+            return None
+        for warning in transcript.warnings:
+            self.reporter.note(f"warning: {name}: {warning}")
+        return _Pending(index, recording, digest, transcript)
+
+    def finish(self, item: _Pending, llm: LlmCleaner | None) -> None:
+        """Stage two for a file: clean, write every format atomically, record it in the manifest."""
+        name, transcript = item.recording.relative.as_posix(), item.transcript
+        try:
+            if llm is not None:
+                self.reporter.step(item.index, name, "cleaning")
+            apply_cleanup(transcript, self.settings.cleanup, llm)
+            transcript.settings = self.out_key
+            outputs = _write_outputs(transcript, item.recording, self.settings)
+            self.manifest.record(name, item.digest, self.out_hash, outputs)
+        except OSError as exc:
+            self._failed(item.recording, f"{self.settings.output}: {exc.strerror or exc}; check the output folder")
+            return
+        self.summary.done += 1
+        self.summary.audio_seconds += transcript.duration
+        self.reporter.advance(transcript.duration)
+
+
+def _load_llm(settings: Settings, device: str) -> LlmCleaner:
+    from transcriber.cleanup.llm import LlmCleaner, LlmOptions
+
+    model = DEFAULT_LLM[device] if settings.cleanup_model == "auto" else settings.cleanup_model
+    return LlmCleaner(LlmOptions(model, settings.cleanup_mode, settings.llm_quant, settings.device))
+
+
 def run_batch(settings: Settings, reporter: Reporter) -> Summary:
-    """Run the whole batch under the output lock; never raises for a single bad file."""
+    """Run the whole batch under the output lock; never raises for a single bad file.
+
+    With an LLM cleanup the stages run one after the other over all files (all speech recognition, the
+    ASR model freed, then all cleanup), so the GPU holds one model at a time; otherwise each file is
+    finished as soon as it is recognised, so outputs appear as the batch goes.
+    """
     started = time.perf_counter()
     recordings = discover(settings.input, settings.output)
     if not recordings:
@@ -116,55 +209,34 @@ def run_batch(settings: Settings, reporter: Reporter) -> Summary:
             f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} "
             "(hidden files and folders are skipped)"
         )
-    summary = Summary()
     settings.output.mkdir(parents=True, exist_ok=True)
+    staged = settings.cleanup == "llm"
     with OutputLock(settings.output):
         sweep_temp_files(settings.output)
         slot = _EngineSlot(settings, reporter)
-        asr_key = settings.asr_key(slot.model_name, slot.device, slot.compute_type)
-        asr_hash, out_key = settings_hash(asr_key), settings.output_key(asr_key)
-        out_hash = settings_hash(out_key)
-        manifest, cache = Manifest(settings.output), RawCache(settings.output)
+        batch = _Batch(settings, reporter, slot)
         reporter.start(len(recordings))
+        llm: LlmCleaner | None = None
         try:
+            pending = []
             for index, recording in enumerate(recordings, start=1):
-                name = recording.relative.as_posix()
-                try:
-                    digest = content_hash(recording.path) if recording.path.is_file() else ""
-                    if not settings.force and manifest.is_done(name, digest, out_hash, settings.output):
-                        summary.skipped += 1
-                        reporter.advance(0.0)
-                        continue
-                    transcript = cache.get(digest, asr_hash) if digest else None
-                    if transcript is None:
-                        reporter.step(index, name, "transcribing")
-                        audio = decode(recording.path)
-                        transcript = slot.get().transcribe(audio.samples, source=name)
-                        transcript.warnings = audio.warnings
-                        cache.put(digest, asr_hash, transcript)
-                    for warning in transcript.warnings:
-                        reporter.note(f"warning: {name}: {warning}")
-                    apply_cleanup(transcript, settings.cleanup)
-                    transcript.settings = out_key
-                    outputs = _write_outputs(transcript, recording, settings)
-                    manifest.record(name, digest, out_hash, outputs)
-                except TranscriberError as exc:
-                    summary.failed.append(name)
-                    reporter.error(str(exc))
-                    reporter.advance(0.0)
-                    continue
-                except OSError as exc:
-                    summary.failed.append(name)
-                    reporter.error(f"{recording.path}: {exc.strerror or exc}; check the file and the output folder")
-                    reporter.advance(0.0)
-                    continue
-                summary.done += 1
-                summary.audio_seconds += transcript.duration
-                reporter.advance(transcript.duration)
+                item = batch.recognise(index, recording)
+                if item is not None and staged:
+                    pending.append(item)
+                elif item is not None:
+                    batch.finish(item, None)
+            slot.close()
+            if pending:
+                llm = _load_llm(settings, slot.device)
+                for item in pending:
+                    batch.finish(item, llm)
+                batch.summary.llm = llm.stats
         except KeyboardInterrupt:
-            summary.interrupted = True
+            batch.summary.interrupted = True
         finally:
             slot.close()
+            if llm is not None:
+                llm.close()
             reporter.close()
-    summary.wall_seconds = time.perf_counter() - started
-    return summary
+    batch.summary.wall_seconds = time.perf_counter() - started
+    return batch.summary

@@ -15,7 +15,7 @@ from types import FrameType
 
 from transcriber import __version__
 from transcriber.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, TranscriberError
-from transcriber.settings import CLEANUPS, COMPUTE_TYPES, DEVICES
+from transcriber.settings import CLEANUP_MODES, CLEANUPS, COMPUTE_TYPES, DEVICES, LLM_QUANTS
 from transcriber.writers import FORMATS
 
 EXIT_CODES_HELP = (
@@ -46,6 +46,19 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--language", help="language code such as en or de, or auto to detect (default auto)")
     run.add_argument("--cleanup", help=f"one of {', '.join(CLEANUPS)} (default rules)")
+    run.add_argument(
+        "--cleanup-model",
+        help="for --cleanup llm: qwen2.5-3b-instruct, phi-3-mini, gemma-2-2b, smollm2-135m-instruct, a repo id, "
+        "a folder or a .gguf file (default auto: qwen2.5-3b-instruct)",
+    )
+    run.add_argument(
+        "--cleanup-mode",
+        help=f"one of {', '.join(CLEANUP_MODES)} (default delete: the LLM may only remove words)",
+    )
+    run.add_argument(
+        "--llm-quant",
+        help=f"one of {', '.join(LLM_QUANTS)} (default auto: bf16 if it fits the GPU, else 8-bit, else 4-bit)",
+    )
     run.add_argument("--batch-size", type=int, help="above 1 uses faster-whisper's batched pipeline (default 1)")
     run.add_argument("--beam-size", type=int, help="beam search width (default 5)")
     run.add_argument(

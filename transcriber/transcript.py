@@ -62,6 +62,7 @@ class Transcript:
     language_probability: float = 0.0
     cleanup: str = "none"
     edits: list[Edit] = field(default_factory=list)
+    cleanup_stats: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

@@ -50,6 +50,9 @@ ENGLISH = Lexicon(
 
 LEXICONS: dict[str, Lexicon] = {"en": ENGLISH}
 
+#: For languages without a lexicon: nothing is removed, the text is only split into words.
+PASS_THROUGH = Lexicon(frozenset(), (), frozenset(), frozenset(), frozenset())
+
 
 def lexicon_for(language: str) -> Lexicon | None:
     """The lexicon for a language code such as "en" or "en-GB"; None where the rules must not run."""

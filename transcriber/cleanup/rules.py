@@ -11,7 +11,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from transcriber.cleanup.lexicon import Lexicon, lexicon_for
+from transcriber.cleanup.lexicon import PASS_THROUGH, Lexicon, lexicon_for
 from transcriber.transcript import Edit
 
 _TOKEN = re.compile(r"\S+")
@@ -180,12 +180,23 @@ def _mend(tokens: list[_Token], alive: list[int], removals: list[_Removal], lexi
                 prev.trail = ""
 
 
+@dataclass(frozen=True)
+class KeptWord:
+    """A word the rules kept: which input piece it came from, its span in the joined text, its new form."""
+
+    piece: int
+    start: int
+    end: int
+    text: str
+
+
 @dataclass
 class RulesResult:
-    """Clean text for each input text (same order), and the edits against the joined verbatim text."""
+    """Clean text for each input text (same order), the kept words, and the edits against the joined text."""
 
     texts: list[str]
     edits: list[Edit]
+    words: list[KeptWord]
 
 
 def clean_texts(texts: list[str], language: str) -> RulesResult:
@@ -198,7 +209,7 @@ def clean_texts(texts: list[str], language: str) -> RulesResult:
     stripped = [t.strip() for t in texts]
     lexicon = lexicon_for(language)
     if lexicon is None:
-        return RulesResult(texts=stripped, edits=[])
+        lexicon = PASS_THROUGH
     joined, bounds, offset = [], [], 0
     for piece in stripped:
         if piece:
@@ -210,19 +221,25 @@ def clean_texts(texts: list[str], language: str) -> RulesResult:
     source = " ".join(joined)
     tokens = _tokenize(source)
     passes = _Pass(tokens, lexicon)
-    passes.fillers()
-    passes.discourse_markers()
-    passes.stutters()
-    passes.repetitions()
-    _mend(tokens, passes.alive, passes.removals, lexicon)
+    if lexicon is not PASS_THROUGH:
+        passes.fillers()
+        passes.discourse_markers()
+        passes.stutters()
+        passes.repetitions()
+        _mend(tokens, passes.alive, passes.removals, lexicon)
 
     kept = set(passes.alive) | {i for i, t in enumerate(tokens) if not t.word}
-    pieces: list[list[str]] = [[] for _ in stripped]
     owners = [k for k, b in enumerate(bounds) if b >= 0]
     starts = [bounds[k] for k in owners]
-    for i in sorted(kept):
-        owner = owners[bisect.bisect_right(starts, tokens[i].start) - 1]
-        pieces[owner].append(tokens[i].render())
+    words = [
+        KeptWord(
+            owners[bisect.bisect_right(starts, tokens[i].start) - 1], tokens[i].start, tokens[i].end, tokens[i].render()
+        )
+        for i in sorted(kept)
+    ]
+    pieces: list[list[str]] = [[] for _ in stripped]
+    for word in words:
+        pieces[word.piece].append(word.text)
     edits = [
         Edit(
             start=tokens[r.first].start,
@@ -232,7 +249,7 @@ def clean_texts(texts: list[str], language: str) -> RulesResult:
         )
         for r in sorted(passes.removals, key=lambda r: r.first)
     ]
-    return RulesResult(texts=[" ".join(p) for p in pieces], edits=edits)
+    return RulesResult(texts=[" ".join(p) for p in pieces], edits=edits, words=words)
 
 
 def clean_text(text: str, language: str = "en") -> tuple[str, list[Edit]]:
