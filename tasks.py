@@ -52,7 +52,7 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
     help={
         "input": "folder of recordings (or one file)",
         "output": "folder for transcripts (default: <input>-transcripts beside it)",
-        "backend": "pipeline (ASR then cleanup)",
+        "backend": "pipeline (Whisper, then cleanup) or multimodal (one audio LLM, --model voxtral-mini-3b ...)",
         "model": "ASR model name, repo id or folder (default: env/ per GPU)",
         "formats": "comma-separated: txt,md,srt,vtt,json",
         "local": "run on this machine without Docker",
@@ -133,7 +133,8 @@ def lock(c: Context) -> None:
     """Regenerate requirements.lock for the image (Python 3.12, manylinux x86-64, hashes)."""
     c.run(
         "uv pip compile pyproject.toml --python-version 3.12 --python-platform x86_64-manylinux_2_28 "
-        "--extra llm --extra quant --generate-hashes --override containers/lock-overrides.txt -o requirements.lock"
+        "--extra llm --extra multimodal --extra quant --generate-hashes --override containers/lock-overrides.txt "
+        "-o requirements.lock"
     )
 
 

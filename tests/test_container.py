@@ -87,6 +87,18 @@ def test_rocm_run_request(engine: FakeEngine, tmp_path: Path) -> None:
     assert env["HF_HOME"] == "/models"
     assert env["HF_HUB_OFFLINE"] == "1"
     assert create["Cmd"] == [*run_command(["--model", "large-v3-turbo", "--formats", "txt"])]
+
+
+def test_multimodal_backend_passes_through_without_an_asr_model(engine: FakeEngine, tmp_path: Path) -> None:
+    from transcriber.host.actions import transcribe_args
+
+    host = _host(tmp_path, TRANSCRIBER_GPU="cpu")
+    source, target = _folders(tmp_path)
+    _, _, flags = transcribe_args(str(source), str(target), None, None, "multimodal", "--multimodal-verbatim")
+    assert transcribe_in_container(host, source, target, flags, connect=lambda: _client(engine)) == 0
+    command = engine.call("POST", "/containers/create").body["Cmd"]
+    assert command[-3:] == ["--backend", "multimodal", "--multimodal-verbatim"]
+    assert "--model" not in command
     assert engine.paths()[-1] == "DELETE /containers/c0ffee"
     assert target.is_dir()
 

@@ -15,8 +15,8 @@ from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
-from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, ConfigError, TranscriberError
-from transcriber.models import DEFAULT_LLM, resolve_model
+from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, AudioError, ConfigError
+from transcriber.models import DEFAULT_AUDIO_LLM, DEFAULT_LLM, resolve_model
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
@@ -69,34 +69,50 @@ class _EngineSlot:
     """Resolves the model up front (so the settings hash is known) and loads it on first use."""
 
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+        if settings.backend == "multimodal":
+            import torch
+
+            self.device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
+            if self.device == "cpu":
+                reporter.note("torch sees no GPU; the audio LLM runs on the CPU in float32 (slow)")
+            self.compute_type = "bfloat16" if self.device == "cuda" else "float32"
+            self.model_name = DEFAULT_AUDIO_LLM if settings.model == "auto" else settings.model
+            return
         from transcriber.engines.faster_whisper import pick_compute_type, pick_device
 
-        self.settings = settings
         self.device, note = pick_device(settings.device)
         if note:
             reporter.note(note)
         self.compute_type = pick_compute_type(settings.compute_type, self.device)
         self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
         self.model_name, self.model_path = resolve_model(self.model_name)
-        self._engine: Engine | None = None
 
     def get(self) -> Engine:
         if self._engine is None:
-            from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
-
-            options = WhisperOptions(
-                language=None if self.settings.language == "auto" else self.settings.language,
-                beam_size=self.settings.beam_size,
-                batch_size=self.settings.batch_size,
-                vad=self.settings.vad,
-            )
-            try:
-                self._engine = FasterWhisperEngine(
-                    self.model_path, self.model_name, self.device, self.compute_type, options
-                )
-            except ValueError as exc:  # CTranslate2 says so for an unsupported compute type on this device
-                raise ConfigError(f"--compute-type {self.compute_type} on {self.device}: {exc}") from exc
+            self._engine = self._multimodal() if self.settings.backend == "multimodal" else self._whisper()
         return self._engine
+
+    def _multimodal(self) -> Engine:
+        from transcriber.engines.audio_llm import AudioLlmEngine
+
+        s = self.settings
+        return AudioLlmEngine(self.model_name, self.device, s.language, s.multimodal_verbatim, s.vram)
+
+    def _whisper(self) -> Engine:
+        from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
+
+        options = WhisperOptions(
+            language=None if self.settings.language == "auto" else self.settings.language,
+            beam_size=self.settings.beam_size,
+            batch_size=self.settings.batch_size,
+            vad=self.settings.vad,
+        )
+        try:
+            return FasterWhisperEngine(self.model_path, self.model_name, self.device, self.compute_type, options)
+        except ValueError as exc:  # CTranslate2 says so for an unsupported compute type on this device
+            raise ConfigError(f"--compute-type {self.compute_type} on {self.device}: {exc}") from exc
 
     def close(self) -> None:
         if self._engine is not None:
@@ -158,9 +174,9 @@ class _Batch:
                 self.reporter.step(index, name, "transcribing")
                 audio = decode(recording.path)
                 transcript = self.slot.get().transcribe(audio.samples, source=name)
-                transcript.warnings = audio.warnings
+                transcript.warnings = [*audio.warnings, *transcript.warnings]
                 self.cache.put(digest, self.asr_hash, transcript)
-        except TranscriberError as exc:
+        except AudioError as exc:
             self._failed(recording, str(exc))
             return None
         except OSError as exc:

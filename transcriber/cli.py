@@ -15,7 +15,7 @@ from types import FrameType
 
 from transcriber import __version__
 from transcriber.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, TranscriberError
-from transcriber.settings import CLEANUP_MODES, CLEANUPS, COMPUTE_TYPES, DEVICES, LLM_QUANTS
+from transcriber.settings import BACKENDS, CLEANUP_MODES, CLEANUPS, COMPUTE_TYPES, DEVICES, LLM_QUANTS
 from transcriber.writers import FORMATS
 
 EXIT_CODES_HELP = (
@@ -35,6 +35,18 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--input", "-i", help="folder of recordings (searched recursively) or one file")
     run.add_argument("--output", "-o", help="folder for transcripts; mirrors the input tree")
     run.add_argument("--formats", help=f"comma-separated, from {','.join(FORMATS)} (default: all)")
+    run.add_argument(
+        "--backend",
+        help=f"one of {', '.join(BACKENDS)} (default pipeline: Whisper then cleanup; multimodal: one audio LLM "
+        "hears the audio, --model voxtral-mini-3b|qwen2-audio-7b-instruct|qwen2.5-omni-7b)",
+    )
+    run.add_argument(
+        "--multimodal-verbatim",
+        action="store_const",
+        const=True,
+        help="ask the audio LLM for a verbatim transcript, then clean it with --cleanup (so edits are checked)",
+    )
+    run.add_argument("--vram", type=float, help="GPU memory budget in GB for the audio LLM plan (default: detected)")
     run.add_argument(
         "--model",
         help="catalog name (see `transcriber models`), repo id or model folder; "

@@ -112,7 +112,7 @@ def cached_path(repo: str) -> Path | None:
         return None
 
 
-def _from_cache_or_hub(name: str, repo: str, bundled: Path | None, download: bool) -> Path:
+def fetch_model(name: str, repo: str, bundled: Path | None = None, download: bool = True) -> Path:
     """The HF cache copy, else the bundled one, else a download unless offline; errors say how to fetch."""
     found = cached_path(repo)
     if found is not None:
@@ -156,7 +156,7 @@ def resolve_model(name_or_path: str, download: bool = True) -> tuple[str, Path]:
         raise ModelNotFoundError(f"unknown model {name_or_path!r}: use one of {known}, a repo id or a folder")
     repo = info.repo if info else name_or_path
     bundled = bundled_tiny_en() if name_or_path == "tiny.en" else None
-    return name_or_path, _from_cache_or_hub(name_or_path, repo, bundled, download)
+    return name_or_path, fetch_model(name_or_path, repo, bundled, download)
 
 
 def model_status(info: ModelInfo) -> str:
@@ -257,4 +257,66 @@ def resolve_llm(name_or_path: str, download: bool = True) -> LlmSource:
     bundled = bundled_smollm2() if info is not None and info.name == "smollm2-135m-instruct" else None
     if bundled is not None and cached_path(repo) is None:
         return LlmSource(info.name, bundled.parent, bundled.name, info)
-    return LlmSource(name_or_path, _from_cache_or_hub(name_or_path, repo, None, download), None, info)
+    return LlmSource(name_or_path, fetch_model(name_or_path, repo, None, download), None, info)
+
+
+@dataclass(frozen=True)
+class AudioLlmInfo:
+    """An audio LLM for `--backend multimodal`: VRAM in GB at bf16 and 4-bit, how much audio one input may
+    hold (`max_seconds`, after which its processor cuts) and the window used, and audio tokens per second."""
+
+    name: str
+    repo: str
+    family: str
+    params: str
+    vram_bf16: float
+    vram_4bit: float
+    max_seconds: float
+    window_seconds: float
+    audio_tokens_per_second: float
+    notes: str = ""
+
+
+AUDIO_LLM_CATALOG: dict[str, AudioLlmInfo] = {
+    m.name: m
+    for m in [
+        AudioLlmInfo(
+            "voxtral-mini-3b",
+            "mistralai/Voxtral-Mini-3B-2507",
+            "voxtral",
+            "4.7B",
+            9.5,
+            3.5,
+            1800,
+            120,
+            12.5,
+            "the best fit for 12 GB: bf16, long audio, a dedicated transcription request",
+        ),
+        AudioLlmInfo(
+            "qwen2-audio-7b-instruct",
+            "Qwen/Qwen2-Audio-7B-Instruct",
+            "qwen2-audio",
+            "8.4B",
+            16.9,
+            5.8,
+            30,
+            30,
+            25,
+            "needs 4-bit on 12 GB; its processor cuts each input at 30 s",
+        ),
+        AudioLlmInfo(
+            "qwen2.5-omni-7b",
+            "Qwen/Qwen2.5-Omni-7B",
+            "qwen2.5-omni",
+            "8.9B (Thinker)",
+            17.8,
+            6.4,
+            30,
+            30,
+            25,
+            "Thinker only (no speech output); needs 4-bit on 12 GB",
+        ),
+    ]
+}
+
+DEFAULT_AUDIO_LLM = "voxtral-mini-3b"

@@ -31,6 +31,7 @@ COMPUTE_TYPES = (
     "bfloat16",
     "float32",
 )
+BACKENDS = ("pipeline", "multimodal")
 CLEANUPS = ("none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
@@ -45,7 +46,10 @@ class Settings:
     input: Path
     output: Path
     formats: tuple[str, ...] = DEFAULT_FORMATS
+    backend: str = "pipeline"
     model: str = "auto"
+    multimodal_verbatim: bool = False
+    vram: float | None = None
     device: str = "auto"
     compute_type: str = "auto"
     language: str = "auto"
@@ -62,6 +66,8 @@ class Settings:
     def asr_key(self, model: str, device: str, compute_type: str) -> dict[str, Any]:
         """What changes the verbatim transcript; `model`/`device`/`compute_type` are the resolved values."""
         return {
+            "backend": self.backend,
+            "multimodal_verbatim": self.multimodal_verbatim,
             "model": model,
             "compute_type": compute_type,
             "device": device,
@@ -99,6 +105,16 @@ def _positive_int(value: Any, where: str) -> int:
     return number
 
 
+def _positive_float(value: Any, where: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0.0
+    if number <= 0:
+        raise ConfigError(f"{where}={value!r} must be a positive number of GB, such as 12")
+    return number
+
+
 def _formats(value: str | tuple[str, ...], where: str) -> tuple[str, ...]:
     items = value if isinstance(value, tuple) else tuple(v.strip().lower().lstrip(".") for v in value.split(","))
     items = tuple(dict.fromkeys(i for i in items if i))
@@ -125,6 +141,9 @@ _VALIDATORS = {
     "device": lambda v, w: _choice(v, DEVICES, w),
     "compute_type": lambda v, w: _choice(v, COMPUTE_TYPES, w),
     "cleanup": lambda v, w: _choice(v, CLEANUPS, w),
+    "backend": lambda v, w: _choice(v, BACKENDS, w),
+    "multimodal_verbatim": _flag,
+    "vram": _positive_float,
     "cleanup_mode": lambda v, w: _choice(v, CLEANUP_MODES, w),
     "llm_quant": lambda v, w: _choice(v, LLM_QUANTS, w),
     "cleanup_model": lambda v, w: str(v).strip() or "auto",

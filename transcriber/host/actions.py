@@ -28,6 +28,7 @@ from transcriber.host.envfiles import (
 )
 from transcriber.host.gpu import Gpu, detect, hsa_override
 from transcriber.models import CATALOG
+from transcriber.settings import BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -127,9 +128,9 @@ def transcribe_args(
     if not source.exists():
         raise ConfigError(f"--input {input_dir} does not exist; give a folder of recordings")
     target = Path(output).expanduser().resolve() if output else source.parent / f"{source.name}-transcripts"
-    if backend != "pipeline":
-        raise ConfigError(f"--backend {backend}: only the pipeline backend exists in this version")
-    flags = []
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend {backend}: choose one of {', '.join(BACKENDS)}")
+    flags = ["--backend", backend]
     if model:
         flags += ["--model", model]
     if formats:
@@ -150,7 +151,8 @@ def transcribe_in_container(
     config = paths.config()
     access = gpu_access(config, paths)
     cache = model_cache(config)
-    if not any(f == "--model" or f.startswith("--model=") for f in flags):
+    pipeline = "multimodal" not in flags
+    if pipeline and not any(f == "--model" or f.startswith("--model=") for f in flags):
         flags = ["--model", default_model(config, access.kind), *flags]
     client = connect()
     target.mkdir(parents=True, exist_ok=True)
