@@ -84,6 +84,36 @@ def transcribe(
         raise Exit(code=code)
 
 
+@task(
+    help={
+        "input": "folder of recordings with <stem>.ref.txt and <stem>.clean.txt references",
+        "configs": "a .json/.toml file, or ';'-separated items: a model name or key=value,key=value",
+        "output": "folder for report.md, results.json, chart.png (default: <input>-bench beside it)",
+        "local": "run on this machine without Docker",
+    }
+)
+def bench(
+    c: Context,
+    input: str | None = None,
+    configs: str = "large-v3-turbo",
+    output: str | None = None,
+    local: bool = False,
+) -> None:
+    """Compare models and settings on your recordings: accuracy, cleanup, speed and memory, with a chart."""
+    if not input:
+        raise Exit("error: --input is required: invoke bench --input FOLDER", code=EXIT_USAGE)
+    try:
+        source, target, spec = actions.bench_args(input, output, configs)
+        if local or actions.in_container():
+            code = actions.bench_local(source, target, spec)
+        else:
+            code = actions.bench_in_container(PATHS, source, target, spec)
+    except TranscriberError as exc:
+        raise _fail(exc) from None
+    if code:
+        raise Exit(code=code)
+
+
 @task(help={"gpu": "rocm, cuda or cpu (default: from env/local.env)", "target": "runtime or dev"})
 def build(c: Context, gpu: str | None = None, target: str = "runtime") -> None:
     """Build the container image."""

@@ -172,3 +172,19 @@ def test_ctrl_c_stops_and_removes_the_container(engine: FakeEngine, tmp_path: Pa
     assert "stopping the container" in stderr
     order = engine.paths()
     assert order.index("POST /containers/c0ffee/stop") < order.index("DELETE /containers/c0ffee")
+
+
+def test_bench_in_the_container_reaches_a_configs_file(engine: FakeEngine, tmp_path: Path) -> None:
+    from transcriber.host.actions import bench_args, bench_in_container
+
+    host = _host(tmp_path, TRANSCRIBER_GPU="cpu")
+    source, _ = _folders(tmp_path)
+    spec = tmp_path / "my configs.toml"
+    spec.write_text('[[config]]\nmodel = "large-v3-turbo"\n')
+    source, target, configs = bench_args(str(source), None, str(spec))
+    assert bench_in_container(host, source, target, configs, connect=lambda: _client(engine)) == 0
+    create = engine.call("POST", "/containers/create").body
+    assert create["Cmd"] == ["bench", "--input", "/data/in", "--output", "/data/out", "--configs",
+                             "/data/out/my configs.toml"]  # fmt: skip
+    assert (target / "my configs.toml").read_text() == spec.read_text()
+    assert target == tmp_path / "recordings-bench"

@@ -85,3 +85,15 @@ def test_transcribe_missing_input_is_clear(tmp_path: Path) -> None:
     result = _invoke("transcribe", "--local", "--input", str(tmp_path / "nowhere"), tmp_path=tmp_path)
     assert result.returncode == 2
     assert "does not exist" in result.stderr
+
+
+@pytest.mark.usefixtures("tiny_en")
+def test_bench_local_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    result = _invoke(
+        "bench", "--local", "--input", str(RECORDINGS), "--output", str(out), "--configs", "tiny.en",
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in out.iterdir()} == {"report.md", "results.json", "chart.png"}
+    assert "faster-whisper plain tiny.en" in (out / "report.md").read_text()

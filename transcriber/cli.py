@@ -96,6 +96,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
     sub.add_parser("models", help="list the model catalog and what is cached locally")
+    bench = sub.add_parser(
+        "bench",
+        help="compare configurations on your recordings: report.md, results.json, chart.png",
+        description="Run each configuration over --input (recordings with optional <stem>.ref.txt verbatim and "
+        "<stem>.clean.txt clean references) and write report.md, results.json and chart.png to --output. "
+        "Plain faster-whisper with each pipeline model runs too, as the baseline.",
+    )
+    bench.add_argument("--input", "-i", required=True, help="folder of recordings with references beside them")
+    bench.add_argument(
+        "--configs",
+        required=True,
+        help="a .json/.toml file, or ';'-separated items, each a model name or key=value pairs joined by ',' "
+        "(keys: backend, model, compute_type, batch_size, cleanup, cleanup_model, cleanup_mode, device, language, "
+        "beam_size), e.g. 'tiny.en; model=tiny.en,cleanup=none'",
+    )
+    bench.add_argument("--output", "-o", default="bench-report", help="folder for the report (default bench-report)")
+    bench.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     return parser
 
 
@@ -114,6 +131,24 @@ def _run(args: argparse.Namespace) -> int:
     if not settings.quiet or summary.exit_code != EXIT_OK:
         print(summary.render(), file=sys.stderr)
     return summary.exit_code
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from transcriber.bench.report import write_report
+    from transcriber.bench.runner import parse_configs, run_bench
+    from transcriber.progress import make_reporter
+
+    configs = parse_configs(args.configs)
+    recordings, rows = run_bench(Path(args.input), configs, make_reporter(args.quiet))
+    data = write_report(Path(args.output), recordings, rows)
+    print(f"{'configuration':<48} {'WER':>6} {'clean WER':>9} {'RTF':>6}")
+    for row in data["rows"]:
+        shown = ["-" if row["all"][k] is None else f"{row['all'][k]:.3f}" for k in ("wer", "clean_wer", "rtf")]
+        print(f"{row['config']['name'][:48]:<48} {shown[0]:>6} {shown[1]:>9} {shown[2]:>6}")
+    print(f"report: {Path(args.output) / 'report.md'}")
+    return EXIT_OK
 
 
 def _models() -> int:
@@ -139,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        return _run(args) if args.command == "run" else _models()
+        commands = {"run": lambda: _run(args), "bench": lambda: _bench(args), "models": _models}
+        return commands[args.command]()
     except TranscriberError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -15,7 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transcriber.errors import ConfigError, TranscriberError
-from transcriber.host.container import ContainerSpec, GpuAccess, amd_access, host_user, run_command, run_container
+from transcriber.host.container import (
+    CONTAINER_INPUT,
+    CONTAINER_OUTPUT,
+    ContainerSpec,
+    GpuAccess,
+    amd_access,
+    host_user,
+    run_command,
+    run_container,
+)
 from transcriber.host.doctor import SOURCE_LABEL, source_hash
 from transcriber.host.engine import DOCKERFILES, build_image, docker_client
 from transcriber.host.envfiles import (
@@ -144,22 +154,26 @@ def transcribe_local(source: Path, target: Path, flags: Sequence[str]) -> int:
     return subprocess.run(command, check=False).returncode
 
 
-def transcribe_in_container(
-    paths: HostPaths, source: Path, target: Path, flags: Sequence[str], connect: Callable[[], object] = docker_client
+def run_in_image(
+    paths: HostPaths,
+    source: Path,
+    target: Path,
+    command: Callable[[HostConfig, GpuAccess], Sequence[str]],
+    connect: Callable[[], object] = docker_client,
 ) -> int:
-    """The same run inside the image, with the GPU passed in; returns the container's exit code."""
+    """Run a `transcriber` command in the image with the GPU, the folders and the model cache; its exit code.
+
+    `command` gets the host config and the GPU access, so it can fill in defaults that depend on them.
+    """
     config = paths.config()
     access = gpu_access(config, paths)
     cache = model_cache(config)
-    pipeline = "multimodal" not in flags
-    if pipeline and not any(f == "--model" or f.startswith("--model=") for f in flags):
-        flags = ["--model", default_model(config, access.kind), *flags]
     client = connect()
     target.mkdir(parents=True, exist_ok=True)
     cache.mkdir(parents=True, exist_ok=True)
     spec = ContainerSpec(
         image=image_tag(config, access.kind),
-        command=run_command(flags, "" if source.is_dir() else source.name),
+        command=tuple(command(config, access)),
         input_dir=source if source.is_dir() else source.parent,
         output_dir=target,
         model_cache=cache,
@@ -168,3 +182,45 @@ def transcribe_in_container(
         shm_size=config.get("TRANSCRIBER_SHM_SIZE", "8g"),
     )
     return run_container(client, spec)
+
+
+def transcribe_in_container(
+    paths: HostPaths, source: Path, target: Path, flags: Sequence[str], connect: Callable[[], object] = docker_client
+) -> int:
+    """`transcriber run` inside the image; the ASR model defaults to env's model for the GPU kind."""
+
+    def command(config: HostConfig, access: GpuAccess) -> Sequence[str]:
+        chosen = list(flags)
+        pipeline = "multimodal" not in chosen
+        if pipeline and not any(f == "--model" or f.startswith("--model=") for f in chosen):
+            chosen = ["--model", default_model(config, access.kind), *chosen]
+        return run_command(chosen, "" if source.is_dir() else source.name)
+
+    return run_in_image(paths, source, target, command, connect)
+
+
+def bench_args(input_dir: str, output: str | None, configs: str) -> tuple[Path, Path, str]:
+    """The corpus folder, the report folder (default `<input>-bench` beside it) and the configurations."""
+    source = Path(input_dir).expanduser().resolve()
+    if not source.is_dir():
+        raise ConfigError(f"--input {input_dir} is not a folder; give a folder of recordings with references")
+    target = Path(output).expanduser().resolve() if output else source.parent / f"{source.name}-bench"
+    return source, target, configs
+
+
+def bench_local(source: Path, target: Path, configs: str) -> int:
+    command = [sys.executable, "-m", "transcriber", "bench", "--input", str(source), "--output", str(target)]
+    return subprocess.run([*command, "--configs", configs], check=False).returncode
+
+
+def bench_in_container(
+    paths: HostPaths, source: Path, target: Path, configs: str, connect: Callable[[], object] = docker_client
+) -> int:
+    """`transcriber bench` inside the image; a configs file is copied into the report folder to reach it."""
+    spec_file = Path(configs).expanduser()
+    if spec_file.is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(spec_file, target / spec_file.name)
+        configs = f"{CONTAINER_OUTPUT}/{spec_file.name}"
+    command = ["bench", "--input", CONTAINER_INPUT, "--output", CONTAINER_OUTPUT, "--configs", configs]
+    return run_in_image(paths, source, target, lambda config, access: command, connect)

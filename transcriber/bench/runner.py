@@ -1,0 +1,203 @@
+"""Running benchmark configurations over a folder of recordings with references, in one process.
+
+A configuration is any set of `transcriber run` settings (backend, model, compute type, batch size,
+cleanup, cleanup model, device). Each runs the same code a batch runs (engine slot, cleanup stage), staged
+the same way, under its own memory sampler. For every pipeline ASR model, plain faster-whisper with its
+defaults runs too, as the baseline row, so the tool's own effect on accuracy and speed is visible.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transcriber.audio import decode
+from transcriber.bench.memory import PeakMemory
+from transcriber.bench.metrics import Counts, score
+from transcriber.discovery import Recording, discover
+from transcriber.errors import AudioError, ConfigError
+from transcriber.progress import Reporter
+from transcriber.settings import Settings, load_settings
+from transcriber.transcript import Transcript
+
+CONFIG_KEYS = ("backend", "model", "compute_type", "batch_size", "cleanup", "cleanup_model", "cleanup_mode", "device",
+               "language", "beam_size")  # fmt: skip
+BASELINE_PREFIX = "faster-whisper plain"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    name: str
+    settings: Settings
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, **{k: getattr(self.settings, k) for k in CONFIG_KEYS}}
+
+
+@dataclass
+class Row:
+    """One configuration's results: counts and times per recording, and what the whole run cost."""
+
+    config: dict[str, Any]
+    counts: dict[str, Counts] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    audio: dict[str, float] = field(default_factory=dict)
+    load_seconds: float = 0.0
+    peak_ram_mb: float = 0.0
+    peak_vram_gb: float | None = None
+
+    def metrics(self, recording: str | None = None) -> dict[str, float | None]:
+        """The reported numbers for one recording, or for all of them together (`recording=None`)."""
+        names = [recording] if recording else list(self.counts)
+        counts = sum((self.counts[n] for n in names), Counts())
+        audio = sum(self.audio[n] for n in names)
+        seconds = sum(self.seconds[n] for n in names)
+        values: dict[str, float | None] = {
+            "wer": counts.wer,
+            "clean_wer": counts.clean_wer,
+            "filler_recall": counts.filler_recall,
+            "filler_precision": counts.filler_precision,
+            "invented": float(counts.invented) if counts.clean_ref_words else None,
+            "rtf": seconds / audio if audio else None,
+        }
+        if recording is None:
+            values |= {
+                "load_seconds": self.load_seconds,
+                "peak_ram_mb": self.peak_ram_mb,
+                "peak_vram_gb": self.peak_vram_gb,
+            }
+        return values
+
+
+def _config_name(values: dict[str, Any]) -> str:
+    parts = [values.get("backend", "pipeline"), values.get("model", "auto")]
+    parts += [f"{k}={values[k]}" for k in ("compute_type", "batch_size", "cleanup", "cleanup_model") if k in values]
+    return " ".join(str(p) for p in parts)
+
+
+def parse_configs(spec: str) -> list[BenchConfig]:
+    """A .json/.toml file (a list, or `[[config]]` tables), or `;`-separated items of a model name or k=v,k=v."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        raw = json.loads(path.read_text()) if path.suffix == ".json" else tomllib.loads(path.read_text())
+        items = raw if isinstance(raw, list) else raw.get("config", [])
+    else:
+        items = []
+        for item in (i.strip() for i in spec.split(";")):
+            if item and "=" in item:
+                items.append(dict(pair.split("=", 1) for pair in item.split(",")))
+            elif item:
+                items.append({"model": item})
+    if not items:
+        raise ConfigError(f"--configs {spec!r} names no configuration")
+    configs = []
+    for values in items:
+        values = {k.strip().replace("-", "_"): str(v).strip() for k, v in values.items()}
+        name = values.pop("name", "") or _config_name(values)
+        unknown = set(values) - set(CONFIG_KEYS)
+        if unknown:
+            raise ConfigError(f"--configs {name!r}: unknown keys {sorted(unknown)}; use {', '.join(CONFIG_KEYS)}")
+        configs.append(BenchConfig(name, load_settings({"input": ".", "output": ".", **values}, environ={})))
+    return configs
+
+
+def _reference(recording: Recording, kind: str) -> str | None:
+    path = recording.path.with_name(f"{recording.path.stem}.{kind}.txt")
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Recording], reporter: Reporter) -> Row:
+    from transcriber.batch import _EngineSlot, _load_llm
+    from transcriber.cleanup import apply_cleanup
+
+    row = Row(config.describe())
+    settings = config.settings
+    with PeakMemory() as peak:
+        slot = _EngineSlot(settings, reporter)
+        row.config |= {"model": slot.model_name, "device": slot.device, "compute_type": slot.compute_type}
+        started = time.perf_counter()
+        engine = slot.get()
+        row.load_seconds = time.perf_counter() - started
+        transcripts: dict[str, Transcript] = {}
+        for recording in recordings:
+            name = recording.relative.as_posix()
+            reporter.step(len(transcripts) + 1, name, f"{config.name}:")
+            started = time.perf_counter()
+            transcripts[name] = engine.transcribe(audio[name], source=name)
+            row.seconds[name] = time.perf_counter() - started
+        slot.close()
+        llm = _load_llm(settings, slot.device) if settings.cleanup == "llm" else None
+        for recording in recordings:
+            name = recording.relative.as_posix()
+            started = time.perf_counter()
+            apply_cleanup(transcripts[name], settings.cleanup, llm)
+            row.seconds[name] += time.perf_counter() - started
+        if llm is not None:
+            row.load_seconds += llm.stats.load_seconds
+            llm.close()
+    for recording in recordings:
+        name = recording.relative.as_posix()
+        done = transcripts[name]
+        row.counts[name] = score(done.verbatim_text, done.clean_text, _reference(recording, "ref"),
+                                 _reference(recording, "clean"))  # fmt: skip
+        row.audio[name] = done.duration
+    row.peak_ram_mb, row.peak_vram_gb = peak.rss_mb, peak.vram_gb
+    return row
+
+
+def _run_baseline(
+    model: str, device: str, compute_type: str, audio: dict[str, Any], recordings: list[Recording]
+) -> Row:
+    """Plain faster-whisper with its own defaults on the same model: no VAD, beam 5, no cleanup."""
+    from faster_whisper import WhisperModel
+
+    from transcriber.models import resolve_model
+
+    name, path = resolve_model(model)
+    row = Row({"name": f"{BASELINE_PREFIX} {name}", "backend": "faster-whisper", "model": name,
+               "compute_type": compute_type, "batch_size": 1, "cleanup": "none"})  # fmt: skip
+    with PeakMemory() as peak:
+        started = time.perf_counter()
+        whisper = WhisperModel(str(path), device=device, compute_type=compute_type)
+        row.load_seconds = time.perf_counter() - started
+        for recording in recordings:
+            key = recording.relative.as_posix()
+            started = time.perf_counter()
+            segments, _ = whisper.transcribe(audio[key])
+            text = " ".join(s.text.strip() for s in segments)
+            row.seconds[key] = time.perf_counter() - started
+            row.counts[key] = score(text, text, _reference(recording, "ref"), _reference(recording, "clean"))
+            row.audio[key] = len(audio[key]) / 16000
+        del whisper
+    row.peak_ram_mb, row.peak_vram_gb = peak.rss_mb, peak.vram_gb
+    return row
+
+
+def run_bench(input_dir: Path, configs: list[BenchConfig], reporter: Reporter) -> tuple[list[str], list[Row]]:
+    """Every configuration, then a plain faster-whisper row per pipeline model; returns recordings and rows."""
+    recordings = []
+    audio = {}
+    for recording in discover(input_dir, Path("/nonexistent")):
+        try:
+            audio[recording.relative.as_posix()] = decode(recording.path).samples
+            recordings.append(recording)
+        except AudioError as exc:
+            reporter.error(f"{exc} (left out of the benchmark)")
+    if not recordings:
+        raise ConfigError(f"no decodable recordings under {input_dir}")
+    rows = []
+    baselines: dict[str, tuple[str, str]] = {}
+    reporter.start(len(recordings))
+    for config in configs:
+        row = _run_config(config, audio, recordings, reporter)
+        rows.append(row)
+        if config.settings.backend == "pipeline":
+            baselines.setdefault(row.config["model"], (row.config["device"], row.config["compute_type"]))
+    for model, (device, compute_type) in baselines.items():
+        rows.append(_run_baseline(model, device, compute_type, audio, recordings))
+    reporter.close()
+    return [r.relative.as_posix() for r in recordings], rows
