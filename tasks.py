@@ -163,8 +163,8 @@ def lock(c: Context) -> None:
     """Regenerate requirements.lock for the image (Python 3.12, manylinux x86-64, hashes)."""
     c.run(
         "uv pip compile pyproject.toml --python-version 3.12 --python-platform x86_64-manylinux_2_28 "
-        "--extra llm --extra multimodal --extra quant --generate-hashes --override containers/lock-overrides.txt "
-        "-o requirements.lock"
+        "--extra llm --extra multimodal --extra quant --extra bench --generate-hashes "
+        "--override containers/lock-overrides.txt -o requirements.lock"
     )
 
 

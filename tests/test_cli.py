@@ -96,3 +96,10 @@ def test_models_lists_the_catalog_and_the_bundled_model(tiny_en: Path, tmp_path:
     assert "bundled" in rows["tiny.en"]
     assert "not cached" in rows["large-v3"]
     assert "Systran/faster-distil-whisper-large-v3" in rows["distil-large-v3"]
+
+
+def test_a_missing_optional_stage_names_its_install_command() -> None:
+    from transcriber.extras import require
+
+    with pytest.raises(ConfigError, match=r"--cleanup llm needs no_such_module_xyz, which is not installed: pip"):
+        require("llm", "--cleanup llm", "json", "no_such_module_xyz")

@@ -16,7 +16,7 @@ DOCKERFILES = [ROOT / "containers" / "rocm" / "Dockerfile", ROOT / "containers" 
 #: Deliberately left out of the lock: the ROCm base image brings torch, the ROCm wheel brings ctranslate2.
 LEFT_TO_THE_IMAGE = {"torch", "ctranslate2"}
 #: The extras the image installs through the lock (see `invoke lock`).
-IMAGE_EXTRAS = ("llm", "multimodal", "quant")
+IMAGE_EXTRAS = ("llm", "multimodal", "quant", "bench")
 
 
 def _name(requirement: str) -> str:

@@ -16,6 +16,7 @@ from transcriber.cleanup import apply_cleanup
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, AudioError, ConfigError
+from transcriber.extras import require
 from transcriber.models import DEFAULT_AUDIO_LLM, DEFAULT_LLM, resolve_model
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
@@ -72,6 +73,7 @@ class _EngineSlot:
         self.settings = settings
         self._engine: Engine | None = None
         if settings.backend == "multimodal":
+            require("multimodal", "--backend multimodal", "torch", "transformers", "accelerate")
             import torch
 
             self.device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
@@ -205,6 +207,7 @@ class _Batch:
 
 
 def _load_llm(settings: Settings, device: str) -> LlmCleaner:
+    require("llm", "--cleanup llm", "torch", "transformers", "accelerate")
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
 
     model = DEFAULT_LLM[device] if settings.cleanup_model == "auto" else settings.cleanup_model

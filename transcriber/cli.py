@@ -136,6 +136,9 @@ def _run(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from transcriber.extras import require
+
+    require("bench", "transcriber bench", "jiwer", "whisper_normalizer", "matplotlib")
     from transcriber.bench.report import write_report
     from transcriber.bench.runner import parse_configs, run_bench
     from transcriber.progress import make_reporter
