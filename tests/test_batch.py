@@ -251,3 +251,13 @@ def test_video_files_transcribe_and_same_stems_do_not_collide(containers: Path, 
         "meeting.mp3.verbatim.txt",
     }
     assert "Berlin" in (out / "video meeting.txt").read_text()
+
+
+def test_batched_pipeline_transcribes_the_same_words(tmp_path: Path) -> None:
+    result = _run(MEETING, tmp_path / "out", "--batch-size", "4", "--formats", "json")
+    assert result.returncode == EXIT_OK, result.stderr
+    data = load_transcripts(tmp_path / "out")["meeting.flac"]
+    assert data["settings"]["batch_size"] == 4
+    for word in ("budget", "Friday", "Berlin", "Sarah"):
+        assert word in data["clean_text"]
+    assert all(s["words"] for s in data["segments"]), "word timestamps in the batched path too"

@@ -41,23 +41,25 @@ class Reporter:
 class RichReporter(Reporter):
     """A live bar over files, with the audio seconds done beside it, for an interactive terminal."""
 
-    def start(self, total_files: int) -> None:
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        super().start(total_files)
-        self._console = Console(file=self.stream)
+        super().__init__(stream, quiet)
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[audio]:.0f} s audio"),
             TimeElapsedColumn(),
-            console=self._console,
-            transient=False,
+            console=Console(file=self.stream),
         )
-        self._task = self._progress.add_task("starting", total=total_files, audio=0.0)
+        self._task = self._progress.add_task("starting", total=None, audio=0.0)
         self._audio = 0.0
+
+    def start(self, total_files: int) -> None:
+        super().start(total_files)
+        self._progress.update(self._task, total=total_files)
         self._progress.start()
 
     def step(self, index: int, name: str, stage: str) -> None:
