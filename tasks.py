@@ -6,6 +6,8 @@ The host needs only `invoke` and `docker` (pip install invoke docker); the heavy
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from invoke import Context, Exit, task
@@ -20,8 +22,21 @@ from transcriber.host.envfiles import default_model, image_tag, model_cache
 PATHS = actions.HostPaths()
 
 
-def _fail(exc: TranscriberError) -> Exit:
-    return Exit(f"error: {exc}", code=exc.exit_code or EXIT_USAGE)
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """A mistake the user can fix ends the task with its one-line message and exit code, not a traceback."""
+    try:
+        yield
+    except TranscriberError as exc:
+        raise Exit(f"error: {exc}", code=exc.exit_code or EXIT_USAGE) from None
+
+
+def _here_or_in_image(local: bool, here: Callable[[], int], image: Callable[[], int]) -> None:
+    """Run on this machine (--local, or inside our container) or in the image; exit with the run's code."""
+    with _user_errors():
+        code = here() if local or actions.in_container() else image()
+    if code:
+        raise Exit(code=code)
 
 
 @task(
@@ -33,7 +48,7 @@ def _fail(exc: TranscriberError) -> Exit:
 )
 def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool = False) -> None:
     """Detect the GPU, write env/local.env, build the image and fetch the default model. Safe to rerun."""
-    try:
+    with _user_errors():
         found, values = actions.setup_env(PATHS, gpu)
         print(f"GPU: {found.name} ({found.kind}); wrote {PATHS.env_dir / 'local.env'}: {values}")
         config = PATHS.config()
@@ -43,8 +58,6 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
         if not no_models:
             model = default_model(config, found.kind)
             print(f"model {model}:", actions.download_model(config, model))
-    except TranscriberError as exc:
-        raise _fail(exc) from None
     print("ready: invoke transcribe --input DIR")
 
 
@@ -72,16 +85,13 @@ def transcribe(
     """Transcribe a folder in the container (GPU passed in), or on this machine with --local."""
     if not input:
         raise Exit("error: --input is required: invoke transcribe --input FOLDER", code=EXIT_USAGE)
-    try:
+    with _user_errors():
         source, target, flags = actions.transcribe_args(input, output, model, formats, backend, extra)
-        if local or actions.in_container():
-            code = actions.transcribe_local(source, target, flags)
-        else:
-            code = actions.transcribe_in_container(PATHS, source, target, flags)
-    except TranscriberError as exc:
-        raise _fail(exc) from None
-    if code:
-        raise Exit(code=code)
+    _here_or_in_image(
+        local,
+        lambda: actions.transcribe_local(source, target, flags),
+        lambda: actions.transcribe_in_container(PATHS, source, target, flags),
+    )
 
 
 @task(
@@ -102,45 +112,40 @@ def bench(
     """Compare models and settings on your recordings: accuracy, cleanup, speed and memory, with a chart."""
     if not input:
         raise Exit("error: --input is required: invoke bench --input FOLDER", code=EXIT_USAGE)
-    try:
+    with _user_errors():
         source, target, spec = actions.bench_args(input, output, configs)
-        if local or actions.in_container():
-            code = actions.bench_local(source, target, spec)
-        else:
-            code = actions.bench_in_container(PATHS, source, target, spec)
-    except TranscriberError as exc:
-        raise _fail(exc) from None
-    if code:
-        raise Exit(code=code)
+    _here_or_in_image(
+        local,
+        lambda: actions.bench_local(source, target, spec),
+        lambda: actions.bench_in_container(PATHS, source, target, spec),
+    )
 
 
 @task(help={"gpu": "rocm, cuda or cpu (default: from env/local.env)", "target": "runtime or dev"})
 def build(c: Context, gpu: str | None = None, target: str = "runtime") -> None:
     """Build the container image."""
-    try:
+    with _user_errors():
         kind = gpu or PATHS.config().get("TRANSCRIBER_GPU", "cpu")
         print(actions.build(PATHS, "cpu" if kind == "auto" else kind, target))
-    except TranscriberError as exc:
-        raise _fail(exc) from None
 
 
 @task(help={"download": "catalog name or repo id to fetch into the model cache"})
 def models(c: Context, download: str | None = None) -> None:
     """List the model catalog, or download one model into the host model cache."""
-    if download:
-        try:
-            print(actions.download_model(PATHS.config(), download))
-        except TranscriberError as exc:
-            raise _fail(exc) from None
-        return
-    c.run(f"{sys.executable} -m transcriber models", env={"HF_HOME": str(model_cache(PATHS.config()))})
+    with _user_errors():
+        config = PATHS.config()
+        if download:
+            print(actions.download_model(config, download))
+            return
+    c.run(f"{sys.executable} -m transcriber models", env={"HF_HOME": str(model_cache(config))})
 
 
 @task
 def shell(c: Context) -> None:
     """Open a bash shell in the image, with the GPU and the model cache mounted."""
-    config = PATHS.config()
-    access = actions.gpu_access(config, PATHS)
+    with _user_errors():
+        config = PATHS.config()
+        access = actions.gpu_access(config, PATHS)
     args = [f"--device={d}" for d in access.devices] + [f"--group-add={g}" for g in access.group_ids]
     if access.hsa_override:
         args.append(f"-e HSA_OVERRIDE_GFX_VERSION={access.hsa_override}")
@@ -171,10 +176,8 @@ def lock(c: Context) -> None:
 @task
 def doctor(c: Context) -> None:
     """Check Docker, groups, GPU access, gfx override, image, models and disk; each PASS or FAIL with the fix."""
-    try:
+    with _user_errors():
         checks = run_checks(PATHS.config(), PATHS.repo)
-    except TranscriberError as exc:
-        raise _fail(exc) from None
     for check in checks:
         print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     if not all(check.ok for check in checks):

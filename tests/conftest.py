@@ -60,6 +60,16 @@ def recordings_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture
+def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A stand-in Docker Engine API on a Unix socket in tmp_path, recording every request."""
+    from tests.fake_docker import FakeEngine
+
+    fake = FakeEngine(tmp_path / "docker.sock")
+    yield fake
+    fake.close()
+
+
 def load_transcripts(out: Path) -> dict[str, dict]:
     """Every transcript JSON under `out`, keyed by its source path."""
     found = {}

@@ -19,13 +19,6 @@ from transcriber.host.container import ContainerSpec, GpuAccess, run_command, ru
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def engine(tmp_path: Path):
-    fake = FakeEngine(tmp_path / "docker.sock")
-    yield fake
-    fake.close()
-
-
 def _client(engine: FakeEngine) -> docker.DockerClient:
     return docker.DockerClient(base_url=engine.url, version="1.43")
 

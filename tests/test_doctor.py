@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import docker
-import pytest
 
 from tests.fake_docker import FakeEngine
 from tests.test_gpu import GB, _cpu, _node
@@ -13,13 +12,6 @@ from transcriber.host.doctor import SOURCE_LABEL, run_checks, source_hash
 from transcriber.host.envfiles import HostConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def engine(tmp_path: Path):
-    fake = FakeEngine(tmp_path / "docker.sock")
-    yield fake
-    fake.close()
 
 
 def _machine(tmp_path: Path, override: str) -> tuple[HostConfig, Path, Path]:

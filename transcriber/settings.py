@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -95,24 +95,19 @@ def _choice(value: str, allowed: tuple[str, ...], where: str) -> str:
     return value
 
 
-def _positive_int(value: Any, where: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1:
-        raise ConfigError(f"{where}={value!r} must be a whole number of 1 or more")
-    return number
+def _positive(kind: type[int] | type[float], rule: str) -> Callable[[Any, str], Any]:
+    """A check that `value` reads as a `kind` of at least 1 (int) or above 0 (float); `rule` says so on error."""
 
+    def check(value: Any, where: str) -> Any:
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            number = kind(0)
+        if number <= 0:
+            raise ConfigError(f"{where}={value!r} must be {rule}")
+        return number
 
-def _positive_float(value: Any, where: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = 0.0
-    if number <= 0:
-        raise ConfigError(f"{where}={value!r} must be a positive number of GB, such as 12")
-    return number
+    return check
 
 
 def _formats(value: str | tuple[str, ...], where: str) -> tuple[str, ...]:
@@ -143,12 +138,12 @@ _VALIDATORS = {
     "cleanup": lambda v, w: _choice(v, CLEANUPS, w),
     "backend": lambda v, w: _choice(v, BACKENDS, w),
     "multimodal_verbatim": _flag,
-    "vram": _positive_float,
+    "vram": _positive(float, "a positive number of GB, such as 12"),
     "cleanup_mode": lambda v, w: _choice(v, CLEANUP_MODES, w),
     "llm_quant": lambda v, w: _choice(v, LLM_QUANTS, w),
     "cleanup_model": lambda v, w: str(v).strip() or "auto",
-    "batch_size": _positive_int,
-    "beam_size": _positive_int,
+    "batch_size": _positive(int, "a whole number of 1 or more"),
+    "beam_size": _positive(int, "a whole number of 1 or more"),
     "vad": _flag,
     "force": _flag,
     "quiet": _flag,
