@@ -7,22 +7,40 @@ model is loaded only when some file really needs speech recognition.
 
 from __future__ import annotations
 
+import os
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from transcriber import __version__
 from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
-from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, AudioError, ConfigError
+from transcriber.errors import (
+    EXIT_FILES_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    AudioError,
+    BatchStopped,
+    ConfigError,
+    TranscriberError,
+    describe_failure,
+    display,
+    interrupted,
+)
 from transcriber.extras import require
-from transcriber.models import DEFAULT_AUDIO_LLM, DEFAULT_LLM, resolve_model
+from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
+from transcriber.models import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, cached_path, resolve_model
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
 from transcriber.transcript import Transcript
-from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, write_atomic
+from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, write_all_atomic
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
@@ -38,6 +56,7 @@ class Summary:
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     interrupted: bool = False
+    stopped: bool = False
     llm: LlmStats | None = None
 
     @property
@@ -49,10 +68,10 @@ class Summary:
     def exit_code(self) -> int:
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_FILES_FAILED if self.failed else EXIT_OK
+        return EXIT_FILES_FAILED if self.failed or self.stopped else EXIT_OK
 
     def render(self) -> str:
-        state = "interrupted" if self.interrupted else "finished"
+        state = "interrupted" if self.interrupted else "stopped" if self.stopped else "finished"
         speed = f", real-time factor {self.real_time_factor:.3f}" if self.audio_seconds else ""
         line = (
             f"{state}: {self.done} done, {self.skipped} skipped, {len(self.failed)} failed; "
@@ -64,6 +83,38 @@ class Summary:
                 f"{self.llm.tokens_per_second:.1f} tokens/s"
             )
         return line
+
+
+def _whisper_languages() -> tuple[str, ...]:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES  # the codes Whisper's tokenizer knows
+
+    return tuple(_LANGUAGE_CODES)
+
+
+def check_language(language: str, model_name: str) -> None:
+    """Refuse, before any file, a language the engine does not know (`xx`), or one an English model can't do."""
+    if language == "auto":
+        return
+    languages = _whisper_languages()
+    if language not in languages:
+        raise ConfigError(
+            f"--language {language!r} is not a language the engine knows; use auto or one of {', '.join(languages)}"
+        )
+    info = CATALOG.get(model_name)
+    english_only = info.english_only if info else Path(model_name).name.endswith(".en")
+    if english_only and language != "en":
+        raise ConfigError(f"--language {language}: model {model_name} knows English only; use --language en or auto")
+
+
+def _local_model(name: str) -> Path | None:
+    """The folder an audio LLM loads from, if it is on disk (for its fingerprint); never downloads."""
+    from transcriber.models import AUDIO_LLM_CATALOG
+
+    if Path(name).expanduser().is_dir():
+        return Path(name).expanduser()
+    info = AUDIO_LLM_CATALOG.get(name)
+    repo = info.repo if info else name
+    return cached_path(repo) if "/" in repo else None
 
 
 class _EngineSlot:
@@ -81,15 +132,22 @@ class _EngineSlot:
                 reporter.note("torch sees no GPU; the audio LLM runs on the CPU in float32 (slow)")
             self.compute_type = "bfloat16" if self.device == "cuda" else "float32"
             self.model_name = DEFAULT_AUDIO_LLM if settings.model == "auto" else settings.model
-            return
-        from transcriber.engines.faster_whisper import pick_compute_type, pick_device
+            self.model_path = _local_model(self.model_name)
+        else:
+            from transcriber.engines.faster_whisper import pick_compute_type, pick_device
 
-        self.device, note = pick_device(settings.device)
-        if note:
-            reporter.note(note)
-        self.compute_type = pick_compute_type(settings.compute_type, self.device)
-        self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
-        self.model_name, self.model_path = resolve_model(self.model_name)
+            self.device, note = pick_device(settings.device)
+            if note:
+                reporter.note(note)
+            self.compute_type = pick_compute_type(settings.compute_type, self.device)
+            self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
+            self.model_name, self.model_path = resolve_model(self.model_name)
+        check_language(settings.language, self.model_name)
+
+    def key(self) -> dict[str, object]:
+        """The ASR settings hash's input: the settings, plus what else changes the recognised text."""
+        key = self.settings.asr_key(self.model_name, self.device, self.compute_type)
+        return {**key, "version": __version__, "model_files": model_fingerprint(self.model_path)}
 
     def get(self) -> Engine:
         if self._engine is None:
@@ -123,7 +181,8 @@ class _EngineSlot:
 
 
 def output_names(recording: Recording, formats: tuple[str, ...]) -> list[str]:
-    """Output file names relative to the output folder, the verbatim text last."""
+    """Output file names relative to the output folder, the verbatim text last (stems come from discovery,
+    which plans them for the whole batch so that no two recordings share one)."""
     stem = recording.output_stem.as_posix()
     return [f"{stem}.{fmt}" for fmt in formats] + [f"{stem}.{VerbatimWriter.extension}"]
 
@@ -131,8 +190,9 @@ def output_names(recording: Recording, formats: tuple[str, ...]) -> list[str]:
 def _write_outputs(transcript: Transcript, recording: Recording, settings: Settings) -> list[str]:
     names = output_names(recording, settings.formats)
     writers = [get_writer(fmt) for fmt in settings.formats] + [VerbatimWriter()]
-    for name, writer in zip(names, writers, strict=True):
-        write_atomic(settings.output / name, writer.render(transcript))
+    write_all_atomic(
+        [(settings.output / name, writer.render(transcript)) for name, writer in zip(names, writers, strict=True)]
+    )
     return names
 
 
@@ -147,59 +207,96 @@ class _Pending:
 
 
 class _Batch:
-    """The state one run shares across its two stages: speech recognition, then cleanup and writing."""
+    """The state one run shares across its two stages: speech recognition, then cleanup and writing.
 
-    def __init__(self, settings: Settings, reporter: Reporter, slot: _EngineSlot) -> None:
-        self.settings, self.reporter, self.slot = settings, reporter, slot
-        asr_key = settings.asr_key(slot.model_name, slot.device, slot.compute_type)
+    Every per-file error, of any type, becomes one line naming the recording, the stage and the fix, and
+    the batch goes on; a condition that dooms every later file raises `BatchStopped` instead.
+    """
+
+    def __init__(self, settings: Settings, reporter: Reporter, slot: _EngineSlot, debug: bool = False) -> None:
+        self.settings, self.reporter, self.slot, self.debug = settings, reporter, slot, debug
+        asr_key = slot.key()
         self.asr_hash, self.out_key = settings_hash(asr_key), settings.output_key(asr_key)
+        self.out_key["lexicon"] = lexicon_fingerprint()
         self.out_hash = settings_hash(self.out_key)
-        self.manifest, self.cache = Manifest(settings.output), RawCache(settings.output)
+        self.manifest = Manifest(settings.output, reporter.note)
+        self.cache = RawCache(settings.output, reporter.note)
         self.summary = Summary()
+        self.llm: LlmCleaner | None = None
 
-    def _failed(self, recording: Recording, message: str) -> None:
-        self.summary.failed.append(recording.relative.as_posix())
+    def _failed(self, recording: Recording, exc: Exception, stage: str) -> None:
+        if interrupted():  # a library turned our KeyboardInterrupt into its own error
+            raise KeyboardInterrupt from exc
+        if isinstance(exc, TranscriberError) and not isinstance(exc, (AudioError, BatchStopped)):
+            raise exc  # a configuration problem (model, flags) that no later file escapes either
+        message, fatal = describe_failure(exc, stage, display(recording.path), display(self.settings.output))
+        self.summary.failed.append(display(recording.relative))
+        if self.debug:
+            self.reporter.note("".join(traceback.format_exception(exc)).rstrip())
+        if fatal:
+            raise BatchStopped(message) from exc
         self.reporter.error(message)
         self.reporter.advance(0.0)
 
+    def unlistable(self, exc: OSError) -> None:
+        """A folder under the input that could not be listed: its recordings are missing, so say so."""
+        folder = display(exc.filename) if exc.filename else display(self.settings.input)
+        self.summary.failed.append(folder)
+        self.reporter.error(
+            f"{folder}: cannot be listed ({exc.strerror}); its recordings were skipped: fix its permissions and rerun"
+        )
+
+    def _engine(self) -> Engine:
+        try:
+            return self.slot.get()
+        except TranscriberError:
+            raise
+        except Exception as exc:  # a corrupt model file, a driver problem: no later file would fare better
+            raise BatchStopped(f"model {self.slot.model_name}: cannot be loaded ({exc}); check --model") from exc
+
     def recognise(self, index: int, recording: Recording) -> _Pending | None:
         """Stage one for a file: skip it if done, else take its raw transcript from the cache or the engine."""
-        name = recording.relative.as_posix()
+        name, stage = recording.relative.as_posix(), "decode"
+        outputs = output_names(recording, self.settings.formats)
         try:
             digest = content_hash(recording.path) if recording.path.is_file() else ""
-            if not self.settings.force and self.manifest.is_done(name, digest, self.out_hash, self.settings.output):
+            if not self.settings.force and self.manifest.is_done(
+                name, digest, self.out_hash, outputs, self.settings.output
+            ):
                 self.summary.skipped += 1
                 self.reporter.advance(0.0)
                 return None
-            transcript = self.cache.get(digest, self.asr_hash) if digest else None
+            transcript = self.cache.get(digest, self.asr_hash) if digest and not self.settings.force else None
             if transcript is None:
-                self.reporter.step(index, name, "transcribing")
+                self.reporter.step(index, display(name), "transcribing")
                 audio = decode(recording.path)
-                transcript = self.slot.get().transcribe(audio.samples, source=name)
+                stage = "recognise"
+                transcript = self._engine().transcribe(audio.samples, source=display(name))
                 transcript.warnings = [*audio.warnings, *transcript.warnings]
+                del audio
+                stage = "write"
                 self.cache.put(digest, self.asr_hash, transcript)
-        except AudioError as exc:
-            self._failed(recording, str(exc))
+        except Exception as exc:
+            self._failed(recording, exc, stage)
             return None
-        except OSError as exc:
-            self._failed(recording, f"{recording.path}: {exc.strerror or exc}; check the file and its permissions")
-            return None
+        transcript.source = display(name)  # the recording's own name, also when the cache held a copy's
         for warning in transcript.warnings:
-            self.reporter.note(f"warning: {name}: {warning}")
+            self.reporter.note(f"warning: {display(name)}: {warning}")
         return _Pending(index, recording, digest, transcript)
 
     def finish(self, item: _Pending, llm: LlmCleaner | None) -> None:
         """Stage two for a file: clean, write every format atomically, record it in the manifest."""
-        name, transcript = item.recording.relative.as_posix(), item.transcript
+        name, transcript, stage = item.recording.relative.as_posix(), item.transcript, "clean"
         try:
             if llm is not None:
-                self.reporter.step(item.index, name, "cleaning")
+                self.reporter.step(item.index, display(name), "cleaning")
             apply_cleanup(transcript, self.settings.cleanup, llm)
+            stage = "write"
             transcript.settings = self.out_key
             outputs = _write_outputs(transcript, item.recording, self.settings)
             self.manifest.record(name, item.digest, self.out_hash, outputs)
-        except OSError as exc:
-            self._failed(item.recording, f"{self.settings.output}: {exc.strerror or exc}; check the output folder")
+        except Exception as exc:
+            self._failed(item.recording, exc, stage)
             return
         self.summary.done += 1
         self.summary.audio_seconds += transcript.duration
@@ -214,48 +311,89 @@ def _load_llm(settings: Settings, device: str) -> LlmCleaner:
     return LlmCleaner(LlmOptions(model, settings.cleanup_mode, settings.llm_quant, settings.device))
 
 
-def run_batch(settings: Settings, reporter: Reporter) -> Summary:
+def _unusable_output(settings: Settings, exc: OSError) -> ConfigError:
+    where = display(exc.filename) if exc.filename else display(settings.output)
+    return ConfigError(
+        f"--output {display(settings.output)}: {where}: {exc.strerror or exc}; give a folder you can write to"
+    )
+
+
+@contextmanager
+def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
+    """The output folder made, locked and swept of a killed run's temp files; one clear line if it can't be."""
+    try:
+        settings.output.mkdir(parents=True, exist_ok=True)
+        if not os.access(settings.output, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+        lock = OutputLock(settings.output, reporter.note)
+        lock.__enter__()
+        sweep_temp_files(settings.output)
+    except OSError as exc:
+        raise _unusable_output(settings, exc) from exc
+    try:
+        yield
+    finally:
+        lock.__exit__()
+
+
+def _recognise_all(batch: _Batch, recordings: list[Recording], staged: bool) -> list[_Pending]:
+    pending = []
+    for index, recording in enumerate(recordings, start=1):
+        item = batch.recognise(index, recording)
+        if item is not None and staged:
+            pending.append(item)
+        elif item is not None:
+            batch.finish(item, None)
+    return pending
+
+
+def _clean_all(batch: _Batch, pending: list[_Pending]) -> None:
+    """The staged LLM cleanup over every recognised file, after the ASR model was freed."""
+    batch.slot.close()
+    if not pending:
+        return
+    batch.llm = _load_llm(batch.settings, batch.slot.device)
+    for item in pending:
+        batch.finish(item, batch.llm)
+    batch.summary.llm = batch.llm.stats
+
+
+def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Summary:
     """Run the whole batch under the output lock; never raises for a single bad file.
 
     With an LLM cleanup the stages run one after the other over all files (all speech recognition, the
     ASR model freed, then all cleanup), so the GPU holds one model at a time; otherwise each file is
-    finished as soon as it is recognised, so outputs appear as the batch goes.
+    finished as soon as it is recognised, so outputs appear as the batch goes. A `BatchStopped` (disk
+    full, output not writable, GPU lost) ends it at once with one line; finished files are kept.
     """
     started = time.perf_counter()
-    recordings = discover(settings.input, settings.output)
-    if not recordings:
+    unreadable: list[OSError] = []
+    recordings = discover(settings.input, settings.output, unreadable)
+    if not recordings and not unreadable:
         raise ConfigError(
             f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} "
             "(hidden files and folders are skipped)"
         )
-    settings.output.mkdir(parents=True, exist_ok=True)
-    staged = settings.cleanup == "llm"
-    with OutputLock(settings.output):
-        sweep_temp_files(settings.output)
+    with _output_folder(settings, reporter):
         slot = _EngineSlot(settings, reporter)
-        batch = _Batch(settings, reporter, slot)
-        reporter.start(len(recordings))
-        llm: LlmCleaner | None = None
         try:
-            pending = []
-            for index, recording in enumerate(recordings, start=1):
-                item = batch.recognise(index, recording)
-                if item is not None and staged:
-                    pending.append(item)
-                elif item is not None:
-                    batch.finish(item, None)
-            slot.close()
-            if pending:
-                llm = _load_llm(settings, slot.device)
-                for item in pending:
-                    batch.finish(item, llm)
-                batch.summary.llm = llm.stats
+            batch = _Batch(settings, reporter, slot, debug)
+        except OSError as exc:  # a damaged manifest that cannot even be moved aside
+            raise _unusable_output(settings, exc) from exc
+        reporter.start(len(recordings) + len(unreadable))
+        try:
+            for exc in unreadable:
+                batch.unlistable(exc)
+            _clean_all(batch, _recognise_all(batch, recordings, staged=settings.cleanup == "llm"))
         except KeyboardInterrupt:
             batch.summary.interrupted = True
+        except BatchStopped as exc:
+            batch.summary.stopped = True
+            reporter.error(str(exc))
         finally:
             slot.close()
-            if llm is not None:
-                llm.close()
+            if batch.llm is not None:
+                batch.llm.close()
             reporter.close()
     batch.summary.wall_seconds = time.perf_counter() - started
     return batch.summary

@@ -8,13 +8,20 @@ machine. Flags default to None so that `load_settings` can tell "not given" from
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
+import traceback
 from collections.abc import Sequence
-from types import FrameType
 
 from transcriber import __version__
-from transcriber.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, TranscriberError
+from transcriber.errors import (
+    EXIT_FILES_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    TranscriberError,
+    catch_signals,
+    interrupted,
+)
 from transcriber.settings import BACKENDS, CLEANUP_MODES, CLEANUPS, COMPUTE_TYPES, DEVICES, LLM_QUANTS
 from transcriber.writers import FORMATS
 
@@ -84,6 +91,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--quiet", "-q", action="store_const", const=True, help="no progress or summary; errors still print"
     )
+    run.add_argument("--debug", action="store_true", help="show the traceback behind each error (for bug reports)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,10 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def _run(args: argparse.Namespace) -> int:
     from transcriber.batch import run_batch
     from transcriber.progress import make_reporter
@@ -127,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings(vars(args))
     reporter = make_reporter(settings.quiet)
-    summary = run_batch(settings, reporter)
+    summary = run_batch(settings, reporter, debug=args.debug)
     if not settings.quiet or summary.exit_code != EXIT_OK:
         print(summary.render(), file=sys.stderr)
     return summary.exit_code
@@ -175,13 +179,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    catch_signals()
+    from transcriber.progress import TolerantStream
+
+    stderr, sys.stderr = sys.stderr, TolerantStream(sys.stderr)  # type: ignore[assignment]
+    try:
+        return _dispatch(args)
+    finally:
+        sys.stderr = stderr
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run one command; every way it can end is an exit code and at most one line, unless --debug."""
+    debug = getattr(args, "debug", False)
     try:
         commands = {"run": lambda: _run(args), "bench": lambda: _bench(args), "models": _models}
         return commands[args.command]()
-    except TranscriberError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        if interrupted():  # a KeyboardInterrupt that an import or a library turned into an error of its own
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(exc, TranscriberError):
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        if debug:  # a bug, or a library error nobody foresaw: one line unless --debug
+            traceback.print_exc()
+        detail = " ".join(str(exc).split())[:300]
+        print(
+            f"error: unexpected {type(exc).__name__}: {detail}; rerun with --debug for the traceback", file=sys.stderr
+        )
+        return EXIT_FILES_FAILED

@@ -1,24 +1,31 @@
 """Finding the recordings under an input folder and naming their outputs.
 
 Recursive and symlink-loop safe (each real folder is visited once); hidden files and folders and the
-output folder itself are skipped. Outputs mirror the input tree, `OUT/<relative dir>/<stem>.<fmt>`;
-two recordings that share a stem in one folder (`a.wav`, `a.mp3`) keep their extension in the output
-name so neither overwrites the other.
+output folder itself are skipped, and a folder that cannot be listed is reported, never skipped silently.
+Outputs mirror the input tree, `OUT/<relative dir>/<stem>.<fmt>`. Names are planned for the whole batch
+before anything is written, so no two recordings can share an output file (see `plan_stems`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from transcriber.errors import ConfigError
+from transcriber.writers import FORMATS, VerbatimWriter
 
 AUDIO_EXTENSIONS = frozenset(
     ".wav .wave .flac .mp3 .m4a .aac .ogg .oga .opus .webm .mp4 .m4v .mkv .mov .wma .aiff .aif .amr .3gp .avi "
     ".mpeg .mpg .ts .caf .ac3".split()
 )
+#: Every suffix an output may get, whatever --formats says, so names do not change with the formats.
+OUTPUT_SUFFIXES = (*FORMATS, VerbatimWriter.extension)
+#: Bytes a file name may have on Linux file systems (ext4, xfs, btrfs, tmpfs); outputs are cut to fit.
+NAME_MAX = 255
+_LONGEST_SUFFIX = max(len(s) for s in OUTPUT_SUFFIXES) + 1
+_HASH_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -34,10 +41,10 @@ def _is_audio_name(name: str) -> bool:
     return Path(name).suffix.lower() in AUDIO_EXTENSIONS
 
 
-def _walk(root: Path, skip: Path | None) -> list[Path]:
+def _walk(root: Path, skip: Path | None, unreadable: list[OSError]) -> list[Path]:
     found: list[Path] = []
     seen: set[tuple[int, int]] = set()
-    for folder, dirs, files in os.walk(root, followlinks=True):
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=unreadable.append):
         here = Path(folder)
         try:
             info = here.stat()
@@ -61,17 +68,72 @@ def _walk(root: Path, skip: Path | None) -> list[Path]:
     return sorted(found)
 
 
-def discover(input_path: Path, output_dir: Path) -> list[Recording]:
-    """Every recording under `input_path` (a folder or one file), with its output stem."""
+def _path_hash(relative: Path) -> str:
+    return hashlib.sha256(os.fsencode(relative)).hexdigest()[:_HASH_CHARS]
+
+
+def _fit(stem: Path, relative: Path) -> Path:
+    """`stem`, its last part cut (at a character) with a hash suffix if an output name would pass NAME_MAX."""
+    limit = NAME_MAX - _LONGEST_SUFFIX
+    if len(os.fsencode(stem.name)) <= limit:
+        return stem
+    kept, used = [], 0
+    for char in stem.name:
+        used += len(os.fsencode(char))
+        if used > limit - _HASH_CHARS - 1:
+            break
+        kept.append(char)
+    return stem.with_name(f"{''.join(kept)}~{_path_hash(relative)}")
+
+
+def _candidate(relative: Path, level: int) -> Path:
+    """Level 0: the name without its extension; 1: the whole name; 2: the whole name plus a path hash."""
+    stem = relative.with_suffix("") if level == 0 else relative
+    if level == 2:
+        stem = relative.with_name(f"{relative.name}~{_path_hash(relative)}")
+    return _fit(stem, relative)
+
+
+def plan_stems(relatives: list[Path]) -> list[Path]:
+    """Output stems for the whole batch, decided before any write, such that no output names coincide.
+
+    Each recording starts at its name without the extension. Where any output of two recordings would
+    share a name (compared ignoring case, so a case-insensitive disk is safe too), or an output would be a
+    folder the tree needs, every recording involved moves up a level (`_candidate`): `a.wav` and `a.mp3` give
+    `a.wav.txt` and `a.mp3.txt`; `memo.wav` beside `memo.verbatim.wav` gives `memo.wav.verbatim.txt` and
+    `memo.verbatim.wav.txt`. The result depends only on the set of inputs, so reruns find the same names.
+    """
+    folders = {p.as_posix().casefold() for r in relatives for p in r.parents}
+    levels = [0] * len(relatives)
+    while True:
+        stems = [_candidate(r, level) for r, level in zip(relatives, levels, strict=True)]
+        owners: dict[str, set[int]] = {}
+        for index, stem in enumerate(stems):
+            for suffix in OUTPUT_SUFFIXES:
+                owners.setdefault(f"{stem.as_posix()}.{suffix}".casefold(), set()).add(index)
+        clashing = {i for name, ids in owners.items() if len(ids) > 1 or name in folders for i in ids}
+        movable = {i for i in clashing if levels[i] < 2}
+        if not clashing:
+            return stems
+        if not movable:
+            raise ConfigError(f"cannot give {relatives[min(clashing)]} an output name of its own; rename it")
+        for index in movable:
+            levels[index] += 1
+
+
+def discover(input_path: Path, output_dir: Path, unreadable: list[OSError] | None = None) -> list[Recording]:
+    """Every recording under `input_path` (a folder or one file), with its output stem.
+
+    Folders that could not be listed are appended to `unreadable` (their OSError), for the batch to report.
+    """
     if not input_path.exists():
         raise ConfigError(f"--input {input_path} does not exist; give a folder of recordings or one file")
-    if input_path.is_file():
-        root, paths = input_path.parent, [input_path]
+    if input_path.is_dir():
+        root, paths = input_path, _walk(input_path, output_dir.resolve(), [] if unreadable is None else unreadable)
     else:
-        root, paths = input_path, _walk(input_path, output_dir.resolve())
+        root, paths = input_path.parent, [input_path]
     relatives = [p.relative_to(root) for p in paths]
-    stems = Counter(r.with_suffix("") for r in relatives)
     return [
-        Recording(path=p, relative=r, output_stem=r.with_suffix("") if stems[r.with_suffix("")] == 1 else r)
-        for p, r in zip(paths, relatives, strict=True)
+        Recording(path=p, relative=r, output_stem=s)
+        for p, r, s in zip(paths, relatives, plan_stems(relatives), strict=True)
     ]

@@ -7,6 +7,11 @@ Tracebacks are kept for bugs.
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
+from types import FrameType
+
 #: Every file was transcribed (or skipped because it was already done).
 EXIT_OK = 0
 #: The batch finished, but at least one file failed; each failure was reported by name.
@@ -39,3 +44,92 @@ class AudioError(TranscriberError):
     """One input file cannot be decoded; the batch reports it and goes on."""
 
     exit_code = EXIT_FILES_FAILED
+
+
+class BatchStopped(TranscriberError):
+    """A condition that dooms every later file (disk full, output not writable, GPU lost): stop at once."""
+
+    exit_code = EXIT_FILES_FAILED
+
+
+#: Stages a recording goes through; every per-file error names one.
+STAGES = ("decode", "recognise", "clean", "write")
+#: OSError numbers that mean no later file can be written either.
+_FATAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+#: Phrases CUDA/ROCm runtimes use when the device itself is gone, not just one input too big for it.
+_DEVICE_LOST = (
+    "device lost",
+    "devicelost",
+    "illegal memory access",
+    "unspecified launch failure",
+    "device-side assert",
+    "no cuda-capable device",
+    "uncorrectable ecc",
+    "hiperrornodevice",
+    "hip error: no device",
+    "gpu is lost",
+    "cuda driver version is insufficient",
+)
+_ADVICE = {
+    "decode": "check that the file is a complete, readable recording",
+    "recognise": "try a smaller --model or --batch-size 1; rerun with --debug for a traceback",
+    "clean": "try --cleanup rules; rerun with --debug for a traceback",
+    "write": "check the output folder (space, permissions)",
+}
+
+
+def display(name: str | os.PathLike[str]) -> str:
+    """A name as text that can always be printed or written as UTF-8: undecodable bytes become \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+
+
+def device_lost(exc: BaseException) -> bool:
+    """True for the runtime errors after which the GPU serves no later file either."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(marker in text for marker in _DEVICE_LOST)
+
+
+def describe_failure(exc: BaseException, stage: str, recording: str, output: str) -> tuple[str, bool]:
+    """(one-line message naming the recording, the stage and the fix; whether the whole batch must stop)."""
+    if isinstance(exc, TranscriberError):
+        return str(exc), isinstance(exc, BatchStopped)
+    if isinstance(exc, OSError) and exc.errno in _FATAL_ERRNOS:
+        reason = exc.strerror or str(exc)
+        return f"{recording}: {stage}: {output}: {reason}; free space or choose another --output, then rerun", True
+    if isinstance(exc, OSError) and stage == "write" and exc.errno in {errno.EACCES, errno.EPERM}:
+        fatal = not os.access(output, os.W_OK | os.X_OK)
+        where = output if fatal else display(exc.filename or output)
+        return f"{recording}: write: {where}: {exc.strerror}; make it writable or choose another --output", fatal
+    if device_lost(exc):
+        return f"{recording}: {stage}: the GPU stopped responding ({exc}); check the device, then rerun", True
+    if _out_of_memory(exc):
+        return f"{recording}: {stage}: out of memory; {_ADVICE[stage]}", False
+    if isinstance(exc, OSError):
+        target = display(exc.filename) if exc.filename else recording
+        return f"{recording}: {stage}: {target}: {exc.strerror or exc}; {_ADVICE[stage]}", False
+    detail = " ".join(str(exc).split())[:300] or "no message"
+    return f"{recording}: {stage}: {type(exc).__name__}: {detail}; {_ADVICE[stage]}", False
+
+
+_interrupted = False
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def catch_signals() -> None:
+    """Ctrl-C and SIGTERM become KeyboardInterrupt, and are remembered: an import or a library that turns
+    the KeyboardInterrupt into another error (ImportError, RuntimeError) still ends as "interrupted", 130."""
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+def interrupted() -> bool:
+    return _interrupted

@@ -5,8 +5,39 @@ Errors are printed in every mode, one line each, on stderr, so a failed file is 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
-from typing import TextIO
+from typing import Any, TextIO
+
+
+class TolerantStream:
+    """stderr that outlives its reader: once a write fails (`... 2>&1 | head -2` closed the pipe), the
+    stream is pointed at /dev/null and the batch goes on silently instead of stopping after one file."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._silence()
+
+    def _silence(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # point the fd at /dev/null so the exit-time flush works
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        self._stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class Reporter:

@@ -1,9 +1,12 @@
 """What a batch keeps in `OUT/.transcriber/`: the manifest, the raw-transcript cache and the lock.
 
 The manifest maps each recording (relative path) to the hash of its content and of the settings that
-produced its outputs, so a rerun skips finished files and redoes those whose audio or settings changed.
-Raw (verbatim, pre-cleanup) transcripts are cached by content and ASR-settings hash, so changing only the
-cleanup or the formats never repeats speech recognition. The lock stops two runs writing one folder.
+produced its outputs, and lists those outputs, so a rerun skips finished files and redoes those whose
+audio, settings or output names changed. Raw (verbatim, pre-cleanup) transcripts are cached by content and
+ASR-settings hash, so changing only the cleanup or the formats never repeats speech recognition. The lock
+stops two runs writing one folder. Whatever is found in the folder, these heal: a manifest, cache entry
+or lock that cannot be read or has the wrong shape is set aside (renamed, with a warning) and rebuilt, as
+losing state only costs a redo, never a wrong skip.
 """
 
 from __future__ import annotations
@@ -12,15 +15,20 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from transcriber.errors import OutputLockedError
-from transcriber.transcript import Transcript
+from transcriber.errors import OutputLockedError, display
+from transcriber.transcript import Segment, Transcript
 from transcriber.writers import write_atomic
 
 STATE_DIR = ".transcriber"
 _CHUNK = 1 << 20
+Warn = Callable[[str], None]
 
 
 def content_hash(path: Path) -> str:
@@ -32,62 +40,124 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def set_aside(path: Path, why: str, warn: Warn) -> None:
+    """Rename a damaged state file or folder out of the way (kept for a look), and say so."""
+    target = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    os.replace(path, target)
+    warn(f"warning: {display(path)}: {why}; set aside as {display(target.name)} and rebuilt")
+
+
+def ensure_folder(path: Path, warn: Warn) -> None:
+    """`path` as a real folder; anything else in its place (a file, a dangling link) is set aside first."""
+    if os.path.lexists(path) and not path.is_dir():
+        set_aside(path, "is not a folder", warn)
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def _valid_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(k), str) for k in ("content_hash", "settings_hash"))
+        and isinstance(entry.get("outputs"), list)
+        and all(isinstance(name, str) for name in entry["outputs"])
+    )
+
+
 class Manifest:
     """`manifest.json`: one entry per finished recording, saved atomically after every file."""
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, warn: Warn) -> None:
         self.path = output / STATE_DIR / "manifest.json"
         self.entries: dict[str, dict[str, Any]] = {}
-        if self.path.is_file():
-            try:
-                self.entries = json.loads(self.path.read_text(encoding="utf-8")).get("files", {})
-            except (json.JSONDecodeError, AttributeError):
-                self.entries = {}  # a damaged manifest only costs a redo, never a wrong skip
+        if os.path.lexists(self.path):
+            self.entries = self._load(warn)
 
-    def is_done(self, relative: str, digest: str, settings: str, output: Path) -> bool:
+    def _load(self, warn: Warn) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_bytes().decode("utf-8"))
+            files = data.get("files") if isinstance(data, dict) else None
+            if not isinstance(files, dict):
+                raise ValueError("it has no table of files")
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            set_aside(self.path, f"cannot be read ({exc})", warn)
+            return {}
+        return {name: entry for name, entry in files.items() if _valid_entry(entry)}
+
+    def is_done(self, relative: str, digest: str, settings: str, outputs: list[str], output: Path) -> bool:
         entry = self.entries.get(relative)
         return (
             entry is not None
-            and entry.get("content_hash") == digest
-            and entry.get("settings_hash") == settings
-            and all((output / name).is_file() for name in entry.get("outputs", []))
+            and entry["content_hash"] == digest
+            and entry["settings_hash"] == settings
+            and entry["outputs"] == outputs
+            and all((output / name).is_file() for name in outputs)
         )
 
     def record(self, relative: str, digest: str, settings: str, outputs: list[str]) -> None:
         self.entries[relative] = {"content_hash": digest, "settings_hash": settings, "outputs": outputs}
-        write_atomic(self.path, json.dumps({"version": 1, "files": self.entries}, indent=2, ensure_ascii=False))
+        # ASCII escapes keep names with undecodable bytes (lone surrogates) exact through a reload.
+        write_atomic(self.path, json.dumps({"version": 1, "files": self.entries}, indent=2))
+
+
+def _check_transcript(transcript: Transcript) -> Transcript:
+    """Raise TypeError unless the fields writers rely on have their types (a hand edit may break them)."""
+    numbers = (int, float)
+    ok = isinstance(transcript.duration, numbers) and all(
+        isinstance(s, Segment)
+        and isinstance(s.start, numbers)
+        and isinstance(s.end, numbers)
+        and isinstance(s.text, str)
+        and isinstance(s.words, list)
+        and all(isinstance(w.start, numbers) and isinstance(w.end, numbers) for w in s.words)
+        for s in transcript.segments
+    )
+    if not ok or not isinstance(transcript.language, str) or not isinstance(transcript.warnings, list):
+        raise TypeError("a field has the wrong type")
+    return transcript
 
 
 class RawCache:
     """Verbatim transcripts by (content hash, ASR settings hash)."""
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, warn: Warn) -> None:
         self.folder = output / STATE_DIR / "raw"
+        self.warn = warn
 
     def _path(self, digest: str, asr_hash: str) -> Path:
         return self.folder / f"{digest[:32]}-{asr_hash}.json"
 
     def get(self, digest: str, asr_hash: str) -> Transcript | None:
         path = self._path(digest, asr_hash)
+        if not os.path.lexists(path):
+            return None
         try:
-            return Transcript.from_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError, KeyError):
+            return _check_transcript(Transcript.from_json(path.read_bytes().decode("utf-8")))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            set_aside(path, f"is not a readable cached transcript ({exc})", self.warn)
             return None
 
     def put(self, digest: str, asr_hash: str, transcript: Transcript) -> None:
+        ensure_folder(self.folder, self.warn)
         write_atomic(self._path(digest, asr_hash), transcript.to_json())
 
 
 class OutputLock:
-    """An exclusive `flock` on `OUT/.transcriber/lock`, released by the kernel even if the run is killed."""
+    """An exclusive `flock` on `OUT/.transcriber/lock`, released by the kernel even if the run is killed.
 
-    def __init__(self, output: Path) -> None:
+    Whatever is in the way (`.transcriber` a file, `lock` a folder, link or FIFO) is set aside first, so the
+    lock is always a regular file of our own; a regular file is never moved, as another run may hold it.
+    """
+
+    def __init__(self, output: Path, warn: Warn | None = None) -> None:
         self.path = output / STATE_DIR / "lock"
+        self.warn = warn or (lambda message: print(message, file=sys.stderr))
         self._fd: int | None = None
 
     def __enter__(self) -> OutputLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        ensure_folder(self.path.parent, self.warn)
+        if os.path.lexists(self.path) and not stat.S_ISREG(os.lstat(self.path).st_mode):
+            set_aside(self.path, "is not a lock file", self.warn)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
