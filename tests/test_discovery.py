@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from transcriber.discovery import discover
+from transcriber.discovery import NAME_MAX, OUTPUT_SUFFIXES, discover, plan_stems
 
 
 def _touch(path: Path) -> Path:
@@ -50,3 +51,51 @@ def test_a_folder_named_like_audio_is_listed_to_be_reported(tmp_path: Path) -> N
     _touch(tmp_path / "trap.wav" / "inner.wav")
     found = discover(tmp_path, tmp_path / "out")
     assert [r.relative.as_posix() for r in found] == ["trap.wav"]
+
+
+def _all_outputs(found: list) -> list[str]:
+    return [f"{r.output_stem.as_posix()}.{suffix}".casefold() for r in found for suffix in OUTPUT_SUFFIXES]
+
+
+def test_output_names_never_collide(tmp_path: Path) -> None:
+    for name in ("talk.wav", "talk.mp3", "talk.wav.mp3", "memo.wav", "memo.verbatim.wav", "Case.wav", "case.flac"):
+        _touch(tmp_path / name)
+    _touch(tmp_path / "x.wav")
+    _touch(tmp_path / "x.txt" / "inner.wav")  # a folder the outputs of x.wav would otherwise block
+    found = discover(tmp_path, tmp_path / "out")
+    stems = {r.relative.as_posix(): r.output_stem.as_posix() for r in found}
+    assert stems["talk.wav"] == "talk.wav"
+    assert stems["talk.mp3"] == "talk.mp3"
+    assert stems["talk.wav.mp3"] == "talk.wav.mp3"  # "talk.wav" was taken by the outputs of talk.wav
+    assert stems["memo.wav"] == "memo.wav"
+    assert stems["memo.verbatim.wav"] == "memo.verbatim.wav"
+    assert stems["x.wav"] == "x.wav"
+    assert stems["x.txt/inner.wav"] == "x.txt/inner"
+    assert {stems["Case.wav"], stems["case.flac"]} == {"Case.wav", "case.flac"}
+    outputs = _all_outputs(found)
+    assert len(outputs) == len(set(outputs))
+
+
+def test_output_names_are_the_same_whatever_the_order(tmp_path: Path) -> None:
+    names = [Path(n) for n in ("b.wav", "b.mp3", "a.wav", "b.wav.mp3", "a.verbatim.mp3")]
+    forward = dict(zip(names, plan_stems(names), strict=True))
+    backward = dict(zip(names[::-1], plan_stems(names[::-1]), strict=True))
+    assert forward == backward
+
+
+def test_long_names_are_cut_to_fit_with_a_hash(tmp_path: Path) -> None:
+    long_a = "interview " + "é" * 118 + ".wav"  # 250 bytes: a legal input name, too long for its outputs
+    long_b = long_a[:-5] + "X.wav"
+    for name in (long_a, long_b):
+        _touch(tmp_path / name)
+    found = discover(tmp_path, tmp_path / "out")
+    stems = [r.output_stem.name for r in found]
+    assert all(len(os.fsencode(f"{s}.verbatim.txt")) <= NAME_MAX for s in stems)
+    assert len(set(stems)) == 2 and all("~" in s for s in stems)
+    assert all(s.startswith("interview éé") for s in stems)
+
+
+def test_names_that_are_not_utf8_are_found_and_kept_as_bytes(tmp_path: Path) -> None:
+    os.close(os.open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.wav"), os.O_CREAT | os.O_WRONLY))
+    found = discover(tmp_path, tmp_path / "out")
+    assert [os.fsencode(r.output_stem) for r in found] == [b"caf\xe9"]

@@ -99,25 +99,29 @@ def plan_stems(relatives: list[Path]) -> list[Path]:
 
     Each recording starts at its name without the extension. Where any output of two recordings would
     share a name (compared ignoring case, so a case-insensitive disk is safe too), or an output would be a
-    folder the tree needs, every recording involved moves up a level (`_candidate`): `a.wav` and `a.mp3` give
-    `a.wav.txt` and `a.mp3.txt`; `memo.wav` beside `memo.verbatim.wav` gives `memo.wav.verbatim.txt` and
-    `memo.verbatim.wav.txt`. The result depends only on the set of inputs, so reruns find the same names.
+    folder the tree needs, those involved on the plainest names move up a level (`_candidate`): `a.wav` and
+    `a.mp3` give `a.wav.txt` and `a.mp3.txt`, and then `a.wav.mp3` gives `a.wav.mp3.txt`; `memo.wav` beside
+    `memo.verbatim.wav` gives `memo.wav.verbatim.txt` and `memo.verbatim.wav.txt`. The result depends only on
+    the set of inputs, not their order, so reruns find the same names.
     """
     folders = {p.as_posix().casefold() for r in relatives for p in r.parents}
     levels = [0] * len(relatives)
     while True:
-        stems = [_candidate(r, level) for r, level in zip(relatives, levels, strict=True)]
         owners: dict[str, set[int]] = {}
+        stems = [_candidate(r, level) for r, level in zip(relatives, levels, strict=True)]
         for index, stem in enumerate(stems):
             for suffix in OUTPUT_SUFFIXES:
                 owners.setdefault(f"{stem.as_posix()}.{suffix}".casefold(), set()).add(index)
-        clashing = {i for name, ids in owners.items() if len(ids) > 1 or name in folders for i in ids}
-        movable = {i for i in clashing if levels[i] < 2}
-        if not clashing:
+        moving = set()
+        for name, ids in owners.items():
+            if len(ids) > 1 or name in folders:  # of those involved, the ones on the plainest names move up
+                lowest = min(levels[i] for i in ids)
+                moving |= {i for i in ids if levels[i] == lowest}
+        if not moving:
             return stems
-        if not movable:
-            raise ConfigError(f"cannot give {relatives[min(clashing)]} an output name of its own; rename it")
-        for index in movable:
+        if any(levels[i] == 2 for i in moving):
+            raise ConfigError(f"cannot give {relatives[min(moving)]} an output name of its own; rename it")
+        for index in moving:
             levels[index] += 1
 
 

@@ -98,8 +98,8 @@ def describe_failure(exc: BaseException, stage: str, recording: str, output: str
     if isinstance(exc, TranscriberError):
         return str(exc), isinstance(exc, BatchStopped)
     if isinstance(exc, OSError) and exc.errno in _FATAL_ERRNOS:
-        reason = exc.strerror or str(exc)
-        return f"{recording}: {stage}: {output}: {reason}; free space or choose another --output, then rerun", True
+        fix = "make it writable" if exc.errno == errno.EROFS else "free some space"
+        return f"{recording}: {stage}: {output}: {exc.strerror}; {fix} or choose another --output, then rerun", True
     if isinstance(exc, OSError) and stage == "write" and exc.errno in {errno.EACCES, errno.EPERM}:
         fatal = not os.access(output, os.W_OK | os.X_OK)
         where = output if fatal else display(exc.filename or output)
@@ -110,7 +110,8 @@ def describe_failure(exc: BaseException, stage: str, recording: str, output: str
         return f"{recording}: {stage}: out of memory; {_ADVICE[stage]}", False
     if isinstance(exc, OSError):
         target = display(exc.filename) if exc.filename else recording
-        return f"{recording}: {stage}: {target}: {exc.strerror or exc}; {_ADVICE[stage]}", False
+        where = "" if target == recording else f"{target}: "
+        return f"{recording}: {stage}: {where}{exc.strerror or exc}; {_ADVICE[stage]}", False
     detail = " ".join(str(exc).split())[:300] or "no message"
     return f"{recording}: {stage}: {type(exc).__name__}: {detail}; {_ADVICE[stage]}", False
 

@@ -1,0 +1,376 @@
+"""A batch that nothing can break: faults inside the engine, a full or read-only disk, hostile names and
+state files, permissions (as a non-root user), early signals and a closed stderr. Real model, real audio."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RECORDINGS, load_transcripts, run_cli
+from transcriber.batch import Summary, run_batch
+from transcriber.engines.faster_whisper import FasterWhisperEngine
+from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from transcriber.progress import Reporter
+from transcriber.settings import load_settings
+from transcriber.state import STATE_DIR, Manifest
+
+pytestmark = pytest.mark.usefixtures("tiny_en")
+MEETING = RECORDINGS / "meeting.flac"
+NOTE = RECORDINGS / "notes" / "note café.ogg"
+
+
+def _run(inp: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("run", "--input", str(inp), "--output", str(out), "--model", "tiny.en", *extra)
+
+
+def _errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error: ")]
+
+
+def _in_process(inp: Path, out: Path, **flags: str) -> tuple[Summary, str]:
+    """One batch in this process (so a test can reach into the engine), with its stderr text."""
+    stream = io.StringIO()
+    settings = load_settings({"input": str(inp), "output": str(out), "model": "tiny.en", **flags}, environ={})
+    summary = run_batch(settings, Reporter(stream))
+    return summary, stream.getvalue()
+
+
+def _fail_one(monkeypatch: pytest.MonkeyPatch, target: str, exc: BaseException) -> None:
+    real = FasterWhisperEngine.transcribe
+
+    def transcribe(self: FasterWhisperEngine, samples, source: str):  # type: ignore[no-untyped-def]
+        if source == target:
+            raise exc
+        return real(self, samples, source=source)
+
+    monkeypatch.setattr(FasterWhisperEngine, "transcribe", transcribe)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        RuntimeError("CTranslate2: unsupported model operation"),
+        ValueError("operands could not be broadcast together"),
+        MemoryError(),
+        RuntimeError("CUDA failed with error out of memory"),
+        KeyError("alignment_heads"),
+    ],
+    ids=["runtime", "value", "memory", "gpu-oom", "bug"],
+)
+def test_an_engine_error_fails_one_file_and_the_batch_goes_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, exc: BaseException
+) -> None:
+    _fail_one(monkeypatch, "meeting.flac", exc)
+    summary, stderr = _in_process(RECORDINGS, tmp_path / "out", formats="json")
+    assert summary.exit_code == EXIT_FILES_FAILED
+    assert (summary.done, summary.failed) == (2, ["meeting.flac"])
+    [line] = _errors(stderr)
+    assert line.startswith(f"error: {RECORDINGS / 'meeting.flac'}: recognise: "), line
+    assert "--model" in line  # what to do
+    assert set(load_transcripts(tmp_path / "out")) == {"interviews/interview with Ana.mp3", "notes/note café.ogg"}
+
+
+def test_a_lost_gpu_stops_the_batch_at_once_and_keeps_finished_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _fail_one(monkeypatch, "meeting.flac", RuntimeError("CUDA error: an illegal memory access was encountered"))
+    summary, stderr = _in_process(RECORDINGS, tmp_path / "out", formats="json")
+    assert summary.exit_code == EXIT_FILES_FAILED and summary.stopped
+    [line] = _errors(stderr)
+    assert "meeting.flac: recognise: the GPU stopped responding" in line
+    assert "note café" not in stderr, "no file after the lost device may be tried"
+    assert set(load_transcripts(tmp_path / "out")) == {"interviews/interview with Ana.mp3"}
+
+
+def test_a_cleanup_error_names_the_clean_stage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import transcriber.batch
+
+    real = transcriber.batch.apply_cleanup
+
+    def cleanup(transcript, mode, llm):  # type: ignore[no-untyped-def]
+        if transcript.source == "notes/note café.ogg":
+            raise IndexError("list index out of range")
+        return real(transcript, mode, llm)
+
+    monkeypatch.setattr(transcriber.batch, "apply_cleanup", cleanup)
+    summary, stderr = _in_process(RECORDINGS, tmp_path / "out", formats="json")
+    [line] = _errors(stderr)
+    assert f"{NOTE}: clean: IndexError" in line and "--cleanup rules" in line
+    assert summary.done == 2
+
+
+@contextlib.contextmanager
+def _small_tmpfs(folder: Path) -> Iterator[bool]:
+    """A 4 MB tmpfs at `folder` (True), or False where this machine does not let us mount one."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True)
+    try:
+        yield mounted.returncode == 0
+    finally:
+        while mounted.returncode == 0 and subprocess.run(["umount", "-l", str(folder)], check=False).returncode == 0:
+            pass  # the tmpfs and any bind mount over it
+
+
+def _break_disk(how: str, out: Path, real: bool) -> None:
+    """Fill the disk or make it read-only for real; without a tmpfs, make every later write fail the same way."""
+    if real and how == "full":
+        with contextlib.suppress(OSError), (out / "filler").open("wb") as handle:
+            while True:
+                handle.write(b"\0" * (1 << 16))
+                handle.flush()
+    elif real:  # a read-only bind mount over it: remounting the tmpfs itself is refused while the lock is open
+        subprocess.run(["mount", "--bind", str(out), str(out)], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(out)], check=True)
+    else:
+        import transcriber.writers
+
+        code = errno.ENOSPC if how == "full" else errno.EROFS
+
+        def refuse(path: Path, data: object) -> str:
+            raise OSError(code, os.strerror(code), str(path))
+
+        transcriber.writers._write_temp = refuse  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("how", ["full", "read-only"])
+def test_a_full_or_read_only_disk_stops_the_batch_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, how: str
+) -> None:
+    import transcriber.writers
+
+    monkeypatch.setattr(transcriber.writers, "_write_temp", transcriber.writers._write_temp)
+    out = tmp_path / "out"
+    real_record = Manifest.record
+
+    with _small_tmpfs(out) as real:
+
+        def record(self: Manifest, *args: object) -> None:
+            real_record(self, *args)  # type: ignore[arg-type]
+            _break_disk(how, out, real)  # after the first file is safely done
+
+        monkeypatch.setattr(Manifest, "record", record)
+        summary, stderr = _in_process(RECORDINGS, out, formats="json")
+        assert summary.exit_code == EXIT_FILES_FAILED and summary.stopped
+        [line] = _errors(stderr)
+        reason = "No space left on device" if how == "full" else "Read-only file system"
+        assert line.startswith(f"error: {MEETING}: write: ") and reason in line, line
+        assert "choose another --output" in line
+        assert "note café" not in stderr
+        assert set(load_transcripts(out)) == {"interviews/interview with Ana.mp3"}
+
+
+def test_colliding_names_each_keep_their_own_transcript(tmp_path: Path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    shutil.copy(MEETING, inp / "talk.wav")  # a FLAC stream in a .wav name decodes all the same
+    shutil.copy(NOTE, inp / "talk.mp3")
+    shutil.copy(RECORDINGS / "interviews" / "interview with Ana.mp3", inp / "talk.wav.mp3")
+    shutil.copy(NOTE, inp / "memo.wav")
+    shutil.copy(MEETING, inp / "memo.verbatim.wav")
+    result = _run(inp, out, "--formats", "json")
+    assert result.returncode == EXIT_OK, result.stderr
+    transcripts = {p.name: json.loads(p.read_text()) for p in out.glob("*.json") if STATE_DIR not in p.parts}
+    assert {name: t["source"] for name, t in transcripts.items()} == {
+        "talk.wav.json": "talk.wav",
+        "talk.mp3.json": "talk.mp3",
+        "talk.wav.mp3.json": "talk.wav.mp3",
+        "memo.wav.json": "memo.wav",
+        "memo.verbatim.wav.json": "memo.verbatim.wav",
+    }
+    assert "budget" in transcripts["talk.wav.json"]["clean_text"]
+    assert "milk" in transcripts["talk.mp3.json"]["clean_text"]
+    assert "milk" in (out / "memo.wav.verbatim.txt").read_text()
+    assert "budget" in (out / "memo.verbatim.wav.verbatim.txt").read_text()
+    again = _run(inp, out, "--formats", "json")
+    assert "0 done, 5 skipped" in again.stderr
+
+
+def test_odd_names_fifo_and_long_names(tmp_path: Path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    raw_in = os.fsencode(inp)
+    shutil.copy(NOTE, os.path.join(raw_in, b"caf\xe9 latin-1.ogg"))
+    long_name = "a very long recording name " + "x" * 220 + ".ogg"  # 251 bytes: its outputs would pass 255
+    shutil.copy(NOTE, inp / long_name)
+    os.mkfifo(inp / "pipe.wav")
+    result = _run(inp, out, "--formats", "json,md")
+    assert result.returncode == EXIT_FILES_FAILED, result.stderr
+    [line] = _errors(result.stderr)
+    assert "pipe.wav: decode: is not a regular file" in line
+    assert b"caf\xe9 latin-1.json" in os.listdir(os.fsencode(out))
+    transcripts = load_transcripts(out)
+    assert "caf\\xe9 latin-1.ogg" in transcripts, "undecodable bytes are shown escaped inside the files"
+    assert (out / "caf\udce9 latin-1.md").read_text().startswith("# caf\\xe9 latin-1\n")
+    [long_json] = [p for p in out.glob("a very long*.json")]
+    assert len(os.fsencode(long_json.name)) <= 255 and "~" in long_json.name
+    assert transcripts[long_name]["clean_text"]
+    assert not [p for p in out.rglob("*") if "transcriber-tmp" in p.name]
+
+
+def test_cache_hits_and_renames_keep_each_recordings_own_name(tmp_path: Path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    shutil.copy(NOTE, inp / "first.ogg")
+    shutil.copy(NOTE, inp / "second copy.ogg")
+    assert _run(inp, out).returncode == EXIT_OK
+    transcripts = load_transcripts(out)
+    assert set(transcripts) == {"first.ogg", "second copy.ogg"}
+    assert (out / "second copy.md").read_text().startswith("# second copy\n")
+    (inp / "first.ogg").rename(inp / "renamed.ogg")
+    result = _run(inp, out)
+    assert "1 done, 1 skipped" in result.stderr
+    assert "] transcribing" not in result.stderr, "a rename reuses the raw transcript"
+    assert json.loads((out / "renamed.json").read_text())["source"] == "renamed.ogg"
+    forced = _run(inp, out, "--force")
+    assert forced.stderr.count("] transcribing") == 2, "--force redoes recognition"
+
+
+@pytest.mark.parametrize(
+    ("damage", "warning", "counts"),
+    [
+        ("manifest-bytes", "manifest.json: cannot be read", "1 done"),
+        ("manifest-shape", "manifest.json: cannot be read", "1 done"),
+        ("manifest-entry", None, "1 done"),
+        ("lock-folder", "lock: is not a lock file", "0 done, 1 skipped"),
+        ("state-file", ".transcriber: is not a folder", "1 done"),
+        ("raw-entry", "is not a readable cached transcript", "1 done"),
+    ],
+)
+def test_damaged_state_is_set_aside_and_rebuilt(tmp_path: Path, damage: str, warning: str | None, counts: str) -> None:
+    out = tmp_path / "out"
+    assert _run(NOTE, out, "--formats", "json").returncode == EXIT_OK
+    state = out / STATE_DIR
+    if damage == "manifest-bytes":
+        (state / "manifest.json").write_bytes(os.urandom(512))
+    elif damage == "manifest-shape":
+        (state / "manifest.json").write_text('{"files": []}')
+    elif damage == "manifest-entry":
+        (state / "manifest.json").write_text('{"files": {"note café.ogg": ["not", "a", "dict"]}}')
+    elif damage == "lock-folder":
+        (state / "lock").unlink()
+        (state / "lock").mkdir()
+    elif damage == "state-file":
+        shutil.rmtree(state)
+        state.write_text("not a folder")
+    else:
+        [entry] = (state / "raw").iterdir()
+        data = json.loads(entry.read_text())
+        data["segments"][0]["start"] = "soon"
+        entry.write_text(json.dumps(data))
+    result = _run(NOTE, out, "--formats", "json", *(["--cleanup", "none"] if damage == "raw-entry" else []))
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "Traceback" not in result.stderr
+    if warning:
+        assert warning in result.stderr and "set aside as" in result.stderr
+    assert counts in result.stderr
+    assert load_transcripts(out)["note café.ogg"]["clean_text"]
+    assert _run(NOTE, out, "--formats", "json").returncode == EXIT_OK
+
+
+@pytest.mark.parametrize("case", ["file", "through-file"])
+def test_an_output_that_cannot_be_a_folder_is_one_line(tmp_path: Path, case: str) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    out = blocker if case == "file" else blocker / "out"
+    result = _run(NOTE, out)
+    assert result.returncode == EXIT_USAGE
+    assert _errors(result.stderr) == result.stderr.strip().splitlines()[-1:]
+    assert "give a folder you can write to" in result.stderr
+
+
+@pytest.mark.parametrize("language", ["xx", "de"])
+def test_a_language_the_engine_cannot_do_is_refused(tmp_path: Path, language: str) -> None:
+    result = _run(NOTE, tmp_path / "out", "--language", language)
+    assert result.returncode == EXIT_USAGE
+    assert f"--language {language}" in result.stderr or f"--language '{language}'" in result.stderr
+    assert not (tmp_path / "out" / "note café.txt").exists()
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.3, 0.8])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_early_signal_is_interrupted_not_a_traceback(tmp_path: Path, delay: float, sig: signal.Signals) -> None:
+    args = ["run", "-i", str(NOTE), "-o", str(tmp_path / "o"), "--model", "tiny.en"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "transcriber", *args], stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(delay)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stderr
+    # Before Python itself is up (the first milliseconds) the signal's default action ends the process.
+    assert process.returncode in {EXIT_INTERRUPTED, -sig}, stderr
+    assert process.returncode == -sig or "interrupted" in stderr
+
+
+def test_a_closed_stderr_pipe_does_not_stop_the_batch(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "transcriber", "run", "-i", str(RECORDINGS), "-o", str(out), "--model", "tiny.en"]
+    process = subprocess.Popen(args, stderr=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert process.stderr is not None
+    process.stderr.readline()  # like `2>&1 | head -1`
+    process.stderr.close()
+    assert process.wait(timeout=300) == EXIT_OK
+    assert len(load_transcripts(out)) == 3
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder a non-root user can reach (pytest's tmp_path sits under a root-only folder)."""
+    folder = Path(tempfile.mkdtemp(prefix="transcriber-perm-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _as_nobody(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    if os.geteuid() != 0:
+        pytest.skip("switching to the nobody user needs root")
+    command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-m", "transcriber"]
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "HOME": env["HOME"]}
+    return subprocess.run([*command, *args], capture_output=True, text=True, env=full_env, timeout=300, check=False)
+
+
+def test_permissions_as_a_non_root_user(shared_dir: Path) -> None:
+    inp = shared_dir / "in"
+    shutil.copytree(RECORDINGS, inp)
+    for folder in (inp, *[p for p in inp.rglob("*") if p.is_dir()]):
+        folder.chmod(0o755)
+    (inp / "interviews").chmod(0o000)  # an unreadable subfolder
+    secret = inp / "secret.ogg"
+    shutil.copy(NOTE, secret)
+    secret.chmod(0o000)  # an unreadable file
+    home = shared_dir / "home"
+    home.mkdir(mode=0o777)
+    read_only = shared_dir / "read-only"
+    read_only.mkdir(mode=0o755)  # root's: nobody cannot write in it
+    env = {"HOME": str(home)}
+
+    for out in (read_only, read_only / "under"):
+        result = _as_nobody("run", "-i", str(inp), "-o", str(out), "--model", "tiny.en", env=env)
+        assert result.returncode == EXIT_USAGE, result.stderr
+        assert _errors(result.stderr) == [result.stderr.strip().splitlines()[-1]]
+        assert "Permission denied; give a folder you can write to" in result.stderr
+
+    out = shared_dir / "out"
+    out.mkdir()
+    os.chown(out, 65534, 65534)
+    result = _as_nobody("run", "-i", str(inp), "-o", str(out), "--model", "tiny.en", "--formats", "json", env=env)
+    assert result.returncode == EXIT_FILES_FAILED, result.stderr
+    errors = _errors(result.stderr)
+    assert len(errors) == 2, result.stderr
+    assert any(f"{inp / 'interviews'}: cannot be listed (Permission denied)" in e for e in errors)
+    assert any(f"{secret}: decode: " in e and "Permission denied" in e for e in errors)
+    assert "Traceback" not in result.stderr
+    assert set(load_transcripts(out)) == {"meeting.flac", "notes/note café.ogg"}
