@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
+from transcriber.engines.features import PiecewiseFeatureExtractor
 from transcriber.engines.guards import collapse_loops
 from transcriber.transcript import Segment, Transcript, Word
 
@@ -82,6 +83,7 @@ class FasterWhisperEngine:
         self.options = options
         started = time.perf_counter()
         self._model = WhisperModel(str(model_path), device=device, compute_type=compute_type)
+        self._model.feature_extractor = PiecewiseFeatureExtractor(self._model.feature_extractor)  # flat memory
         self.load_seconds = time.perf_counter() - started
         self._pipeline = BatchedInferencePipeline(self._model) if options.batch_size > 1 else None
 
