@@ -376,3 +376,25 @@ def test_permissions_as_a_non_root_user(shared_dir: Path) -> None:
     assert any(f"{secret}: decode: " in e and "Permission denied" in e for e in errors)
     assert "Traceback" not in result.stderr
     assert set(load_transcripts(out)) == {"meeting.flac", "notes/note café.ogg"}
+
+
+def test_debug_shows_the_traceback_behind_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _fail_one(monkeypatch, "note café.ogg", ValueError("bad shape"))
+    stream = io.StringIO()
+    settings = load_settings({"input": str(NOTE), "output": str(tmp_path / "out"), "model": "tiny.en"}, environ={})
+    summary = run_batch(settings, Reporter(stream), debug=True)
+    assert summary.failed == ["note café.ogg"]
+    assert "Traceback (most recent call last)" in stream.getvalue()
+    assert "raise exc\nValueError: bad shape" in stream.getvalue()
+
+
+def test_a_new_package_version_redoes_recognition(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import transcriber.batch
+
+    out = tmp_path / "out"
+    assert _in_process(NOTE, out)[0].done == 1
+    assert _in_process(NOTE, out)[0].skipped == 1
+    monkeypatch.setattr(transcriber.batch, "__version__", "99.0")
+    summary, stderr = _in_process(NOTE, out)
+    assert summary.done == 1 and "] transcribing" in stderr
+    assert json.loads((out / "note café.json").read_text())["settings"]["version"] == "99.0"
