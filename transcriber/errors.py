@@ -104,15 +104,15 @@ def describe_failure(exc: BaseException, stage: str, recording: str, output: str
         fatal = not os.access(output, os.W_OK | os.X_OK)
         where = output if fatal else display(exc.filename or output)
         return f"{recording}: write: {where}: {exc.strerror}; make it writable or choose another --output", fatal
+    detail = " ".join(str(exc).split())[:300] or "no message"
     if device_lost(exc):
-        return f"{recording}: {stage}: the GPU stopped responding ({exc}); check the device, then rerun", True
+        return f"{recording}: {stage}: the GPU stopped responding ({detail}); check the device, then rerun", True
     if _out_of_memory(exc):
         return f"{recording}: {stage}: out of memory; {_ADVICE[stage]}", False
     if isinstance(exc, OSError):
         target = display(exc.filename) if exc.filename else recording
         where = "" if target == recording else f"{target}: "
-        return f"{recording}: {stage}: {where}{exc.strerror or exc}; {_ADVICE[stage]}", False
-    detail = " ".join(str(exc).split())[:300] or "no message"
+        return f"{recording}: {stage}: {where}{exc.strerror or detail}; {_ADVICE[stage]}", False
     return f"{recording}: {stage}: {type(exc).__name__}: {detail}; {_ADVICE[stage]}", False
 
 
