@@ -398,3 +398,16 @@ def test_a_new_package_version_redoes_recognition(monkeypatch: pytest.MonkeyPatc
     summary, stderr = _in_process(NOTE, out)
     assert summary.done == 1 and "] transcribing" in stderr
     assert json.loads((out / "note café.json").read_text())["settings"]["version"] == "99.0"
+
+
+def test_a_model_that_cannot_load_stops_the_batch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def broken(self: FasterWhisperEngine, *args: object) -> None:
+        raise RuntimeError("Unable to open file 'model.bin' in model")
+
+    monkeypatch.setattr(FasterWhisperEngine, "__init__", broken)
+    summary, stderr = _in_process(RECORDINGS, tmp_path / "out")
+    assert summary.exit_code == EXIT_FILES_FAILED and summary.stopped
+    assert _errors(stderr) == [
+        "error: model tiny.en: cannot be loaded (Unable to open file 'model.bin' in model); check --model"
+    ]
+    assert "[2/3]" not in stderr
