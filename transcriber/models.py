@@ -10,7 +10,6 @@ This module imports no torch or ctranslate2, so `transcriber models` and `--help
 from __future__ import annotations
 
 import importlib.util
-import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,11 +108,6 @@ def bundled_copy(info: ModelInfo | LlmInfo) -> Path | None:
     return finder() if finder is not None else None
 
 
-def offline() -> bool:
-    """True when `HF_HUB_OFFLINE` asks for no network access, as huggingface_hub reads it."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def cached_path(repo: str) -> Path | None:
     """The local snapshot of `repo` in the Hugging Face cache, or None; never touches the network."""
     from huggingface_hub import snapshot_download
@@ -132,15 +126,15 @@ def fetch_model(name: str, repo: str, bundled: Path | None = None, download: boo
         return found
     if bundled is not None:
         return bundled
-    if offline() or not download:
+    from huggingface_hub import constants, snapshot_download
+
+    if constants.HF_HUB_OFFLINE or not download:
         raise ModelNotFoundError(
             f"model {name!r} ({repo}) is not in the Hugging Face cache "
-            f"({os.environ.get('HF_HOME', '~/.cache/huggingface')}) and HF_HUB_OFFLINE is set: fetch it once "
+            f"({constants.HF_HOME}) and HF_HUB_OFFLINE is set: fetch it once "
             f"with network access (`invoke models --download {name}` or `huggingface-cli download {repo}`), "
             "or point the model flag at a local folder"
         )
-    from huggingface_hub import snapshot_download
-
     try:
         return Path(snapshot_download(repo))
     except Exception as exc:  # network, auth, missing repo: all end the same way for the user
