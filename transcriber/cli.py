@@ -26,15 +26,14 @@ EXIT_CODES_HELP = (
 
 
 def _help(option: Option) -> str:
-    """The flag's help: the declared text, then the default, the choices and the environment variable."""
-    text = option.spec.help
-    if option.kind is tuple:
-        text += f" (any of {','.join(option.spec.choices)}; default all)"
-    elif option.spec.choices:
-        text += f" (one of {', '.join(option.spec.choices)}; default {option.default})"
-    elif option.kind is not bool and option.default not in (None, dataclasses.MISSING):
-        text += f" (default {option.default})"
-    return f"{text} [{option.env}]"
+    """The flag's help: the declared text, then the choices, the default and the environment variable."""
+    notes = []
+    if option.spec.choices:
+        notes.append(f"{'any' if option.kind is tuple else 'one'} of {', '.join(option.spec.choices)}")
+    default = option.default
+    if option.kind is not bool and default not in (None, dataclasses.MISSING):
+        notes.append(f"default {','.join(default) if isinstance(default, tuple) else default}")
+    return option.spec.help + (f" ({'; '.join(notes)})" if notes else "") + f" [{option.env}]"
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -50,8 +49,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         kwargs: dict[str, Any] = {"dest": option.name, "help": _help(option)}
         if option.kind is bool:
             kwargs |= {"action": "store_const", "const": not option.default}
-        elif option.kind in (int, float):
-            kwargs["type"] = option.kind
+        elif option.kind in (int, float) and option.spec.parse is None:
+            kwargs["type"] = option.kind  # a custom parse may take words too, e.g. "auto"
         run.add_argument(*names, **kwargs)
 
 
