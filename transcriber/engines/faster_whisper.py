@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -99,18 +101,6 @@ class FasterWhisperEngine:
             raw, info = self._model.transcribe(
                 samples, hallucination_silence_threshold=opts.hallucination_silence_threshold, **kwargs
             )
-        segments: list[Segment] = []
-        for seg in raw:
-            text = collapse_loops(seg.text.strip())
-            if not text:
-                continue
-            words = [
-                Word(start=float(w.start), end=float(w.end), text=w.word, probability=float(w.probability))
-                for w in seg.words or []
-            ]
-            segments.append(
-                Segment(id=len(segments), start=float(seg.start), end=float(seg.end), text=text, words=words)
-            )
         return Transcript(
             source=source,
             duration=len(samples) / SAMPLE_RATE,
@@ -118,10 +108,25 @@ class FasterWhisperEngine:
             language_probability=float(info.language_probability),
             model=self.model_name,
             engine=self.name,
-            segments=segments,
+            segments=_segments(raw),
             timings={"asr_seconds": round(time.perf_counter() - started, 3)},
         )
 
     def close(self) -> None:
         self._pipeline = None
         del self._model
+
+
+def _segments(raw: Iterable[Any]) -> list[Segment]:
+    """faster-whisper's segments (consumed here: it decodes lazily) as ours, loops collapsed, empties dropped."""
+    segments: list[Segment] = []
+    for seg in raw:
+        text = collapse_loops(seg.text.strip())
+        if not text:
+            continue
+        words = [
+            Word(start=float(w.start), end=float(w.end), text=w.word, probability=float(w.probability))
+            for w in seg.words or []
+        ]
+        segments.append(Segment(id=len(segments), start=float(seg.start), end=float(seg.end), text=text, words=words))
+    return segments
