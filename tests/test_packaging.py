@@ -1,4 +1,8 @@
-"""The image recipes, the lock and the devcontainer: linted and cross-checked without a Docker engine."""
+"""The image recipes, the lock and the devcontainer: linted and cross-checked without a Docker engine.
+
+The Dockerfiles are linted (hadolint), never matched against patterns of their text: what an image does
+shows when it is built and run.
+"""
 
 from __future__ import annotations
 
@@ -32,25 +36,6 @@ def test_dockerfiles_are_hadolint_clean(dockerfile: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_dockerfiles_have_both_targets_and_run_the_package(dockerfile: Path) -> None:
-    text = dockerfile.read_text()
-    assert re.search(r"^FROM \$\{BASE_IMAGE\} AS runtime$", text, re.M)
-    assert re.search(r"^FROM runtime AS dev$", text, re.M)
-    assert 'ENTRYPOINT ["python' in text and '"-m", "transcriber"]' in text
-    assert "--require-hashes -r requirements.lock" in text
-    users = re.findall(r"^USER (\S+)$", text, re.M)
-    assert users and users[-1] != "0:0", "the image must not end as root"
-
-
-def test_rocm_image_is_rocm7_with_a_pinned_ctranslate2_wheel() -> None:
-    text = DOCKERFILES[0].read_text()
-    base = re.search(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
-    assert base and re.match(r"rocm/pytorch:rocm7\.\d", base.group(1))
-    assert re.search(r"^ARG CT2_ROCM_SHA256=[0-9a-f]{64}$", text, re.M)
-    assert "sha256sum -c" in text and "--no-deps --no-index" in text
-
-
 def test_every_dependency_is_in_the_lock() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     lock = (ROOT / "requirements.lock").read_text()
@@ -71,7 +56,7 @@ def test_devcontainer_opens_the_dev_target_with_gpu_access() -> None:
     build = config["build"]
     dockerfile = (ROOT / ".devcontainer" / build["dockerfile"]).resolve()
     assert dockerfile == DOCKERFILES[0]
-    assert build["target"] == "dev" and f"AS {build['target']}" in dockerfile.read_text()
+    assert build["target"] == "dev"
     run_args = " ".join(config["runArgs"])
     for needed in ("--device=/dev/kfd", "--device=/dev/dri", "--group-add=video", "--ipc=", "--shm-size=",
                    "--security-opt=seccomp=unconfined"):  # fmt: skip

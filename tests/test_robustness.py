@@ -142,7 +142,7 @@ def _break_disk(how: str, out: Path, real: bool) -> None:
         def refuse(path: Path, data: object) -> str:
             raise OSError(code, os.strerror(code), str(path))
 
-        transcriber.writers._write_temp = refuse  # type: ignore[assignment]
+        transcriber.writers._write_temp = refuse
 
 
 @pytest.mark.parametrize("how", ["full", "read-only"])
@@ -202,7 +202,7 @@ def test_odd_names_fifo_and_long_names(tmp_path: Path) -> None:
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()
     raw_in = os.fsencode(inp)
-    shutil.copy(NOTE, os.path.join(raw_in, b"caf\xe9 latin-1.ogg"))
+    shutil.copy(os.fsencode(NOTE), os.path.join(raw_in, b"caf\xe9 latin-1.ogg"))
     long_name = "a very long recording name " + "x" * 220 + ".ogg"  # 251 bytes: its outputs would pass 255
     shutil.copy(NOTE, inp / long_name)
     os.mkfifo(inp / "pipe.wav")

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transcriber.cleanup.lexicon import ENGLISH
-from transcriber.cleanup.rules import clean_text, clean_texts
+from transcriber.cleanup.rules import clean_texts
+from transcriber.transcript import Edit
+
+
+def clean_text(text: str, language: str = "en") -> tuple[str, list[Edit]]:
+    """One text through the rules: its clean text and the edits against it."""
+    result = clean_texts([text], language)
+    return result.texts[0], result.edits
 
 
 @pytest.mark.parametrize(

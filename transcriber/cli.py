@@ -8,9 +8,11 @@ machine. Flags default to None so that `load_settings` can tell "not given" from
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from transcriber import __version__
 from transcriber.errors import (
@@ -22,8 +24,7 @@ from transcriber.errors import (
     catch_signals,
     interrupted,
 )
-from transcriber.settings import BACKENDS, CLEANUP_MODES, CLEANUPS, COMPUTE_TYPES, DEVICES, LLM_QUANTS
-from transcriber.writers import FORMATS
+from transcriber.settings import Option, bench_keys, options
 
 EXIT_CODES_HELP = (
     "exit codes: 0 every file done or skipped; 1 some files failed (each named on stderr); "
@@ -31,66 +32,33 @@ EXIT_CODES_HELP = (
 )
 
 
+def _help(option: Option) -> str:
+    """The flag's help: the declared text, then the choices, the default and the environment variable."""
+    notes = []
+    if option.spec.choices:
+        notes.append(f"{'any' if option.kind is tuple else 'one'} of {', '.join(option.spec.choices)}")
+    default = option.default
+    if option.kind is not bool and default not in (None, dataclasses.MISSING):
+        notes.append(f"default {','.join(default) if isinstance(default, tuple) else default}")
+    return option.spec.help + (f" ({'; '.join(notes)})" if notes else "") + f" [{option.env}]"
+
+
 def _add_run(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
         "run",
         help="transcribe a folder (or one file) of recordings",
         description="Transcribe every recording under --input into --output, skipping files already done. "
-        "Each flag can also be set by an environment variable, TRANSCRIBER_<FLAG> (e.g. TRANSCRIBER_MODEL).",
+        "Each flag can also be set by the environment variable named in its help (e.g. TRANSCRIBER_MODEL).",
         epilog=EXIT_CODES_HELP,
     )
-    run.add_argument("--input", "-i", help="folder of recordings (searched recursively) or one file")
-    run.add_argument("--output", "-o", help="folder for transcripts; mirrors the input tree")
-    run.add_argument("--formats", help=f"comma-separated, from {','.join(FORMATS)} (default: all)")
-    run.add_argument(
-        "--backend",
-        help=f"one of {', '.join(BACKENDS)} (default pipeline: Whisper then cleanup; multimodal: one audio LLM "
-        "hears the audio, --model voxtral-mini-3b|qwen2-audio-7b-instruct|qwen2.5-omni-7b)",
-    )
-    run.add_argument(
-        "--multimodal-verbatim",
-        action="store_const",
-        const=True,
-        help="ask the audio LLM for a verbatim transcript, then clean it with --cleanup (so edits are checked)",
-    )
-    run.add_argument("--vram", type=float, help="GPU memory budget in GB for the audio LLM plan (default: detected)")
-    run.add_argument(
-        "--model",
-        help="catalog name (see `transcriber models`), repo id or model folder; "
-        "default auto: large-v3-turbo on a GPU, small on the CPU",
-    )
-    run.add_argument("--device", help=f"one of {', '.join(DEVICES)} (default auto: the GPU if CTranslate2 sees one)")
-    run.add_argument(
-        "--compute-type", help=f"one of {', '.join(COMPUTE_TYPES)} (default auto: float16 on GPU, int8 on CPU)"
-    )
-    run.add_argument("--language", help="language code such as en or de, or auto to detect (default auto)")
-    run.add_argument("--cleanup", help=f"one of {', '.join(CLEANUPS)} (default rules)")
-    run.add_argument(
-        "--cleanup-model",
-        help="for --cleanup llm: qwen2.5-3b-instruct, phi-3-mini, gemma-2-2b, smollm2-135m-instruct, a repo id, "
-        "a folder or a .gguf file (default auto: qwen2.5-3b-instruct)",
-    )
-    run.add_argument(
-        "--cleanup-mode",
-        help=f"one of {', '.join(CLEANUP_MODES)} (default delete: the LLM may only remove words)",
-    )
-    run.add_argument(
-        "--llm-quant",
-        help=f"one of {', '.join(LLM_QUANTS)} (default auto: bf16 if it fits the GPU, else 8-bit, else 4-bit)",
-    )
-    run.add_argument("--batch-size", type=int, help="above 1 uses faster-whisper's batched pipeline (default 1)")
-    run.add_argument("--beam-size", type=int, help="beam search width (default 5)")
-    run.add_argument(
-        "--no-vad",
-        dest="vad",
-        action="store_const",
-        const=False,
-        help="transcribe silence too (VAD is on by default and stops hallucinated text)",
-    )
-    run.add_argument("--force", action="store_const", const=True, help="redo files already done")
-    run.add_argument(
-        "--quiet", "-q", action="store_const", const=True, help="no progress or summary; errors still print"
-    )
+    for option in options():
+        names = [option.flag, *([option.spec.short] if option.spec.short else [])]
+        kwargs: dict[str, Any] = {"dest": option.name, "help": _help(option)}
+        if option.kind is bool:
+            kwargs |= {"action": "store_const", "const": not option.default}
+        elif option.kind in (int, float) and option.spec.parse is None:
+            kwargs["type"] = option.kind  # a custom parse may take words too, e.g. "auto"
+        run.add_argument(*names, **kwargs)
     run.add_argument("--debug", action="store_true", help="show the traceback behind each error (for bug reports)")
 
 
@@ -116,8 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--configs",
         required=True,
         help="a .json/.toml file, or ';'-separated items, each a model name or key=value pairs joined by ',' "
-        "(keys: backend, model, compute_type, batch_size, cleanup, cleanup_model, cleanup_mode, device, language, "
-        "beam_size), e.g. 'tiny.en; model=tiny.en,cleanup=none'",
+        f"(keys: {', '.join(bench_keys())}), e.g. 'tiny.en; model=tiny.en,cleanup=none'",
     )
     bench.add_argument("--output", "-o", default="bench-report", help="folder for the report (default bench-report)")
     bench.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
@@ -182,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     catch_signals()
     from transcriber.progress import TolerantStream
 
-    stderr, sys.stderr = sys.stderr, TolerantStream(sys.stderr)  # type: ignore[assignment]
+    stderr, sys.stderr = sys.stderr, TolerantStream(sys.stderr)
     try:
         return _dispatch(args)
     finally:

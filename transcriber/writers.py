@@ -67,8 +67,8 @@ def write_all_atomic(items: list[tuple[Path, str | bytes]]) -> None:
             os.replace(tmp, path)
             done.append(path)
     except BaseException:
-        for leftover in [*temps[len(done) :], *done]:
-            Path(leftover).unlink(missing_ok=True)
+        for leftover in [*map(Path, temps[len(done) :]), *done]:
+            leftover.unlink(missing_ok=True)
         raise
 
 

@@ -3,7 +3,8 @@
 A configuration is any set of `transcriber run` settings (backend, model, compute type, batch size,
 cleanup, cleanup model, device). Each runs the same code a batch runs (engine slot, cleanup stage), staged
 the same way, under its own memory sampler. For every pipeline ASR model, plain faster-whisper with its
-defaults runs too, as the baseline row, so the tool's own effect on accuracy and speed is visible.
+defaults runs too, as the baseline row (`transcriber.bench.baseline`), so the tool's own effect on accuracy
+and speed is visible.
 """
 
 from __future__ import annotations
@@ -15,18 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transcriber.audio import decode
+from transcriber.audio import SAMPLE_RATE, decode
+from transcriber.bench.baseline import BASELINE_PREFIX, load_plain, plain_text
 from transcriber.bench.memory import PeakMemory
 from transcriber.bench.metrics import Counts, score
 from transcriber.discovery import Recording, discover
 from transcriber.errors import AudioError, ConfigError
 from transcriber.progress import Reporter
-from transcriber.settings import Settings, load_settings
+from transcriber.settings import Settings, bench_keys, load_settings
 from transcriber.transcript import Transcript
 
-CONFIG_KEYS = ("backend", "model", "compute_type", "batch_size", "cleanup", "cleanup_model", "cleanup_mode", "device",
-               "language", "beam_size")  # fmt: skip
-BASELINE_PREFIX = "faster-whisper plain"
+CONFIG_KEYS = bench_keys()
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
             transcripts[name] = engine.transcribe(audio[name], source=name)
             row.seconds[name] = time.perf_counter() - started
         slot.close()
-        llm = _load_llm(settings, slot.device) if settings.cleanup == "llm" else None
+        llm = _load_llm(settings) if settings.cleanup == "llm" else None
         for recording in recordings:
             name = recording.relative.as_posix()
             started = time.perf_counter()
@@ -152,26 +152,20 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
 def _run_baseline(
     model: str, device: str, compute_type: str, audio: dict[str, Any], recordings: list[Recording]
 ) -> Row:
-    """Plain faster-whisper with its own defaults on the same model: no VAD, beam 5, no cleanup."""
-    from faster_whisper import WhisperModel
-
-    from transcriber.models import resolve_model
-
-    name, path = resolve_model(model)
-    row = Row({"name": f"{BASELINE_PREFIX} {name}", "backend": "faster-whisper", "model": name,
-               "compute_type": compute_type, "batch_size": 1, "cleanup": "none"})  # fmt: skip
+    """The baseline row (see `transcriber.bench.baseline`) on the same model, device and compute type."""
     with PeakMemory() as peak:
         started = time.perf_counter()
-        whisper = WhisperModel(str(path), device=device, compute_type=compute_type)
+        name, whisper = load_plain(model, device, compute_type)
+        row = Row({"name": f"{BASELINE_PREFIX} {name}", "backend": "faster-whisper", "model": name,
+                   "compute_type": compute_type, "batch_size": 1, "cleanup": "none"})  # fmt: skip
         row.load_seconds = time.perf_counter() - started
         for recording in recordings:
             key = recording.relative.as_posix()
             started = time.perf_counter()
-            segments, _ = whisper.transcribe(audio[key])
-            text = " ".join(s.text.strip() for s in segments)
+            text = plain_text(whisper, audio[key])
             row.seconds[key] = time.perf_counter() - started
             row.counts[key] = score(text, text, _reference(recording, "ref"), _reference(recording, "clean"))
-            row.audio[key] = len(audio[key]) / 16000
+            row.audio[key] = len(audio[key]) / SAMPLE_RATE
         del whisper
     row.peak_ram_mb, row.peak_vram_gb = peak.rss_mb, peak.vram_gb
     return row

@@ -17,8 +17,6 @@ from transcriber.cleanup.prompt import messages
 from transcriber.errors import ConfigError, ModelNotFoundError
 from transcriber.models import LlmInfo, LlmSource, resolve_llm
 
-QUANTS = ("auto", "none", "8bit", "4bit")
-MODES = ("delete", "rewrite")
 _VRAM_HEADROOM = 0.9
 _NF4_MAX_ERROR = 0.05
 
@@ -102,10 +100,6 @@ class LlmCleaner:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if options.mode not in MODES:
-            raise ConfigError(f"--cleanup-mode={options.mode!r} is not one of: {', '.join(MODES)}")
-        if options.quant not in QUANTS:
-            raise ConfigError(f"--llm-quant={options.quant!r} is not one of: {', '.join(QUANTS)}")
         self.options = options
         self.stats = LlmStats()
         source = resolve_llm(options.model)

@@ -250,9 +250,3 @@ def clean_texts(texts: list[str], language: str) -> RulesResult:
         for r in sorted(passes.removals, key=lambda r: r.first)
     ]
     return RulesResult(texts=[" ".join(p) for p in pieces], edits=edits, words=words)
-
-
-def clean_text(text: str, language: str = "en") -> tuple[str, list[Edit]]:
-    """Clean one text; returns the clean text and the edits against it."""
-    result = clean_texts([text], language)
-    return result.texts[0], result.edits

@@ -113,9 +113,7 @@ class AudioLlmEngine:
         # A model folder gets the window of its family's catalog entry: the processor limits are the family's.
         limits = self.info or next(m for m in AUDIO_LLM_CATALOG.values() if m.family == self.family)
         self.window_seconds = min(limits.window_seconds, limits.max_seconds)
-        started = time.perf_counter()
         self._load(folder, gpu)
-        self.load_seconds = time.perf_counter() - started
 
     def _load(self, folder: Path, gpu: bool) -> None:
         import torch
@@ -138,7 +136,7 @@ class AudioLlmEngine:
             processor, reason = None, f"{type(exc).__name__}: {exc}"
         else:
             reason = "" if isinstance(processor, transformers.ProcessorMixin) else "the folder has no processor config"
-        self.processor = processor if not reason else None
+        self.processor: Any = processor if not reason else None
         if self.processor is None:
             if self.family != "qwen2.5-omni":
                 raise ModelNotFoundError(f"{folder}: cannot load the {self.family} processor ({reason})")
@@ -219,7 +217,8 @@ class AudioLlmEngine:
 
     def transcribe(self, samples: np.ndarray, source: str) -> Transcript:
         started = time.perf_counter()
-        segments, warnings = [], []
+        segments: list[Segment] = []
+        warnings: list[str] = []
         for window in plan_windows(samples, self.window_seconds):
             text, problem = self._window_text(samples[window.start : window.end])
             start, end = window.seconds

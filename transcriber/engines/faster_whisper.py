@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,8 +14,6 @@ from transcriber.audio import SAMPLE_RATE
 from transcriber.engines.features import PiecewiseFeatureExtractor
 from transcriber.engines.guards import collapse_loops
 from transcriber.transcript import Segment, Transcript, Word
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,10 +80,8 @@ class FasterWhisperEngine:
         self.compute_type = compute_type
         self.model_name = model_name
         self.options = options
-        started = time.perf_counter()
         self._model = WhisperModel(str(model_path), device=device, compute_type=compute_type)
         self._model.feature_extractor = PiecewiseFeatureExtractor(self._model.feature_extractor)  # flat memory
-        self.load_seconds = time.perf_counter() - started
         self._pipeline = BatchedInferencePipeline(self._model) if options.batch_size > 1 else None
 
     def transcribe(self, samples: np.ndarray, source: str) -> Transcript:
@@ -106,18 +103,6 @@ class FasterWhisperEngine:
             raw, info = self._model.transcribe(
                 samples, hallucination_silence_threshold=opts.hallucination_silence_threshold, **kwargs
             )
-        segments = []
-        for seg in raw:
-            text = collapse_loops(seg.text.strip())
-            if not text:
-                continue
-            words = [
-                Word(start=float(w.start), end=float(w.end), text=w.word, probability=float(w.probability))
-                for w in seg.words or []
-            ]
-            segments.append(
-                Segment(id=len(segments), start=float(seg.start), end=float(seg.end), text=text, words=words)
-            )
         return Transcript(
             source=source,
             duration=len(samples) / SAMPLE_RATE,
@@ -125,10 +110,25 @@ class FasterWhisperEngine:
             language_probability=float(info.language_probability),
             model=self.model_name,
             engine=self.name,
-            segments=segments,
+            segments=_segments(raw),
             timings={"asr_seconds": round(time.perf_counter() - started, 3)},
         )
 
     def close(self) -> None:
         self._pipeline = None
         del self._model
+
+
+def _segments(raw: Iterable[Any]) -> list[Segment]:
+    """faster-whisper's segments (consumed here: it decodes lazily) as ours, loops collapsed, empties dropped."""
+    segments: list[Segment] = []
+    for seg in raw:
+        text = collapse_loops(seg.text.strip())
+        if not text:
+            continue
+        words = [
+            Word(start=float(w.start), end=float(w.end), text=w.word, probability=float(w.probability))
+            for w in seg.words or []
+        ]
+        segments.append(Segment(id=len(segments), start=float(seg.start), end=float(seg.end), text=text, words=words))
+    return segments
