@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
+from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, AudioError, ConfigError
@@ -26,6 +27,7 @@ from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, wr
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
+    from transcriber.diarize.stage import DiarizeStage
 
 
 @dataclass
@@ -152,7 +154,10 @@ class _Batch:
     def __init__(self, settings: Settings, reporter: Reporter, slot: _EngineSlot) -> None:
         self.settings, self.reporter, self.slot = settings, reporter, slot
         asr_key = settings.asr_key(slot.model_name, slot.device, slot.compute_type)
-        self.asr_hash, self.out_key = settings_hash(asr_key), settings.output_key(asr_key)
+        self.speakers = _diarize_stage(settings, reporter)
+        raw_key = self.speakers.key(asr_key) if self.speakers else asr_key  # the raw cache holds diarized text
+        self.asr_hash, self.raw_hash = settings_hash(asr_key), settings_hash(raw_key)
+        self.out_key = settings.output_key(raw_key)
         self.out_hash = settings_hash(self.out_key)
         self.manifest, self.cache = Manifest(settings.output), RawCache(settings.output)
         self.summary = Summary()
@@ -171,13 +176,19 @@ class _Batch:
                 self.summary.skipped += 1
                 self.reporter.advance(0.0)
                 return None
-            transcript = self.cache.get(digest, self.asr_hash) if digest else None
+            transcript = self.cache.get(digest, self.raw_hash) if digest else None
             if transcript is None:
                 self.reporter.step(index, name, "transcribing")
                 audio = decode(recording.path)
-                transcript = self.slot.get().transcribe(audio.samples, source=name)
-                transcript.warnings = [*audio.warnings, *transcript.warnings]
-                self.cache.put(digest, self.asr_hash, transcript)
+                transcript = self.cache.get(digest, self.asr_hash) if digest and self.speakers else None
+                if transcript is None:
+                    transcript = self.slot.get().transcribe(audio.samples, source=name)
+                    transcript.warnings = [*audio.warnings, *transcript.warnings]
+                    self.cache.put(digest, self.asr_hash, transcript)
+                if self.speakers:
+                    self.reporter.step(index, name, "diarizing")
+                    self.speakers.apply(transcript, audio.samples)
+                    self.cache.put(digest, self.raw_hash, transcript)
         except AudioError as exc:
             self._failed(recording, str(exc))
             return None
@@ -195,6 +206,8 @@ class _Batch:
             if llm is not None:
                 self.reporter.step(item.index, name, "cleaning")
             apply_cleanup(transcript, self.settings.cleanup, llm)
+            if self.speakers:
+                rename(transcript, self.settings.speaker_names)
             transcript.settings = self.out_key
             outputs = _write_outputs(transcript, item.recording, self.settings)
             self.manifest.record(name, item.digest, self.out_hash, outputs)
@@ -204,6 +217,14 @@ class _Batch:
         self.summary.done += 1
         self.summary.audio_seconds += transcript.duration
         self.reporter.advance(transcript.duration)
+
+
+def _diarize_stage(settings: Settings, reporter: Reporter) -> DiarizeStage | None:
+    if settings.speakers == "off":
+        return None
+    from transcriber.diarize.stage import DiarizeStage
+
+    return DiarizeStage(settings, reporter)
 
 
 def _load_llm(settings: Settings, device: str) -> LlmCleaner:
@@ -245,6 +266,8 @@ def run_batch(settings: Settings, reporter: Reporter) -> Summary:
                 elif item is not None:
                     batch.finish(item, None)
             slot.close()
+            if batch.speakers:
+                batch.speakers.close()
             if pending:
                 llm = _load_llm(settings, slot.device)
                 for item in pending:

@@ -15,7 +15,7 @@ from types import FrameType
 
 from transcriber import __version__
 from transcriber.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, TranscriberError
-from transcriber.settings import BACKENDS, CLEANUP_MODES, CLEANUPS, COMPUTE_TYPES, DEVICES, LLM_QUANTS
+from transcriber.settings import BACKENDS, CLEANUP_MODES, CLEANUPS, COMPUTE_TYPES, DEVICES, DIARIZERS, LLM_QUANTS
 from transcriber.writers import FORMATS
 
 EXIT_CODES_HELP = (
@@ -81,6 +81,23 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="transcribe silence too (VAD is on by default and stops hallucinated text)",
     )
     run.add_argument("--force", action="store_const", const=True, help="redo files already done")
+    run.add_argument(
+        "--speakers",
+        help="who said what: auto (estimate the count), a number of speakers, or off (default off)",
+    )
+    run.add_argument(
+        "--speaker-names",
+        help="comma-separated names given to the speakers in order of first appearance, e.g. 'Ana,Ben'",
+    )
+    run.add_argument(
+        "--voices",
+        help="folder of NAME.wav voice samples (a few seconds each): a speaker who matches one takes its name",
+    )
+    run.add_argument(
+        "--diarizer",
+        help=f"one of {', '.join(DIARIZERS)} or a pyannote pipeline folder (default auto: pyannote when its "
+        "weights are cached and pyannote.audio is installed, else embedding, which needs only pip)",
+    )
     run.add_argument(
         "--quiet", "-q", action="store_const", const=True, help="no progress or summary; errors still print"
     )

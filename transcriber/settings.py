@@ -35,6 +35,7 @@ BACKENDS = ("pipeline", "multimodal")
 CLEANUPS = ("none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
+DIARIZERS = ("auto", "embedding", "pyannote")
 DEFAULT_FORMATS = ("txt", "md", "srt", "vtt", "json")
 AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
 
@@ -62,6 +63,15 @@ class Settings:
     vad: bool = True
     force: bool = False
     quiet: bool = False
+    speakers: str = "off"
+    speaker_names: tuple[str, ...] = ()
+    voices: Path | None = None
+    diarizer: str = "auto"
+
+    @property
+    def speaker_count(self) -> int | None:
+        """The fixed speaker count, or None to estimate it (`--speakers auto`)."""
+        return None if self.speakers in ("auto", "off") else int(self.speakers)
 
     def asr_key(self, model: str, device: str, compute_type: str) -> dict[str, Any]:
         """What changes the verbatim transcript; `model`/`device`/`compute_type` are the resolved values."""
@@ -80,6 +90,8 @@ class Settings:
     def output_key(self, asr_key: Mapping[str, Any]) -> dict[str, Any]:
         """What changes the written files: the ASR key plus cleanup (and its LLM) and formats."""
         key = {**asr_key, "cleanup": self.cleanup, "formats": sorted(self.formats)}
+        if self.speakers != "off":
+            key["speaker_names"] = list(self.speaker_names)
         if self.cleanup == "llm":
             key |= {"cleanup_model": self.cleanup_model, "cleanup_mode": self.cleanup_mode, "llm_quant": self.llm_quant}
         return key
@@ -131,6 +143,19 @@ def _flag(value: Any, where: str) -> bool:
     raise ConfigError(f"{where}={value!r} must be true or false")
 
 
+def _speakers(value: Any, where: str) -> str:
+    text = str(value).strip().lower()
+    if text in ("auto", "off") or (text.isdigit() and int(text) >= 1):
+        return text
+    raise ConfigError(f"{where}={value!r} must be auto, off or a number of speakers such as 2")
+
+
+def _diarizer(value: Any, where: str) -> str:
+    """auto, embedding, pyannote, or a folder holding a pyannote pipeline (its config.yaml)."""
+    text = str(value).strip()
+    return text.lower() if text.lower() in DIARIZERS else text
+
+
 _VALIDATORS = {
     "formats": _formats,
     "device": lambda v, w: _choice(v, DEVICES, w),
@@ -149,6 +174,10 @@ _VALIDATORS = {
     "quiet": _flag,
     "language": lambda v, w: str(v).strip().lower() or "auto",
     "model": lambda v, w: str(v).strip() or "auto",
+    "speakers": _speakers,
+    "speaker_names": lambda v, w: v if isinstance(v, tuple) else tuple(n.strip() for n in str(v).split(",")),
+    "voices": lambda v, w: Path(v).expanduser(),
+    "diarizer": _diarizer,
 }
 
 
@@ -178,6 +207,8 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
             raise ConfigError(f"{flag_name(required)} is required (or set {env_name(required)})")
     values["input"] = Path(values["input"]).expanduser()
     values["output"] = Path(values["output"]).expanduser()
+    if "speakers" not in values and (values.get("voices") or values.get("speaker_names")):
+        values["speakers"] = "auto"  # naming speakers asks for them
     return Settings(**values)
 
 
@@ -186,4 +217,5 @@ def describe(settings: Settings) -> dict[str, Any]:
     data = asdict(settings)
     data["input"], data["output"] = str(settings.input), str(settings.output)
     data["formats"] = list(settings.formats)
+    data["voices"] = str(settings.voices) if settings.voices else None
     return data
