@@ -190,3 +190,22 @@ def test_bad_speaker_settings_are_usage_errors(tmp_path: Path, flags: list[str],
     result = run_cli("run", "-i", str(FIXTURES / "one_speaker.ogg"), "-o", str(tmp_path), "--model", "tiny.en", *flags)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+@pytest.mark.slow
+def test_bench_scores_der_and_speaker_words_where_an_rttm_exists(tmp_path: Path, tiny_en: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name in ("two_speakers.ogg", "two_speakers.rttm", "two_speakers.ref.txt"):
+        shutil.copy(FIXTURES / name, folder / name)
+    out = tmp_path / "report"
+    configs = "name=speakers,model=tiny.en,speakers=auto,diarizer=embedding; name=plain,model=tiny.en"
+    result = run_cli("bench", "--input", str(folder), "--output", str(out), "--quiet", "--configs", configs)
+    assert result.returncode == 0, result.stderr
+    rows = {row["config"]["name"]: row["all"] for row in json.loads((out / "results.json").read_text())["rows"]}
+    assert rows["speakers"]["der"] < 0.15 and rows["speakers"]["speaker_words"] > 0.95
+    assert rows["plain"]["der"] is None and rows["plain"]["speaker_words"] is None
+    report = (out / "report.md").read_text()
+    assert "## Diarization error rate" in report and "## Speaker-attributed word accuracy" in report

@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="a .json/.toml file, or ';'-separated items, each a model name or key=value pairs joined by ',' "
         "(keys: backend, model, compute_type, batch_size, cleanup, cleanup_model, cleanup_mode, device, language, "
-        "beam_size), e.g. 'tiny.en; model=tiny.en,cleanup=none'",
+        "beam_size, speakers, diarizer), e.g. 'tiny.en; model=tiny.en,cleanup=none'",
     )
     bench.add_argument("--output", "-o", default="bench-report", help="folder for the report (default bench-report)")
     bench.add_argument("--quiet", "-q", action="store_true", help="no progress lines")

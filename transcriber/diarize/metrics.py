@@ -66,6 +66,8 @@ class Der:
     missed: float
     false_alarm: float
     confusion: float
+    #: The scored reference speech, so rates over several recordings can be weighted by it.
+    reference_seconds: float = 0.0
 
 
 def der(reference: Sequence[Turn], hypothesis: Sequence[Turn], collar: float = 0.0) -> Der:
@@ -85,19 +87,30 @@ def der(reference: Sequence[Turn], hypothesis: Sequence[Turn], collar: float = 0
     missed = np.maximum(0, n_ref - n_hyp)[scored].sum() / total
     false_alarm = np.maximum(0, n_hyp - n_ref)[scored].sum() / total
     confusion = (np.minimum(n_ref, n_hyp) - correct)[scored].sum() / total
-    return Der(float(missed + false_alarm + confusion), float(missed), float(false_alarm), float(confusion))
+    parts = (float(missed + false_alarm + confusion), float(missed), float(false_alarm), float(confusion))
+    return Der(*parts, reference_seconds=total * STEP)
 
 
 def speaker_word_accuracy(reference: Sequence[Turn], transcript: Transcript) -> float | None:
     """Share of recognised words (inside reference speech) whose speaker, mapped, is the reference speaker.
 
+    None when no word could be scored.
+    """
+    right, scored = speaker_word_counts(reference, transcript)
+    return right / scored if scored else None
+
+
+def speaker_word_counts(reference: Sequence[Turn], transcript: Transcript) -> tuple[int, int]:
+    """(words with the right speaker, words scored): speaker-attributed word accuracy before the division.
+
     The reference speaker of a word is the one whose turn overlaps the word most; words outside every
-    reference turn are not scored. None when no word could be scored.
+    reference turn are not scored. Word speakers are mapped onto reference speakers as in DER (largest
+    overlap, one-to-one), so the labels' names do not matter.
     """
     words = [w for s in transcript.segments for w in s.words]
     hypothesis = [Turn(w.start, w.end, w.speaker or "") for w in words if w.end > w.start]
     if not reference or not hypothesis:
-        return None
+        return 0, 0
     mapping = best_mapping(reference, hypothesis)
     right = scored = 0
     for word in words:
@@ -106,4 +119,4 @@ def speaker_word_accuracy(reference: Sequence[Turn], transcript: Transcript) -> 
         if overlap > 0:
             scored += 1
             right += mapping.get(word.speaker or "") == speaker
-    return right / scored if scored else None
+    return right, scored

@@ -43,7 +43,8 @@ class DiarizeStage:
         extra = {"speakers": self.settings.speakers, "diarizer": self.choice.key, "voices": self.voices_key}
         return {**asr_key, **extra}
 
-    def apply(self, transcript: Transcript, samples: np.ndarray) -> None:
+    def apply(self, transcript: Transcript, samples: np.ndarray) -> list[Turn]:
+        """Speakers onto `transcript`; returns the diarizer's turns (the bench scores them against RTTM)."""
         started = time.perf_counter()
         if self._diarizer is None:
             self._diarizer = build(self.choice, self.settings.speaker_count, self.settings.device)
@@ -52,6 +53,7 @@ class DiarizeStage:
         if self.settings.voices is not None and transcript.speakers:
             self._name_from_voices(transcript, samples)
         transcript.timings["diarization"] = round(time.perf_counter() - started, 3)
+        return turns
 
     def _name_from_voices(self, transcript: Transcript, samples: np.ndarray) -> None:
         from transcriber.diarize.encoder import SpeakerEncoder
