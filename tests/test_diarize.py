@@ -209,3 +209,17 @@ def test_bench_scores_der_and_speaker_words_where_an_rttm_exists(tmp_path: Path,
     assert rows["plain"]["der"] is None and rows["plain"]["speaker_words"] is None
     report = (out / "report.md").read_text()
     assert "## Diarization error rate" in report and "## Speaker-attributed word accuracy" in report
+
+
+def test_speaker_settings_change_the_hashes_only_when_speakers_are_on() -> None:
+    from transcriber.settings import load_settings
+
+    off = load_settings({"input": ".", "output": "."}, environ={})
+    key = off.asr_key("tiny.en", "cpu", "int8")
+    assert off.speakers == "off" and off.output_key(key) == {**key, "cleanup": "rules", "formats": sorted(off.formats)}
+    assert load_settings({"input": ".", "output": ".", "voices": str(VOICES)}, environ={}).speakers == "auto"
+    named = load_settings({"input": ".", "output": ".", "speakers": "2", "speaker_names": "Ana, Ben"}, environ={})
+    assert (named.speaker_count, named.speaker_names) == (2, ("Ana", "Ben"))
+    assert named.output_key(key)["speaker_names"] == ["Ana", "Ben"]
+    from_env = load_settings({"input": ".", "output": "."}, environ={"TRANSCRIBER_SPEAKERS": "AUTO"})
+    assert from_env.speakers == "auto" and from_env.speaker_count is None

@@ -48,5 +48,6 @@ class PyannoteDiarizer:
 
         audio = {"waveform": torch.from_numpy(samples).unsqueeze(0), "sample_rate": SAMPLE_RATE}
         output = self.pipeline(audio, num_speakers=self.speakers)
-        annotation = getattr(output, "speaker_diarization", output)  # pyannote.audio 4 wraps the annotation
+        # pyannote.audio 4 returns both; the exclusive one (one speaker at a time) is the one to put on words
+        annotation = getattr(output, "exclusive_speaker_diarization", output)
         return [Turn(s.start, s.end, str(label)) for s, _, label in annotation.itertracks(yield_label=True)]

@@ -60,7 +60,7 @@ class DiarizeStage:
         from transcriber.diarize.voices import load_voices, name_from_voices, speaker_embeddings
 
         if self._encoder is None or self._voices is None:
-            self._encoder = SpeakerEncoder()
+            self._encoder = getattr(self._diarizer, "encoder", None) or SpeakerEncoder()
             self._voices = load_voices(self.settings.voices, self._encoder)  # type: ignore[arg-type]
         spans = [Turn(s.start, s.end, s.speaker or "") for s in transcript.segments]
         name_from_voices(transcript, speaker_embeddings(samples, spans, self._encoder), self._voices)
