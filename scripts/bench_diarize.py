@@ -38,7 +38,7 @@ def pyannote_der(reference: list, hypothesis: list, collar: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, default=sorted(FIXTURES.glob("*.ogg")))
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's own)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (the encoder itself uses one)")
     parser.add_argument("--speakers", default="auto")
     args = parser.parse_args()
     import torch
