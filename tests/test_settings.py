@@ -16,8 +16,14 @@ def _parse(*argv: str) -> dict[str, object]:
     return vars(build_parser().parse_args(["run", "--input", "in", "--output", "out", *argv]))
 
 
+#: Settings whose own parser takes a vocabulary that neither their type nor `choices` tells.
+EXAMPLES = {"speakers": "2"}
+
+
 def _sample(option: Option) -> str:
     """A valid value for `option` other than its default, as a user would type it."""
+    if option.name in EXAMPLES:
+        return EXAMPLES[option.name]
     if option.kind is bool:
         return str(not option.default).lower()
     if option.spec.choices:
@@ -75,7 +81,7 @@ def test_hashes_follow_what_each_setting_changes() -> None:
     assert "vram" not in asr and "cleanup_model" not in plain.output_key(asr)
     rules_only = load_settings({**BASE, "cleanup_model": "phi-3-mini", "force": True, "quiet": True}, {})
     assert settings_hash(rules_only.output_key(asr)) == settings_hash(plain.output_key(asr))
-    llm = load_settings({**BASE, "cleanup": "llm", "cleanup_model": "phi-3-mini"}, {})
+    llm = load_settings({**BASE, "cleanup": "llm", "cleanup_model": "phi-3-mini", "speakers": "2"}, {})
     assert llm.asr_key("tiny.en", "cpu", "int8") == asr, "cleanup never redoes recognition"
     assert llm.output_key(asr)["cleanup_model"] == "phi-3-mini"
     multimodal = load_settings({**BASE, "backend": "multimodal", "vram": 8}, {})

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from transcriber import __version__
-from transcriber.audio import decode
+from transcriber.audio import Audio, decode
 from transcriber.cleanup import apply_cleanup
+from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
 from transcriber.errors import (
@@ -44,6 +45,7 @@ from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, wr
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
+    from transcriber.diarize.stage import DiarizeStage
 
 
 @dataclass
@@ -217,7 +219,10 @@ class _Batch:
     def __init__(self, settings: Settings, reporter: Reporter, slot: _EngineSlot, debug: bool = False) -> None:
         self.settings, self.reporter, self.slot, self.debug = settings, reporter, slot, debug
         asr_key = slot.key()
-        self.asr_hash, self.out_key = settings_hash(asr_key), settings.output_key(asr_key)
+        self.speakers = _diarize_stage(settings, reporter)
+        raw_key = self.speakers.key(asr_key) if self.speakers else asr_key  # the raw cache holds diarized text
+        self.asr_hash, self.raw_hash = settings_hash(asr_key), settings_hash(raw_key)
+        self.out_key = settings.output_key(raw_key)
         self.out_key["lexicon"] = lexicon_fingerprint()
         self.out_hash = settings_hash(self.out_key)
         self.manifest = Manifest(settings.output, reporter.note)
@@ -255,6 +260,15 @@ class _Batch:
         except Exception as exc:  # a corrupt model file, a driver problem: no later file would fare better
             raise BatchStopped(f"model {self.slot.model_name}: cannot be loaded ({exc}); check --model") from exc
 
+    def _transcript(self, audio: Audio, name: str, digest: str, cached: bool) -> Transcript:
+        """The verbatim transcript: from the plain cache when only diarization must be redone, else the engine."""
+        transcript = self.cache.get(digest, self.asr_hash) if cached else None
+        if transcript is None:
+            transcript = self._engine().transcribe(audio.samples, source=name)
+            transcript.warnings = [*audio.warnings, *transcript.warnings]
+            self.cache.put(digest, self.asr_hash, transcript)
+        return transcript
+
     def recognise(self, index: int, recording: Recording) -> _Pending | None:
         """Stage one for a file: skip it if done, else take its raw transcript from the cache or the engine."""
         name, stage = recording.relative.as_posix(), "decode"
@@ -267,16 +281,20 @@ class _Batch:
                 self.summary.skipped += 1
                 self.reporter.advance(0.0)
                 return None
-            transcript = self.cache.get(digest, self.asr_hash) if digest and not self.settings.force else None
+            fresh = bool(digest) and not self.settings.force
+            transcript = self.cache.get(digest, self.raw_hash) if fresh else None
             if transcript is None:
                 self.reporter.step(index, display(name), "transcribing")
                 audio = decode(recording.path)
                 stage = "recognise"
-                transcript = self._engine().transcribe(audio.samples, source=display(name))
-                transcript.warnings = [*audio.warnings, *transcript.warnings]
+                transcript = self._transcript(audio, display(name), digest, fresh and self.speakers is not None)
+                if self.speakers:
+                    stage = "diarize"
+                    self.reporter.step(index, display(name), "diarizing")
+                    self.speakers.apply(transcript, audio.samples)
+                    stage = "write"
+                    self.cache.put(digest, self.raw_hash, transcript)
                 del audio
-                stage = "write"
-                self.cache.put(digest, self.asr_hash, transcript)
         except Exception as exc:
             self._failed(recording, exc, stage)
             return None
@@ -292,6 +310,8 @@ class _Batch:
             if llm is not None:
                 self.reporter.step(item.index, display(name), "cleaning")
             apply_cleanup(transcript, self.settings.cleanup, llm)
+            if self.speakers:
+                rename(transcript, self.settings.speaker_names)
             stage = "write"
             transcript.settings = self.out_key
             outputs = _write_outputs(transcript, item.recording, self.settings)
@@ -302,6 +322,14 @@ class _Batch:
         self.summary.done += 1
         self.summary.audio_seconds += transcript.duration
         self.reporter.advance(transcript.duration)
+
+
+def _diarize_stage(settings: Settings, reporter: Reporter) -> DiarizeStage | None:
+    if settings.speakers == "off":
+        return None
+    from transcriber.diarize.stage import DiarizeStage
+
+    return DiarizeStage(settings, reporter)
 
 
 def _load_llm(settings: Settings) -> LlmCleaner:
@@ -349,8 +377,10 @@ def _recognise_all(batch: _Batch, recordings: list[Recording], staged: bool) -> 
 
 
 def _clean_all(batch: _Batch, pending: list[_Pending]) -> None:
-    """The staged LLM cleanup over every recognised file, after the ASR model was freed."""
+    """The staged LLM cleanup over every recognised file, after the ASR model (and the diarizer) was freed."""
     batch.slot.close()
+    if batch.speakers:
+        batch.speakers.close()
     if not pending:
         return
     batch.llm = _load_llm(batch.settings)

@@ -73,6 +73,7 @@ _DEVICE_LOST = (
 _ADVICE = {
     "decode": "check that the file is a complete, readable recording",
     "recognise": "try a smaller --model or --batch-size 1; rerun with --debug for a traceback",
+    "diarize": "try --speakers off or --diarizer embedding; rerun with --debug for a traceback",
     "clean": "try --cleanup rules; rerun with --debug for a traceback",
     "write": "check the output folder (space, permissions)",
 }

@@ -10,6 +10,7 @@ INSTALL = {
     "llm": "pip install torch (pinned to your platform's build) && pip install -e '.[llm]'",
     "multimodal": "pip install torch (pinned to your platform's build) && pip install -e '.[multimodal]'",
     "bench": "pip install -e '.[bench]'",
+    "diarize": "pip install -e '.[diarize]' && pip install --no-deps resemblyzer==0.1.4",
 }
 
 

@@ -32,9 +32,12 @@ BACKENDS = ("pipeline", "multimodal")
 CLEANUPS = ("none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
+DIARIZERS = ("auto", "embedding", "pyannote")
 AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
 
 ASR = "asr"  #: changes the recognised (verbatim) text: part of `asr_key`, so a change redoes recognition
+#: changes who is said to speak when: part of the diarization key (`diarize.stage`), so a change redoes only that
+DIARIZE = "diarize"
 OUTPUT = "output"  #: changes only what is written from it: part of `output_key`, so a change rewrites the files
 
 Parse = Callable[[Any, str], Any]
@@ -51,6 +54,7 @@ class Spec:
     short: str | None = None
     parse: Parse | None = None
     when: tuple[str, str] | None = None
+    unless: tuple[str, str] | None = None
     bench: bool = True
 
 
@@ -64,16 +68,18 @@ def setting(
     short: str | None = None,
     parse: Parse | None = None,
     when: tuple[str, str] | None = None,
+    unless: tuple[str, str] | None = None,
     bench: bool = True,
 ) -> Any:
     """Declare one setting as a `Settings` field.
 
-    `affects`: ASR or OUTPUT (or None); `when=("cleanup", "llm")`: it counts in the hash only when that
-    setting has that value; `env`: the variable, by default TRANSCRIBER_<NAME>; `parse(value, where)`: a
-    custom check, where the one derived from the field's type and `choices` is not enough; `bench=False`:
-    not a `transcriber bench` config key although it changes the output.
+    `affects`: ASR, DIARIZE or OUTPUT (or None); `when=("cleanup", "llm")`: it counts in the hash only when
+    that setting has that value, `unless=("speakers", "off")` only when it has another; `env`: the variable,
+    by default TRANSCRIBER_<NAME>; `parse(value, where)`: a custom check, where the one derived from the
+    field's type and `choices` is not enough; `bench=False`: not a `transcriber bench` config key although it
+    changes the output.
     """
-    spec = Spec(help, affects, choices, env, short, parse, when, bench)
+    spec = Spec(help, affects, choices, env, short, parse, when, unless, bench)
     return field(default=default, metadata={"spec": spec})
 
 
@@ -83,6 +89,24 @@ def _text(value: Any, where: str) -> str:
 
 def _language(value: Any, where: str) -> str:
     return str(value).strip().lower() or "auto"
+
+
+def _speakers(value: Any, where: str) -> str:
+    text = str(value).strip().lower()
+    if text in ("auto", "off") or (text.isdigit() and int(text) >= 1):
+        return text
+    raise ConfigError(f"{where}={value!r} must be auto, off or a number of speakers such as 2")
+
+
+def _diarizer(value: Any, where: str) -> str:
+    """auto, embedding, pyannote, or a folder holding a pyannote pipeline (its config.yaml)."""
+    text = str(value).strip()
+    return text.lower() if text.lower() in DIARIZERS else text
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    items = value if isinstance(value, tuple) else str(value).split(",")
+    return tuple(name.strip() for name in items if name.strip())
 
 
 @dataclass(frozen=True)
@@ -143,6 +167,28 @@ class Settings:
                         affects=ASR)  # fmt: skip
     force: bool = setting(False, "redo files already done")
     quiet: bool = setting(False, "no progress or summary; errors still print", short="-q")
+    speakers: str = setting(
+        "off", "who said what: auto (estimate the count), a number of speakers, or off", affects=DIARIZE,
+        parse=_speakers,
+    )  # fmt: skip
+    speaker_names: tuple[str, ...] = setting(
+        (), "comma-separated names given to the speakers in order of first appearance, e.g. 'Ana,Ben'",
+        affects=OUTPUT, parse=_names, unless=("speakers", "off"), bench=False,
+    )  # fmt: skip
+    voices: Path | None = setting(
+        None, "folder of NAME.wav voice samples (a few seconds each): a speaker who matches one takes its name",
+        affects=DIARIZE, bench=False,
+    )  # fmt: skip
+    diarizer: str = setting(
+        "auto", f"one of {', '.join(DIARIZERS)} or a pyannote pipeline folder; auto: pyannote when its weights "
+        "are cached and pyannote.audio is installed, else embedding, which needs only pip",
+        affects=DIARIZE, parse=_diarizer,
+    )  # fmt: skip
+
+    @property
+    def speaker_count(self) -> int | None:
+        """The fixed speaker count, or None to estimate it (`--speakers auto`)."""
+        return None if self.speakers in ("auto", "off") else int(self.speakers)
 
     def asr_key(self, model: str, device: str, compute_type: str) -> dict[str, Any]:
         """What changes the verbatim transcript; `model`/`device`/`compute_type` are the resolved values."""
@@ -235,8 +281,11 @@ class Option:
         return ("--no-" if negated else "--") + self.name.replace("_", "-")
 
     def counts(self, settings: Settings) -> bool:
-        """Whether this setting takes part in the hash for `settings` (see `setting(when=...)`)."""
-        return self.spec.when is None or getattr(settings, self.spec.when[0]) == self.spec.when[1]
+        """Whether this setting takes part in the hash for `settings` (see `setting(when=..., unless=...)`)."""
+        when, unless = self.spec.when, self.spec.unless
+        if when is not None and getattr(settings, when[0]) != when[1]:
+            return False
+        return unless is None or getattr(settings, unless[0]) != unless[1]
 
     def parse(self, value: Any, where: str) -> Any:
         """The validated value, or a `ConfigError` naming `where` (the flag or the variable)."""
@@ -285,4 +334,6 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
             values[option.name] = option.parse(environ[option.env], option.env)
         elif option.required:
             raise ConfigError(f"{option.flag} is required (or set {option.env})")
+    if "speakers" not in values and (values.get("voices") or values.get("speaker_names")):
+        values["speakers"] = "auto"  # naming speakers asks for them
     return Settings(**values)

@@ -21,6 +21,8 @@ class Word:
     end: float
     text: str
     probability: float = 1.0
+    #: The id of the speaker (`Transcript.speakers`) when the recording was diarized, else None.
+    speaker: str | None = None
 
 
 @dataclass
@@ -33,6 +35,20 @@ class Segment:
     text: str
     clean_text: str = ""
     words: list[Word] = field(default_factory=list)
+    #: The id of the one speaker of this segment (segments are split where the speaker changes), else None.
+    speaker: str | None = None
+
+
+@dataclass
+class Speaker:
+    """One entry of the speakers table: a stable `id` ("S1" for the first to speak) and its display `name`.
+
+    Segments and words carry only the id, so renaming a speaker changes one entry, not every word.
+    """
+
+    id: str
+    name: str
+    seconds: float = 0.0
 
 
 @dataclass
@@ -66,6 +82,13 @@ class Transcript:
     settings: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    speakers: list[Speaker] = field(default_factory=list)
+
+    def speaker_name(self, speaker_id: str | None) -> str:
+        """The display name of `speaker_id` from the speakers table ("" when there is no speaker)."""
+        if speaker_id is None:
+            return ""
+        return next((s.name for s in self.speakers if s.id == speaker_id), speaker_id)
 
     @property
     def verbatim_text(self) -> str:
@@ -99,7 +122,8 @@ class Transcript:
             Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]}) for s in data.pop("segments", [])
         ]
         edits = [Edit(**e) for e in data.pop("edits", [])]
-        return cls(segments=segments, edits=edits, **data)
+        speakers = [Speaker(**s) for s in data.pop("speakers", [])]
+        return cls(segments=segments, edits=edits, speakers=speakers, **data)
 
     @classmethod
     def from_json(cls, text: str) -> Transcript:

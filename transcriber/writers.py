@@ -6,6 +6,8 @@ crash or Ctrl-C never leaves a half-written transcript behind.
 
 from __future__ import annotations
 
+import html
+import itertools
 import os
 import tempfile
 import textwrap
@@ -81,14 +83,15 @@ def sweep_temp_files(folder: Path) -> int:
 
 
 def paragraphs(segments: list[Segment]) -> list[list[Segment]]:
-    """Group clean segments into paragraphs at long pauses or after about `PARAGRAPH_MAX_WORDS` words."""
+    """Group clean segments into paragraphs at long pauses, speaker changes or after `PARAGRAPH_MAX_WORDS` words."""
     groups: list[list[Segment]] = []
     words = 0
     for seg in segments:
         if not seg.clean_text.strip():
             continue
         pause = bool(groups) and seg.start - groups[-1][-1].end >= PARAGRAPH_GAP_SECONDS
-        if not groups or pause or words >= PARAGRAPH_MAX_WORDS:
+        turn = bool(groups) and seg.speaker != groups[-1][-1].speaker
+        if not groups or pause or turn or words >= PARAGRAPH_MAX_WORDS:
             groups.append([])
             words = 0
         groups[-1].append(seg)
@@ -98,6 +101,11 @@ def paragraphs(segments: list[Segment]) -> list[list[Segment]]:
 
 def _join(group: list[Segment]) -> str:
     return " ".join(s.clean_text.strip() for s in group)
+
+
+def _label(transcript: Transcript, segment: Segment, suffix: str = ": ") -> str:
+    """ "Name: " before a diarized segment's text; "" when the recording was not diarized."""
+    return f"{transcript.speaker_name(segment.speaker)}{suffix}" if segment.speaker else ""
 
 
 def _clock(seconds: float, sep: str) -> str:
@@ -121,9 +129,9 @@ def _split_cue(start: float, end: float, text: str) -> list[tuple[float, float, 
     return cues
 
 
-def _cues(transcript: Transcript) -> list[tuple[float, float, str]]:
+def _cues(transcript: Transcript) -> list[tuple[float, float, str, Segment]]:
     """Clean segments as cues: clamped into the audio, never overlapping, at most two short lines each."""
-    cues: list[tuple[float, float, str]] = []
+    cues: list[tuple[float, float, str, Segment]] = []
     last_end = 0.0
     for seg in transcript.segments:
         text = seg.clean_text.strip()
@@ -131,7 +139,7 @@ def _cues(transcript: Transcript) -> list[tuple[float, float, str]]:
         end = min(seg.end, transcript.duration)
         if not text or end - start < 0.01:
             continue
-        cues.extend(_split_cue(start, end, text))
+        cues.extend((*cue, seg) for cue in _split_cue(start, end, text))
         last_end = end
     return cues
 
@@ -149,7 +157,7 @@ class TxtWriter(Writer):
     extension = "txt"
 
     def render(self, transcript: Transcript) -> str:
-        paras = [textwrap.fill(_join(g), 100) for g in paragraphs(transcript.segments)]
+        paras = [textwrap.fill(_label(transcript, g[0]) + _join(g), 100) for g in paragraphs(transcript.segments)]
         return "\n\n".join(paras) + "\n" if paras else ""
 
 
@@ -165,10 +173,13 @@ class MarkdownWriter(Writer):
             ("Model", f"{transcript.model} ({transcript.engine})"),
             ("Cleanup", transcript.cleanup),
         ]
+        if transcript.speakers:
+            rows.append(("Speakers", ", ".join(s.name for s in transcript.speakers)))
         lines = [f"# {title}", "", "| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
         for group in paragraphs(transcript.segments):
             anchor = _clock(group[0].start, ".")[:-4]
-            lines += [f"**[{anchor}]** {_join(group)}", ""]
+            speaker = f"**{_label(transcript, group[0], ':')}** " if group[0].speaker else ""
+            lines += [f"**[{anchor}]** {speaker}{_join(group)}", ""]
         return "\n".join(lines)
 
 
@@ -177,8 +188,8 @@ class SrtWriter(Writer):
 
     def render(self, transcript: Transcript) -> str:
         blocks = [
-            f"{n}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{text}\n"
-            for n, (start, end, text) in enumerate(_cues(transcript), start=1)
+            f"{n}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{_label(transcript, seg)}{text}\n"
+            for n, (start, end, text, seg) in enumerate(_cues(transcript), start=1)
         ]
         return "\n".join(blocks)
 
@@ -187,8 +198,17 @@ class VttWriter(Writer):
     extension = "vtt"
 
     def render(self, transcript: Transcript) -> str:
-        blocks = [f"{_clock(s, '.')} --> {_clock(e, '.')}\n{text}\n" for s, e, text in _cues(transcript)]
+        blocks = [
+            f"{_clock(s, '.')} --> {_clock(e, '.')}\n{_voice(transcript, seg)}{html.escape(text, quote=False)}\n"
+            for s, e, text, seg in _cues(transcript)
+        ]
         return "\n".join(["WEBVTT\n", *blocks])
+
+
+def _voice(transcript: Transcript, segment: Segment) -> str:
+    """A WebVTT voice tag (`<v Ana>`) for a diarized cue; the name escaped as cue text must be."""
+    name = transcript.speaker_name(segment.speaker)
+    return f"<v {html.escape(name, quote=False)}>" if segment.speaker else ""
 
 
 class JsonWriter(Writer):
@@ -204,6 +224,10 @@ class VerbatimWriter(Writer):
     extension = "verbatim.txt"
 
     def render(self, transcript: Transcript) -> str:
+        if transcript.speakers:
+            turns = [list(group) for _, group in itertools.groupby(transcript.segments, key=lambda s: s.speaker)]
+            paras = [_label(transcript, t[0]) + " ".join(s.text.strip() for s in t) for t in turns]
+            return "\n\n".join(textwrap.fill(p, 100) for p in paras) + "\n" if paras else ""
         text = transcript.verbatim_text
         return textwrap.fill(text, 100) + "\n" if text else ""
 

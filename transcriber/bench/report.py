@@ -18,6 +18,8 @@ METRICS: dict[str, tuple[str, str, bool]] = {
     "filler_recall": ("Filler recall (share of spoken disfluencies removed)", "{:.2f}", False),
     "filler_precision": ("Filler precision (share of removals that were disfluencies)", "{:.2f}", False),
     "invented": ("Words invented (insertions against the clean reference)", "{:.0f}", True),
+    "der": ("Diarization error rate (DER, no collar; needs <stem>.rttm)", "{:.3f}", True),
+    "speaker_words": ("Speaker-attributed word accuracy (needs <stem>.rttm)", "{:.3f}", False),
     "rtf": ("Real-time factor (processing seconds per audio second)", "{:.3f}", True),
     "load_seconds": ("Model load time, seconds", "{:.1f}", True),
     "peak_ram_mb": ("Peak RAM, MB", "{:.0f}", True),

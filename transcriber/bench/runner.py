@@ -46,6 +46,8 @@ class Row:
     counts: dict[str, Counts] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     audio: dict[str, float] = field(default_factory=dict)
+    #: Per recording with a `<stem>.rttm`: DER x reference seconds, reference seconds, words right, words scored.
+    diarization: dict[str, tuple[float, float, int, int]] = field(default_factory=dict)
     load_seconds: float = 0.0
     peak_ram_mb: float = 0.0
     peak_vram_gb: float | None = None
@@ -64,6 +66,10 @@ class Row:
             "invented": float(counts.invented) if counts.clean_ref_words else None,
             "rtf": seconds / audio if audio else None,
         }
+        diarized = [self.diarization[n] for n in names if n in self.diarization]
+        errors, reference, right, scored = (sum(d[i] for d in diarized) for i in range(4))
+        values["der"] = errors / reference if reference else None
+        values["speaker_words"] = right / scored if scored else None
         if recording is None:
             values |= {
                 "load_seconds": self.load_seconds,
@@ -136,6 +142,7 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
             started = time.perf_counter()
             apply_cleanup(transcripts[name], settings.cleanup, llm)
             row.seconds[name] += time.perf_counter() - started
+        _diarize(settings, reporter, recordings, audio, transcripts, row)
         if llm is not None:
             row.load_seconds += llm.stats.load_seconds
             llm.close()
@@ -147,6 +154,29 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
         row.audio[name] = done.duration
     row.peak_ram_mb, row.peak_vram_gb = peak.rss_mb, peak.vram_gb
     return row
+
+
+def _diarize(settings: Settings, reporter: Reporter, recordings: list[Recording], audio: dict[str, Any],
+             transcripts: dict[str, Transcript], row: Row) -> None:  # fmt: skip
+    """With `speakers` set: diarize each transcript as `run` does, and score it where `<stem>.rttm` exists."""
+    if settings.speakers == "off":
+        return
+    from transcriber.diarize.metrics import der, read_rttm, speaker_word_counts
+    from transcriber.diarize.stage import DiarizeStage
+
+    stage = DiarizeStage(settings, reporter)
+    for recording in recordings:
+        name = recording.relative.as_posix()
+        started = time.perf_counter()
+        turns = stage.apply(transcripts[name], audio[name])
+        row.seconds[name] += time.perf_counter() - started
+        rttm = recording.path.with_suffix(".rttm")
+        if rttm.is_file():
+            reference = read_rttm(rttm)
+            score = der(reference, turns)
+            words = speaker_word_counts(reference, transcripts[name])
+            row.diarization[name] = (score.der * score.reference_seconds, score.reference_seconds, *words)
+    stage.close()
 
 
 def _run_baseline(
