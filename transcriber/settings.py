@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from transcriber.errors import ConfigError
+from transcriber.shared import AUTO_MODEL as AUTO_MODEL  # re-exported: one definition, shared with the host
+from transcriber.shared import BACKENDS
 from transcriber.writers import FORMATS
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -31,12 +33,10 @@ COMPUTE_TYPES = (
     "bfloat16",
     "float32",
 )
-BACKENDS = ("pipeline", "multimodal")
 CLEANUPS = ("none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
 DEFAULT_FORMATS = ("txt", "md", "srt", "vtt", "json")
-AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
 
 
 @dataclass(frozen=True)

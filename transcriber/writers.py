@@ -6,38 +6,17 @@ crash or Ctrl-C never leaves a half-written transcript behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import textwrap
 from pathlib import Path
 
+from transcriber.shared import TEMP_SUFFIX
+from transcriber.shared import write_atomic as write_atomic  # re-exported: shared with the host side
 from transcriber.transcript import Segment, Transcript
 
 PARAGRAPH_GAP_SECONDS = 2.0
 PARAGRAPH_MAX_WORDS = 120
 CUE_LINE_CHARS = 42
 CUE_MAX_LINES = 2
-#: mkstemp creates files readable by the owner alone; outputs get the usual mode, as `open` would give them.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-#: Suffix of in-flight temp files; a run that was killed leaves some, and the next run sweeps them.
-TEMP_SUFFIX = ".transcriber-tmp"
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write `data` (text as UTF-8) to `path` via a temp file in the same folder and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def sweep_temp_files(folder: Path) -> int:

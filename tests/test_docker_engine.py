@@ -1,0 +1,194 @@
+"""The container path on a real Docker engine, through the real tasks: `invoke setup --gpu cpu` builds the
+CPU image from requirements.lock on Python 3.12, `invoke transcribe` transcribes in it, and the run
+request, Ctrl-C, doctor, shell and bench are checked on what the engine itself reports.
+
+Without an engine these tests skip; CI sets TRANSCRIBER_REQUIRE_DOCKER=1, so there a skip is a failure.
+Base images that cannot be pulled are made locally by tests/docker/make_base_images.sh. The image is
+built with TRANSCRIBER_TEST_BUILD_ARGS (default TORCH_VERSION=none: PyTorch's CPU index is out of CI's
+reach), tagged transcriber-test:cpu so a user's own images stay untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RECORDINGS, load_transcripts
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE = "transcriber-test"
+pytestmark = pytest.mark.docker
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    """A docker SDK client of the real engine, or a skip (a failure where CI requires the engine)."""
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        reason = f"no Docker engine answers ({type(exc).__name__}); CI starts one in .ci/run"
+        if os.environ.get("TRANSCRIBER_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"TRANSCRIBER_REQUIRE_DOCKER=1 but {reason}")
+        pytest.skip(reason)
+    return client
+
+
+@pytest.fixture(scope="session")
+def client():  # type: ignore[no-untyped-def]
+    return _engine()
+
+
+@pytest.fixture(scope="session")
+def host(tmp_path_factory: pytest.TempPathFactory, client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment of a user who ran `invoke models --import tiny.en` and `invoke setup --gpu cpu`."""
+    home = tmp_path_factory.mktemp("docker-host")
+    env_dir = home / "env"
+    env_dir.mkdir()
+    shutil.copy(ROOT / "env" / "defaults.env", env_dir / "defaults.env")
+    env = {
+        **os.environ,
+        "TRANSCRIBER_ENV_DIR": str(env_dir),
+        "TRANSCRIBER_MODEL_CACHE": str(home / "cache"),
+        "TRANSCRIBER_IMAGE": IMAGE,
+        "TRANSCRIBER_MODEL_CPU": "tiny.en",
+        "TRANSCRIBER_BUILD_ARGS": os.environ.get("TRANSCRIBER_TEST_BUILD_ARGS", "TORCH_VERSION=none"),
+        "TRANSCRIBER_SYSFS_ROOT": str(home / "no-sys"),
+        "TRANSCRIBER_NVIDIA_SMI": str(home / "no-nvidia-smi"),
+    }
+    subprocess.run(["bash", str(ROOT / "tests/docker/make_base_images.sh"), "cpu"], check=True, timeout=1800)
+    imported = _invoke("models", "--import", "tiny.en", env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert f"{home / 'cache'}/hub/models--Systran--faster-whisper-tiny.en/snapshots/" in imported.stdout
+    setup = _invoke("setup", "--gpu", "cpu", env=env, timeout=3600)
+    assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr
+    assert "locked packages install and import on Python 3.12" in setup.stdout
+    assert "TRANSCRIBER_GPU=cpu" in (env_dir / "local.env").read_text()
+    return env
+
+
+def _invoke(*args: str, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _recordings(tmp_path: Path, bad: bool) -> Path:
+    folder = tmp_path / "recordings"
+    shutil.copytree(RECORDINGS, folder)
+    if bad:
+        (folder / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio at all")
+    return folder
+
+
+def test_transcribe_in_the_container_for_real(host: dict[str, str], tmp_path: Path) -> None:
+    source = _recordings(tmp_path, bad=True)
+    first = _invoke("transcribe", "--input", str(source), "--formats", "txt,json", "--extra", "--language en", env=host)
+    assert first.returncode == 1, first.stdout + first.stderr
+    output = first.stdout + first.stderr
+    assert str(source / "broken.wav") in output, output
+    assert "/data/in" not in output and "Traceback" not in output
+    target = tmp_path / "recordings-transcripts"
+    transcripts = load_transcripts(target)
+    assert len(transcripts) == 3
+    assert "Berlin" in transcripts["meeting.flac"]["clean_text"]
+    assert all(p.stat().st_uid == os.getuid() for p in target.rglob("*"))
+
+    (source / "broken.wav").unlink()
+    before = {p: p.stat().st_mtime_ns for p in target.rglob("*.txt")}
+    again = _invoke("transcribe", "--input", str(source), "--formats", "txt,json", "--extra", "--language en", env=host)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "3 skipped" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in target.rglob("*.txt")} == before
+
+
+def test_one_file_writes_beside_its_folder(host: dict[str, str], tmp_path: Path) -> None:
+    source = _recordings(tmp_path, bad=False)
+    result = _invoke("transcribe", "--input", str(source / "meeting.flac"), "--formats", "txt", env=host)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "recordings-transcripts" / "meeting.txt").is_file()
+    assert not any("transcripts" in p.name for p in source.iterdir())
+
+
+def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "many"
+    source.mkdir()
+    for i in range(30):
+        shutil.copy(RECORDINGS / "meeting.flac", source / f"meeting-{i:02}.flac")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "transcribe", "--input", str(source)],
+        cwd=ROOT, env=host, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    container = _wait_for_container(client, f"{IMAGE}:cpu")
+    info = client.api.inspect_container(container.id)
+    host_config = info["HostConfig"]
+    assert host_config["NetworkMode"] == "none"
+    assert "no-new-privileges" in host_config["SecurityOpt"]
+    assert info["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
+    mounts = {m["Destination"]: m for m in info["Mounts"]}
+    assert mounts["/data/in"]["Source"] == str(source) and mounts["/data/in"]["RW"] is False
+    assert mounts["/data/out"]["RW"] is True
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout + stderr
+    assert "stopping the container" in stderr
+    assert not client.containers.list(all=True, filters={"id": container.id})
+
+
+def _wait_for_container(client, image: str, timeout: float = 120):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = [c for c in client.containers.list() if image in c.image.tags]
+        if running:
+            return running[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no container of {image} started within {timeout} s")
+
+
+def test_doctor_passes_after_setup_on_a_cpu_host(host: dict[str, str]) -> None:
+    result = _invoke("doctor", env=host)
+    lines = result.stdout.splitlines()
+    for check in ("Docker engine: reachable", "image: transcriber-test:cpu is current", "GPU: CPU",
+                  "models: tiny.en is cached"):  # fmt: skip
+        assert any(line.startswith("PASS") and check in line for line in lines), result.stdout
+
+
+def test_shell_runs_with_the_run_request(host: dict[str, str]) -> None:
+    result = _invoke(
+        "shell", "-c", "id -u; id -g; echo $HOME; touch $HOME/ok && python -m transcriber --help", env=host
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    uid, gid, home, *rest = result.stdout.splitlines()
+    assert (uid, gid, home) == (str(os.getuid()), str(os.getgid()), "/tmp")
+    assert "run" in "\n".join(rest)
+
+
+def test_bench_in_the_container(host: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    result = _invoke("bench", "--input", str(RECORDINGS), "--output", str(out), "--configs", "tiny.en", env=host)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {p.name for p in out.iterdir()} >= {"report.md", "results.json", "chart.png"}
+
+
+def test_models_lists_the_imported_model(host: dict[str, str]) -> None:
+    result = _invoke("models", env=host)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.split()[:1] == ["tiny.en"])
+    assert "cached" in line
+
+
+def test_missing_image_is_one_line(host: dict[str, str], tmp_path: Path) -> None:
+    env = {**host, "TRANSCRIBER_IMAGE": "transcriber-never-built"}
+    result = _invoke("transcribe", "--input", str(RECORDINGS), "--output", str(tmp_path / "out"), env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: image transcriber-never-built:cpu is not built: run `invoke build` (or `invoke setup`)"
+    )
