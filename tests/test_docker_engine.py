@@ -282,4 +282,29 @@ def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str],
         )  # fmt: skip
         assert source.stdout.strip() == "/workspaces/ws/transcriber/__init__.py", source.stdout + source.stderr
     finally:
+        image = client.api.inspect_container(container_id)["Config"]["Image"]
         client.api.remove_container(container_id, force=True)
+        for tag in {image, image.removesuffix("-uid")}:  # the CLI's per-workspace tags; layers stay shared
+            client.api.remove_image(tag, noprune=True)
+
+
+def test_failed_build_is_one_line_and_leaves_no_container(rocm_host: dict[str, str], client) -> None:  # type: ignore[no-untyped-def]
+    before = {c.id for c in client.containers.list(all=True)}
+    env = {**rocm_host, "TRANSCRIBER_BUILD_ARGS": "CT2_SOURCE=bogus"}
+    result = _invoke("build", "--gpu", "rocm", env=env, timeout=1800)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: image build failed: The command '/bin/bash -o pipefail -c")
+    assert "Traceback" not in result.stderr
+    assert "CT2_SOURCE=bogus: use rocm-zip or pypi" in result.stdout
+    assert {c.id for c in client.containers.list(all=True)} == before
+
+
+def test_dev_target_gets_its_own_tag(host: dict[str, str], client) -> None:  # type: ignore[no-untyped-def]
+    runtime = client.images.get(f"{IMAGE}:cpu").id
+    result = _invoke("build", "--gpu", "cpu", "--target", "dev", env=host, timeout=3600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == f"image: {IMAGE}:cpu-dev"
+    assert client.images.get(f"{IMAGE}:cpu").id == runtime, "building dev must not replace the runtime image"
+    tools = client.containers.run(f"{IMAGE}:cpu-dev", ["-c", "import pytest, invoke"], entrypoint="python",
+                                  remove=True)  # fmt: skip
+    assert tools == b""
