@@ -139,7 +139,7 @@ def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Pa
         [sys.executable, "-m", "invoke", "transcribe", "--input", str(source)],
         cwd=ROOT, env=host, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    container = _wait_for_container(client, f"{IMAGE}:cpu")
+    container = _wait_for_container(client, source)
     info = client.api.inspect_container(container.id)
     host_config = info["HostConfig"]
     assert host_config["NetworkMode"] == "none"
@@ -155,14 +155,15 @@ def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Pa
     assert not client.containers.list(all=True, filters={"id": container.id})
 
 
-def _wait_for_container(client, image: str, timeout: float = 120):  # type: ignore[no-untyped-def]
+def _wait_for_container(client, source: Path, timeout: float = 120):  # type: ignore[no-untyped-def]
+    """The running container that mounts `source` (so another run on the same engine is never taken)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        running = [c for c in client.containers.list() if image in c.image.tags]
-        if running:
-            return running[0]
+        for container in client.containers.list():
+            if any(m.get("Source") == str(source) for m in container.attrs.get("Mounts", [])):
+                return container
         time.sleep(0.2)
-    raise AssertionError(f"no container of {image} started within {timeout} s")
+    raise AssertionError(f"no container mounting {source} started within {timeout} s")
 
 
 def test_doctor_passes_after_setup_on_a_cpu_host(host: dict[str, str]) -> None:
