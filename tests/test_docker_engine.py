@@ -248,6 +248,9 @@ def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str],
     workspace = tmp_path / "ws"
     ignore = shutil.ignore_patterns(".git", ".venv*", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
     shutil.copytree(ROOT, workspace, ignore=ignore)
+    # As root, the CLI keeps the image's uid for `transcriber` (a user's own uid is mapped onto it), so the
+    # workspace and the cache must be open to that uid here: a clone in a 0700 mktemp folder is not.
+    workspace.chmod(0o755)
     config_path = workspace / ".devcontainer" / "devcontainer.json"
     config = json.loads(config_path.read_text())
     config["runArgs"] = [arg for arg in config["runArgs"] if not arg.startswith("--device")]
@@ -256,7 +259,7 @@ def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str],
     home = tmp_path / "home"
     cache = home / ".cache" / "transcriber" / "huggingface"
     cache.mkdir(parents=True)
-    cache.chmod(0o777)  # as root, the CLI keeps the image's uid for `transcriber`; a user's uid is mapped
+    cache.chmod(0o777)
     env = {**os.environ, "HOME": str(home), "TRANSCRIBER_RENDER_GID": str(os.getgid())}
     devcontainer = ["devcontainer", "--workspace-folder", str(workspace)]
     up = subprocess.run(
