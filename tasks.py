@@ -5,6 +5,8 @@ The host needs only `invoke` and `docker` (pip install invoke docker); the heavy
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from transcriber.errors import EXIT_USAGE, TranscriberError
 from transcriber.host import actions
 from transcriber.host.doctor import run_checks
-from transcriber.host.envfiles import default_model, image_tag, model_cache
+from transcriber.host.envfiles import default_model, model_cache
+from transcriber.host.models import download_model, import_model, model_cached
 
 PATHS = actions.HostPaths()
 
@@ -56,8 +59,9 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
             actions.docker_client()
             print("image:", actions.build(PATHS, found.kind))
         if not no_models:
-            model = default_model(config, found.kind)
-            print(f"model {model}:", actions.download_model(config, model))
+            model, cache = default_model(config, found.kind), model_cache(config)
+            where = cache if model_cached(cache, model) else download_model(cache, model)
+            print(f"model {model}: {where}")
     print("ready: invoke transcribe --input DIR")
 
 
@@ -121,40 +125,46 @@ def bench(
     )
 
 
-@task(help={"gpu": "rocm, cuda or cpu (default: from env/local.env)", "target": "runtime or dev"})
+@task(
+    help={
+        "gpu": "auto, rocm, cuda or cpu (default: TRANSCRIBER_GPU from env/local.env)",
+        "target": "runtime (tagged transcriber:<kind>) or dev (tagged transcriber:<kind>-dev)",
+    }
+)
 def build(c: Context, gpu: str | None = None, target: str = "runtime") -> None:
-    """Build the container image."""
+    """Build the container image (TRANSCRIBER_BUILD_ARGS passes Dockerfile build arguments)."""
     with _user_errors():
-        kind = gpu or PATHS.config().get("TRANSCRIBER_GPU", "cpu")
-        print(actions.build(PATHS, "cpu" if kind == "auto" else kind, target))
+        print("image:", actions.build(PATHS, gpu or PATHS.config().get("TRANSCRIBER_GPU", "auto"), target))
 
 
-@task(help={"download": "catalog name or repo id to fetch into the model cache"})
-def models(c: Context, download: str | None = None) -> None:
-    """List the model catalog, or download one model into the host model cache."""
+@task(
+    help={
+        "download": "catalog name or repo id to fetch from the Hub into the model cache",
+        "import_": "a CTranslate2 model folder (or tiny.en, the bundled copy) to put into the model cache",
+        "name": "with --import: the catalog name or repo id the folder is (default: the folder's name)",
+    }
+)
+def models(c: Context, download: str | None = None, import_: str | None = None, name: str | None = None) -> None:
+    """List the model catalog, or download or import one model into the host model cache."""
     with _user_errors():
-        config = PATHS.config()
+        cache = model_cache(PATHS.config())
         if download:
-            print(actions.download_model(config, download))
+            print(download_model(cache, download))
             return
-    c.run(f"{sys.executable} -m transcriber models", env={"HF_HOME": str(model_cache(config))})
+        if import_:
+            print(import_model(cache, import_, name))
+            return
+    c.run(f"{sys.executable} -m transcriber models", env={"HF_HOME": str(cache)})
 
 
-@task
-def shell(c: Context) -> None:
-    """Open a bash shell in the image, with the GPU and the model cache mounted."""
+@task(help={"command": "run this bash command in the image instead of an interactive shell"})
+def shell(c: Context, command: str | None = None) -> None:
+    """Open a bash shell in the image as a run gets it: GPU, model cache, user and isolation."""
     with _user_errors():
-        config = PATHS.config()
-        access = actions.gpu_access(config, PATHS)
-    args = [f"--device={d}" for d in access.devices] + [f"--group-add={g}" for g in access.group_ids]
-    if access.hsa_override:
-        args.append(f"-e HSA_OVERRIDE_GFX_VERSION={access.hsa_override}")
-    cache = model_cache(config)
-    image = image_tag(config, access.kind)
-    c.run(
-        f"docker run --rm -it {' '.join(args)} -v {cache}:/models -e HF_HOME=/models --entrypoint bash {image}",
-        pty=True,
-    )
+        argv = actions.shell_argv(PATHS, command)
+    if command is None:
+        os.execvp(argv[0], argv)
+    raise Exit(code=subprocess.run(argv, check=False).returncode)
 
 
 @task
@@ -173,11 +183,13 @@ def lock(c: Context) -> None:
     )
 
 
-@task
-def doctor(c: Context) -> None:
+@task(help={"model": "the ASR model your runs use (default: env's TRANSCRIBER_MODEL_<GPU>)"})
+def doctor(c: Context, model: str | None = None) -> None:
     """Check Docker, groups, GPU access, gfx override, image, models and disk; each PASS or FAIL with the fix."""
     with _user_errors():
-        checks = run_checks(PATHS.config(), PATHS.repo)
+        checks = run_checks(
+            PATHS.config(), PATHS.repo, PATHS.sys_root, PATHS.dev_root, nvidia_smi=PATHS.nvidia_smi, model=model
+        )
     for check in checks:
         print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     if not all(check.ok for check in checks):

@@ -1,12 +1,11 @@
-"""The container request through the real docker SDK, sent to a stand-in Engine API that records it."""
+"""What a real engine cannot show on a machine without an AMD GPU: the ROCm request (device nodes, their
+numeric GIDs, the gfx override), sent through the real docker SDK to a stand-in Engine API that records
+it; and the flag handling whose effect needs torch in the image. Everything else about the container
+path runs on a real engine in tests/test_docker_engine.py."""
 
 from __future__ import annotations
 
-import io
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import docker
@@ -14,7 +13,7 @@ import pytest
 
 from tests.fake_docker import FakeEngine
 from transcriber.host.actions import HostPaths, transcribe_in_container
-from transcriber.host.container import ContainerSpec, GpuAccess, run_command, run_container
+from transcriber.host.container import ContainerSpec, GpuAccess, run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +49,7 @@ def test_rocm_run_request(engine: FakeEngine, tmp_path: Path) -> None:
         HSA_OVERRIDE_GFX_VERSION="11.0.1",
         TRANSCRIBER_DEVICE_GIDS="44",
     )
+    engine.images["transcriber:rocm"] = {}
     source, target = _folders(tmp_path)
     code = transcribe_in_container(host, source, target, ["--formats", "txt"], connect=lambda: _client(engine))
     assert code == 1, "the task must exit with the container's code"
@@ -82,45 +82,24 @@ def test_rocm_run_request(engine: FakeEngine, tmp_path: Path) -> None:
     assert create["Cmd"] == [*run_command(["--model", "large-v3-turbo", "--formats", "txt"])]
 
 
-def test_multimodal_backend_passes_through_without_an_asr_model(engine: FakeEngine, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backend", "extra"),
+    [("multimodal", "--multimodal-verbatim"), ("pipeline", "--backend=multimodal --multimodal-verbatim")],
+)
+def test_multimodal_backend_gets_no_asr_model(engine: FakeEngine, tmp_path: Path, backend: str, extra: str) -> None:
+    """The CI image has no torch, so the multimodal backend cannot run there; its request is checked here."""
     from transcriber.host.actions import transcribe_args
 
     host = _host(tmp_path, TRANSCRIBER_GPU="cpu")
+    engine.images["transcriber:cpu"] = {}
     source, target = _folders(tmp_path)
-    _, _, flags = transcribe_args(str(source), str(target), None, None, "multimodal", "--multimodal-verbatim")
+    _, _, flags = transcribe_args(str(source), str(target), None, None, backend, extra)
     assert transcribe_in_container(host, source, target, flags, connect=lambda: _client(engine)) == 0
     command = engine.call("POST", "/containers/create").body["Cmd"]
-    assert command[-3:] == ["--backend", "multimodal", "--multimodal-verbatim"]
+    assert command[-1] == "--multimodal-verbatim"
     assert "--model" not in command
     assert engine.paths()[-1] == "DELETE /containers/c0ffee"
     assert target.is_dir()
-
-
-def test_override_left_out_when_empty_and_cpu_gets_no_devices(engine: FakeEngine, tmp_path: Path) -> None:
-    host = _host(tmp_path, TRANSCRIBER_GPU="cpu", HSA_OVERRIDE_GFX_VERSION="")
-    source, target = _folders(tmp_path)
-    assert transcribe_in_container(host, source, target, [], connect=lambda: _client(engine)) == 0
-    create = engine.call("POST", "/containers/create").body
-    assert not any(item.startswith("HSA_OVERRIDE_GFX_VERSION=") for item in create["Env"])
-    assert not create["HostConfig"].get("Devices")
-    assert create["Image"] == "transcriber:cpu"
-    assert "--model" in create["Cmd"] and "small" in create["Cmd"]
-
-
-def test_logs_stream_to_the_user(engine: FakeEngine) -> None:
-    engine.log_lines = ["[1/2] transcribing a.wav\n", "finished: 2 done\n"]
-    spec = ContainerSpec(
-        image="transcriber:cpu",
-        command=run_command([]),
-        input_dir=Path("/in"),
-        output_dir=Path("/out"),
-        model_cache=Path("/cache"),
-        gpu=GpuAccess(kind="cpu"),
-        user="1000:1000",
-    )
-    out = io.StringIO()
-    assert run_container(_client(engine), spec, out) == 0
-    assert out.getvalue() == "[1/2] transcribing a.wav\nfinished: 2 done\n"
 
 
 def test_missing_kfd_is_a_clear_error(engine: FakeEngine, tmp_path: Path) -> None:
@@ -134,50 +113,61 @@ def test_missing_kfd_is_a_clear_error(engine: FakeEngine, tmp_path: Path) -> Non
     assert not any(c.path == "/containers/create" for c in engine.calls)
 
 
-_INTERRUPTED_RUN = """
-import sys, docker
-from pathlib import Path
-from transcriber.host.actions import HostPaths, transcribe_in_container
-tmp = Path(sys.argv[1])
-host = HostPaths(repo=Path(sys.argv[3]), dev_root=tmp / "dev", sys_root=tmp / "sys", env_dir=tmp / "env",
-                 environ={"TRANSCRIBER_GPU": "cpu", "TRANSCRIBER_MODEL_CACHE": str(tmp / "cache")})
-code = transcribe_in_container(host, tmp / "recordings", tmp / "out", [],
-                               connect=lambda: docker.DockerClient(base_url=sys.argv[2], version="1.43"))
-print("EXIT", code, flush=True)
-"""
-
-
-def test_ctrl_c_stops_and_removes_the_container(engine: FakeEngine, tmp_path: Path) -> None:
-    engine.hang_logs = True
-    _host(tmp_path)
-    _folders(tmp_path)
-    process = subprocess.Popen(
-        [sys.executable, "-c", _INTERRUPTED_RUN, str(tmp_path), engine.url, str(ROOT)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+def _spec(gpu: GpuAccess) -> ContainerSpec:
+    return ContainerSpec(
+        image="transcriber:rocm",
+        command=run_command([]),
+        input_dir=Path("/home/me/rec"),
+        output_dir=Path("/home/me/rec-transcripts"),
+        model_cache=Path("/home/me/.cache/hf"),
+        gpu=gpu,
+        user="1000:1000",
     )
-    assert engine.logs_started.wait(timeout=60), "the run never started streaming logs"
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert "EXIT 130" in stdout, stderr
-    assert "stopping the container" in stderr
-    order = engine.paths()
-    assert order.index("POST /containers/c0ffee/stop") < order.index("DELETE /containers/c0ffee")
 
 
-def test_bench_in_the_container_reaches_a_configs_file(engine: FakeEngine, tmp_path: Path) -> None:
-    from transcriber.host.actions import bench_args, bench_in_container
+def test_messages_name_host_paths() -> None:
+    spec = _spec(GpuAccess(kind="cpu"))
+    text = "failed: /data/in/a b.wav: cannot decode; wrote /data/out/a.txt; model not in /models (/data/input stays)"
+    assert spec.to_host(text) == (
+        "failed: /home/me/rec/a b.wav: cannot decode; wrote /home/me/rec-transcripts/a.txt; "
+        "model not in /home/me/.cache/hf (/data/input stays)"
+    )
 
-    host = _host(tmp_path, TRANSCRIBER_GPU="cpu")
-    source, _ = _folders(tmp_path)
-    spec = tmp_path / "my configs.toml"
-    spec.write_text('[[config]]\nmodel = "large-v3-turbo"\n')
-    source, target, configs = bench_args(str(source), None, str(spec))
-    assert bench_in_container(host, source, target, configs, connect=lambda: _client(engine)) == 0
-    create = engine.call("POST", "/containers/create").body
-    assert create["Cmd"] == ["bench", "--input", "/data/in", "--output", "/data/out", "--configs",
-                             "/data/out/my configs.toml"]  # fmt: skip
-    assert (target / "my configs.toml").read_text() == spec.read_text()
-    assert target == tmp_path / "recordings-bench"
+
+def test_shell_flags_render_the_same_request() -> None:
+    """`invoke shell` gets its flags from the spec that runs use, so GPU, user and isolation cannot drift."""
+    spec = _spec(GpuAccess("rocm", ("/dev/kfd:/dev/kfd:rwm",), (44, 992), "11.0.1"))
+    args = spec.cli_args()
+    for flag in ("--network=none", "--user=1000:1000", "--ipc=private", "--shm-size=8g",
+                 "--security-opt=no-new-privileges", "--security-opt=seccomp=unconfined",
+                 "--device=/dev/kfd:/dev/kfd:rwm", "--group-add=44", "--group-add=992",
+                 "--env=HSA_OVERRIDE_GFX_VERSION=11.0.1", "--env=HOME=/tmp",
+                 "--volume=/home/me/rec:/data/in:ro", "--volume=/home/me/.cache/hf:/models:rw"):  # fmt: skip
+        assert flag in args, flag
+    assert "--ipc=host" not in args
+
+
+def test_one_file_and_flag_sniffing(tmp_path: Path) -> None:
+    from transcriber.host.actions import default_output, flag_value
+
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(b"")
+    assert default_output(folder) == default_output(folder / "a.wav") == tmp_path / "rec-transcripts"
+    assert flag_value(["--backend", "pipeline", "--backend=multimodal"], "--backend") == "multimodal"
+    assert flag_value(["--model-dir", "x"], "--model") is None
+
+
+def test_dev_target_has_its_own_tag_and_bogus_gpu_is_refused(tmp_path: Path) -> None:
+    from transcriber.errors import ConfigError
+    from transcriber.host.actions import build, setup_env
+    from transcriber.host.envfiles import image_tag
+
+    host = _host(tmp_path)
+    config = host.config()
+    assert image_tag(config, "cpu", "dev") == "transcriber:cpu-dev" != image_tag(config, "cpu")
+    with pytest.raises(ConfigError, match="--gpu bogus: choose one of auto, rocm, cuda, cpu"):
+        setup_env(host, "bogus")
+    assert not (host.env_dir / "local.env").exists()
+    with pytest.raises(ConfigError, match="--target lab"):
+        build(host, "cpu", "lab", connect=lambda: None)

@@ -51,7 +51,10 @@ def test_stale_image_and_wrong_override_fail_with_the_fix(engine: FakeEngine, tm
     engine.images["transcriber:rocm"] = {SOURCE_LABEL: "old"}
     config, sys_root, dev = _machine(tmp_path, "10.3.0")
     results = _results(engine, config, sys_root, dev)
-    assert results["image"] == (False, "transcriber:rocm is older than containers/ or the lock: run `invoke build`")
+    assert results["image"] == (
+        False,
+        "transcriber:rocm is older than containers/, the lock or transcriber/: run `invoke build`",
+    )
     ok, detail = results["gfx override"]
     assert not ok
     assert "gfx1101 wants HSA_OVERRIDE_GFX_VERSION=11.0.1, but env/local.env sets 10.3.0" in detail
@@ -62,3 +65,27 @@ def test_missing_image_says_build(engine: FakeEngine, tmp_path: Path) -> None:
     assert _results(engine, config, sys_root, dev)["image"][1].endswith(
         "is not built: run `invoke build` (or `invoke setup`)"
     )
+
+
+def test_image_hash_covers_the_package(tmp_path: Path) -> None:
+    for item in ("containers/cpu/Dockerfile", "requirements.lock", "pyproject.toml", "transcriber/cli.py"):
+        (tmp_path / item).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / item).write_text(item)
+    before = source_hash(tmp_path)
+    (tmp_path / "transcriber" / "__pycache__").mkdir()
+    (tmp_path / "transcriber" / "__pycache__" / "cli.cpython-312.pyc").write_bytes(b"\0")
+    assert source_hash(tmp_path) == before, "bytecode caches are not an input"
+    (tmp_path / "transcriber" / "cli.py").write_text("changed")
+    assert source_hash(tmp_path) != before
+
+
+def test_cpu_host_after_setup_gpu_cpu_passes_and_checks_the_model_in_use(engine: FakeEngine, tmp_path: Path) -> None:
+    engine.images["transcriber:cpu"] = {SOURCE_LABEL: source_hash(ROOT)}
+    values = {"TRANSCRIBER_GPU": "cpu", "TRANSCRIBER_MODEL_CACHE": str(tmp_path / "cache")}
+    config = HostConfig(values=values, sources=dict.fromkeys(values, "env/local.env"))
+    client = docker.DockerClient(base_url=engine.url, version="1.43")
+    checks = run_checks(config, ROOT, tmp_path / "sys", tmp_path / "dev", lambda: client, model="tiny.en")
+    results = {c.name: (c.ok, c.detail) for c in checks}
+    assert results["GPU"] == (True, "CPU, as env/local.env chooses (TRANSCRIBER_GPU=cpu)")
+    assert results["image"][0]
+    assert results["models"][1].startswith("tiny.en is not in"), "the model in use, not the env default"

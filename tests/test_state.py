@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import transcriber.writers
+import transcriber.shared
 from tests.conftest import RECORDINGS
 from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
 from transcriber.state import Manifest
@@ -61,7 +61,7 @@ def test_outputs_are_written_all_or_none(monkeypatch: pytest.MonkeyPatch, tmp_pa
             raise PermissionError(13, "Permission denied", str(dst))
         real_replace(src, dst)
 
-    monkeypatch.setattr(transcriber.writers.os, "replace", replace)
+    monkeypatch.setattr(transcriber.shared.os, "replace", replace)
     with pytest.raises(PermissionError):
         write_all_atomic([(tmp_path / "a.txt", "new a"), (tmp_path / "b.txt", "new b")])
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "no half set, no temp files"

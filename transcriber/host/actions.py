@@ -12,10 +12,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from transcriber.errors import ConfigError, TranscriberError
+from transcriber.errors import ConfigError
 from transcriber.host.container import (
     CONTAINER_INPUT,
     CONTAINER_OUTPUT,
@@ -27,18 +27,18 @@ from transcriber.host.container import (
     run_container,
 )
 from transcriber.host.doctor import SOURCE_LABEL, source_hash
-from transcriber.host.engine import DOCKERFILES, build_image, docker_client
+from transcriber.host.engine import build_image, docker_client, require_image
 from transcriber.host.envfiles import (
     HostConfig,
+    build_args,
     default_model,
     image_tag,
     load_host_config,
     model_cache,
     write_local_env,
 )
-from transcriber.host.gpu import Gpu, detect, hsa_override
-from transcriber.models import CATALOG
-from transcriber.settings import BACKENDS
+from transcriber.host.gpu import Gpu, detect, detect_choice, hsa_override
+from transcriber.shared import BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,14 +48,25 @@ class HostPaths:
     """Where the host facts are read from; the defaults are the real machine."""
 
     repo: Path = REPO
-    sys_root: Path = Path("/sys")
+    #: TRANSCRIBER_SYSFS_ROOT and TRANSCRIBER_NVIDIA_SMI stand in for /sys and nvidia-smi (tests, odd hosts).
+    sys_root: Path = Path(os.environ.get("TRANSCRIBER_SYSFS_ROOT", "/sys"))
     dev_root: Path = Path("/dev")
+    nvidia_smi: str = os.environ.get("TRANSCRIBER_NVIDIA_SMI", "nvidia-smi")
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     #: TRANSCRIBER_ENV_DIR points the tasks at another folder of env files (a second machine profile).
     env_dir: Path = Path(os.environ.get("TRANSCRIBER_ENV_DIR", REPO / "env"))
 
     def config(self, flags: dict[str, str | None] | None = None) -> HostConfig:
         return load_host_config(self.env_dir, self.environ, flags)
+
+    def gpu(self, prefer: str | None = None) -> Gpu:
+        """The GPU found for `prefer` (default TRANSCRIBER_GPU); `auto` is resolved by `detect` alone."""
+        return detect(prefer or self.config().get("TRANSCRIBER_GPU", "auto"), self.sys_root, self.nvidia_smi)
+
+    def kind(self, prefer: str | None = None) -> str:
+        """rocm, cuda or cpu for a task: a pinned kind as it is (setup checked it), `auto` detected."""
+        prefer = prefer or self.config().get("TRANSCRIBER_GPU", "auto")
+        return self.gpu(prefer).kind if prefer == "auto" else detect_choice(prefer)
 
 
 def in_container() -> bool:
@@ -66,9 +77,7 @@ def in_container() -> bool:
 
 def gpu_access(config: HostConfig, paths: HostPaths) -> GpuAccess:
     """Devices, groups and override for the container, from local.env (written by setup) and /dev."""
-    kind = config.get("TRANSCRIBER_GPU", "cpu")
-    if kind == "auto":
-        kind = detect("auto", paths.sys_root).kind
+    kind = paths.kind(config.get("TRANSCRIBER_GPU", "auto"))
     if kind != "rocm":
         return GpuAccess(kind=kind)
     if not (paths.dev_root / "kfd").exists():
@@ -85,7 +94,7 @@ def gpu_access(config: HostConfig, paths: HostPaths) -> GpuAccess:
 
 def setup_env(paths: HostPaths, prefer: str) -> tuple[Gpu, dict[str, str]]:
     """Detect the GPU and write env/local.env with what was found; returns both."""
-    gpu = detect(prefer, paths.sys_root)
+    gpu = paths.gpu(prefer)
     if prefer in ("rocm", "cuda") and gpu.kind != prefer:
         where = "/sys/class/kfd (is the amdgpu driver loaded?)" if prefer == "rocm" else "nvidia-smi"
         raise ConfigError(f"--gpu {prefer}: no such GPU found in {where}; use --gpu auto or --gpu cpu")
@@ -104,30 +113,20 @@ def setup_env(paths: HostPaths, prefer: str) -> tuple[Gpu, dict[str, str]]:
     return gpu, values
 
 
-def download_model(config: HostConfig, name: str) -> Path:
-    """Fetch a catalog model (or repo id) into the host model cache that the container mounts."""
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError as exc:
-        raise TranscriberError(
-            "downloading models needs huggingface_hub on the host: pip install huggingface_hub"
-        ) from exc
-    repo = CATALOG[name].repo if name in CATALOG else name
-    if "/" not in repo:
-        raise ConfigError(f"unknown model {name!r}: use one of {', '.join(CATALOG)} or a repo id")
-    return Path(snapshot_download(repo, cache_dir=str(model_cache(config) / "hub")))
-
-
 def build(
     paths: HostPaths, gpu_kind: str, target: str = "runtime", connect: Callable[[], object] = docker_client
 ) -> str:
-    """Build the image for `gpu_kind`, labelled with the hash of what it was built from."""
+    """Build the image for `gpu_kind` (auto resolved), labelled with the hash of what it was built from;
+    TRANSCRIBER_BUILD_ARGS feeds the Dockerfile's build arguments. Returns the tag."""
+    if target not in ("runtime", "dev"):
+        raise ConfigError(f"--target {target}: choose runtime or dev")
+    kind = paths.kind(gpu_kind)
     config = paths.config()
     client = connect()
-    tag = image_tag(config, gpu_kind)
-    if gpu_kind not in DOCKERFILES:
-        raise ConfigError(f"--gpu {gpu_kind}: choose rocm, cuda or cpu")
-    return build_image(client, paths.repo, gpu_kind, tag, target=target, labels={SOURCE_LABEL: source_hash(paths.repo)})
+    tag = image_tag(config, kind, target)
+    labels = {SOURCE_LABEL: source_hash(paths.repo)}
+    build_image(client, paths.repo, kind, tag, target=target, labels=labels, buildargs=build_args(config))
+    return tag
 
 
 def transcribe_args(
@@ -137,7 +136,7 @@ def transcribe_args(
     source = Path(input_dir).expanduser().resolve()
     if not source.exists():
         raise ConfigError(f"--input {input_dir} does not exist; give a folder of recordings")
-    target = Path(output).expanduser().resolve() if output else source.parent / f"{source.name}-transcripts"
+    target = Path(output).expanduser().resolve() if output else default_output(source)
     if backend not in BACKENDS:
         raise ConfigError(f"--backend {backend}: choose one of {', '.join(BACKENDS)}")
     flags = ["--backend", backend]
@@ -148,10 +147,46 @@ def transcribe_args(
     return source, target, [*flags, *shlex.split(extra)]
 
 
+def default_output(source: Path) -> Path:
+    """`<folder>-transcripts` beside the recordings folder; for one file, the same folder its whole
+    folder's run would use, so transcripts never land among the recordings."""
+    folder = source if source.is_dir() else source.parent
+    return folder.parent / f"{folder.name}-transcripts"
+
+
+def flag_value(flags: Sequence[str], name: str) -> str | None:
+    """The value the CLI will see for `name` (`--x v` or `--x=v`; the last one wins, as argparse does)."""
+    found = None
+    for i, flag in enumerate(flags):
+        if flag == name and i + 1 < len(flags):
+            found = flags[i + 1]
+        elif flag.startswith(f"{name}="):
+            found = flag.split("=", 1)[1]
+    return found
+
+
 def transcribe_local(source: Path, target: Path, flags: Sequence[str]) -> int:
     """`transcriber run` on this machine, in this Python; returns its exit code."""
     command = [sys.executable, "-m", "transcriber", "run", "--input", str(source), "--output", str(target), *flags]
     return subprocess.run(command, check=False).returncode
+
+
+def _spec(paths: HostPaths, command: Sequence[str], source: Path | None, target: Path | None) -> ContainerSpec:
+    """The one request every container of ours gets (runs, bench, `invoke shell`), from the host facts."""
+    config = paths.config()
+    access = gpu_access(config, paths)
+    cache = model_cache(config)
+    cache.mkdir(parents=True, exist_ok=True)
+    return ContainerSpec(
+        image=image_tag(config, access.kind),
+        command=tuple(command),
+        input_dir=None if source is None else source if source.is_dir() else source.parent,
+        output_dir=target,
+        model_cache=cache,
+        gpu=access,
+        user=host_user(),
+        shm_size=config.get("TRANSCRIBER_SHM_SIZE", "8g"),
+    )
 
 
 def run_in_image(
@@ -166,22 +201,21 @@ def run_in_image(
     `command` gets the host config and the GPU access, so it can fill in defaults that depend on them.
     """
     config = paths.config()
-    access = gpu_access(config, paths)
-    cache = model_cache(config)
+    spec = _spec(paths, (), source, target)
+    spec = replace(spec, command=tuple(command(config, spec.gpu)))
     client = connect()
+    require_image(client, spec.image)
     target.mkdir(parents=True, exist_ok=True)
-    cache.mkdir(parents=True, exist_ok=True)
-    spec = ContainerSpec(
-        image=image_tag(config, access.kind),
-        command=tuple(command(config, access)),
-        input_dir=source if source.is_dir() else source.parent,
-        output_dir=target,
-        model_cache=cache,
-        gpu=access,
-        user=host_user(),
-        shm_size=config.get("TRANSCRIBER_SHM_SIZE", "8g"),
-    )
     return run_container(client, spec)
+
+
+def shell_argv(paths: HostPaths, command: str | None, connect: Callable[[], object] = docker_client) -> list[str]:
+    """`docker run` for `invoke shell`: bash in the image with the same request as a run (no folders)."""
+    spec = _spec(paths, (), None, None)
+    require_image(connect(), spec.image)
+    tty = ["-it"] if command is None else []
+    bash = [] if command is None else ["-c", command]
+    return ["docker", "run", "--rm", *tty, *spec.cli_args(), "--entrypoint", "bash", spec.image, *bash]
 
 
 def transcribe_in_container(
@@ -191,8 +225,8 @@ def transcribe_in_container(
 
     def command(config: HostConfig, access: GpuAccess) -> Sequence[str]:
         chosen = list(flags)
-        pipeline = "multimodal" not in chosen
-        if pipeline and not any(f == "--model" or f.startswith("--model=") for f in chosen):
+        pipeline = flag_value(chosen, "--backend") in (None, "pipeline")
+        if pipeline and flag_value(chosen, "--model") is None:
             chosen = ["--model", default_model(config, access.kind), *chosen]
         return run_command(chosen, "" if source.is_dir() else source.name)
 

@@ -7,6 +7,7 @@ streams the logs, stops and removes the container on Ctrl-C, and returns the con
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,8 +53,8 @@ class ContainerSpec:
 
     image: str
     command: tuple[str, ...]
-    input_dir: Path
-    output_dir: Path
+    input_dir: Path | None
+    output_dir: Path | None
     model_cache: Path
     gpu: GpuAccess
     user: str
@@ -61,10 +62,36 @@ class ContainerSpec:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
-        env = {"HF_HOME": CONTAINER_MODELS, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **self.extra_env}
+        # The caller's uid has no home in the image: HOME and matplotlib's config go to /tmp, or libraries
+        # that write a cache there fail.
+        env = {"HF_HOME": CONTAINER_MODELS, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "HOME": "/tmp",
+               "MPLCONFIGDIR": "/tmp/matplotlib", **self.extra_env}  # fmt: skip
         if self.gpu.hsa_override:
             env["HSA_OVERRIDE_GFX_VERSION"] = self.gpu.hsa_override
         return env
+
+    def mounts(self) -> dict[str, dict[str, str]]:
+        """Host folder -> bind and mode; the input is read-only."""
+        volumes = {str(self.model_cache): {"bind": CONTAINER_MODELS, "mode": "rw"}}
+        if self.input_dir is not None:
+            volumes[str(self.input_dir)] = {"bind": CONTAINER_INPUT, "mode": "ro"}
+        if self.output_dir is not None:
+            volumes[str(self.output_dir)] = {"bind": CONTAINER_OUTPUT, "mode": "rw"}
+        return volumes
+
+    def to_host(self, text: str) -> str:
+        """Container paths in a message turned into the host paths the user knows."""
+        places = {
+            CONTAINER_INPUT: self.input_dir,
+            CONTAINER_OUTPUT: self.output_dir,
+            CONTAINER_MODELS: self.model_cache,
+        }
+
+        def host(match: re.Match[str]) -> str:
+            found = places[match.group(0)]
+            return str(found) if found is not None else match.group(0)
+
+        return _CONTAINER_PATH.sub(host, text)
 
     def docker_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `client.containers.run`."""
@@ -72,11 +99,7 @@ class ContainerSpec:
             "image": self.image,
             "command": list(self.command),
             "environment": self.environment(),
-            "volumes": {
-                str(self.input_dir): {"bind": CONTAINER_INPUT, "mode": "ro"},
-                str(self.output_dir): {"bind": CONTAINER_OUTPUT, "mode": "rw"},
-                str(self.model_cache): {"bind": CONTAINER_MODELS, "mode": "rw"},
-            },
+            "volumes": self.mounts(),
             "network_mode": "none",  # transcription never talks to the network
             "user": self.user,
             "security_opt": ["no-new-privileges"],
@@ -95,6 +118,24 @@ class ContainerSpec:
             kwargs["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
         return kwargs
 
+    def cli_args(self) -> list[str]:
+        """The same request as `docker run` flags (for `invoke shell`), rendered from `docker_kwargs`."""
+        kwargs = self.docker_kwargs()
+        args = [f"--network={kwargs['network_mode']}", f"--user={kwargs['user']}", f"--ipc={kwargs['ipc_mode']}",
+                f"--shm-size={kwargs['shm_size']}"]  # fmt: skip
+        args += [f"--security-opt={opt}" for opt in kwargs["security_opt"]]
+        args += [f"--device={device}" for device in kwargs.get("devices", [])]
+        args += [f"--group-add={gid}" for gid in kwargs.get("group_add", [])]
+        if "device_requests" in kwargs:
+            args.append("--gpus=all")
+        args += [f"--env={key}={value}" for key, value in kwargs["environment"].items()]
+        args += [f"--volume={host}:{m['bind']}:{m['mode']}" for host, m in kwargs["volumes"].items()]
+        return args
+
+
+_CONTAINER_PATH = re.compile(rf"(?<![\w.]){CONTAINER_INPUT}(?![\w.-])|(?<![\w.]){CONTAINER_OUTPUT}(?![\w.-])"
+                             rf"|(?<![\w./]){CONTAINER_MODELS}(?![\w.-])")  # fmt: skip
+
 
 def run_command(passthrough: Sequence[str], input_name: str = "") -> tuple[str, ...]:
     """The in-container `transcriber run` command; `input_name` picks one file of the mounted folder."""
@@ -112,9 +153,14 @@ def run_container(client: Any, spec: ContainerSpec, out: TextIO | None = None) -
     out = out or sys.stdout
     container = client.containers.run(**spec.docker_kwargs())
     try:
+        pending = ""
         for chunk in container.logs(stream=True, follow=True):
-            out.write(chunk.decode("utf-8", errors="replace"))
+            *lines, pending = (pending + chunk.decode("utf-8", errors="replace")).split("\n")
+            for line in lines:
+                out.write(spec.to_host(line) + "\n")
             out.flush()
+        if pending:
+            out.write(spec.to_host(pending))
         return int(container.wait().get("StatusCode", 1))
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the container (finished files are kept; rerun to resume)", file=sys.stderr)

@@ -14,10 +14,11 @@ from pathlib import Path
 from transcriber.host.engine import DockerUnavailableError, docker_client
 from transcriber.host.envfiles import HostConfig, default_model, image_tag, model_cache
 from transcriber.host.gpu import Gpu, detect, hsa_override
-from transcriber.models import CATALOG
+from transcriber.host.models import model_cached
 
 MIN_FREE_GB = 25  # the ROCm image is about 20 GB unpacked, large-v3-turbo 1.6 GB, a cleanup LLM 6 GB
-IMAGE_INPUTS = ("containers", "requirements.lock", "pyproject.toml")
+#: What the image is built from: the package itself too, or a code change would leave a "current" image.
+IMAGE_INPUTS = ("containers", "requirements.lock", "pyproject.toml", "transcriber")
 SOURCE_LABEL = "org.transcriber.source-hash"
 
 
@@ -34,18 +35,9 @@ def source_hash(repo: Path) -> str:
     for item in IMAGE_INPUTS:
         root = repo / item
         for path in sorted(root.rglob("*") if root.is_dir() else [root]):
-            if path.is_file():
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def model_cached(cache: Path, name: str) -> bool:
-    """Whether a catalog model's snapshot sits in the Hugging Face cache under `cache`."""
-    info = CATALOG.get(name)
-    if info is None:
-        return Path(name).is_dir()
-    folder = cache / "hub" / f"models--{info.repo.replace('/', '--')}" / "snapshots"
-    return any(folder.glob("*/model.bin"))
 
 
 def _docker_checks(tag: str, repo: Path, connect: Callable[[], object]) -> list[Check]:
@@ -61,7 +53,8 @@ def _docker_checks(tag: str, repo: Path, connect: Callable[[], object]) -> list[
     current = source_hash(repo)
     built = (image.labels or {}).get(SOURCE_LABEL, "")
     if built != current:
-        return [*checks, Check("image", False, f"{tag} is older than containers/ or the lock: run `invoke build`")]
+        stale = f"{tag} is older than containers/, the lock or transcriber/: run `invoke build`"
+        return [*checks, Check("image", False, stale)]
     return [*checks, Check("image", True, f"{tag} is current ({current})")]
 
 
@@ -80,6 +73,9 @@ def _group_check() -> Check:
 
 
 def _gpu_checks(gpu: Gpu, config: HostConfig, dev_root: Path) -> list[Check]:
+    if gpu.kind == "cpu" and config.get("TRANSCRIBER_GPU") == "cpu":
+        where = config.sources.get("TRANSCRIBER_GPU", "the configuration")
+        return [Check("GPU", True, f"CPU, as {where} chooses (TRANSCRIBER_GPU=cpu)")]
     if gpu.kind == "cpu":
         return [
             Check(
@@ -118,12 +114,15 @@ def run_checks(
     sys_root: Path = Path("/sys"),
     dev_root: Path = Path("/dev"),
     connect: Callable[[], object] = docker_client,
+    nvidia_smi: str = "nvidia-smi",
+    model: str | None = None,
 ) -> list[Check]:
-    gpu = detect(config.get("TRANSCRIBER_GPU", "auto"), sys_root)
+    """Every check; `model` is the one the runs use (default: env's model for the GPU kind)."""
+    gpu = detect(config.get("TRANSCRIBER_GPU", "auto"), sys_root, nvidia_smi)
     tag = image_tag(config, gpu.kind)
     checks = [*_docker_checks(tag, repo, connect), _group_check(), *_gpu_checks(gpu, config, dev_root)]
     cache = model_cache(config)
-    model = default_model(config, gpu.kind)
+    model = model or default_model(config, gpu.kind)
     cached = model_cached(cache, model)
     checks.append(
         Check(
@@ -131,7 +130,7 @@ def run_checks(
             cached,
             f"{model} is cached in {cache}"
             if cached
-            else f"{model} is not in {cache}: run `invoke models --download {model}`",
+            else f"{model} is not in {cache}: run `invoke models --download {model}` (or --import a folder)",
         )
     )
     probe = cache if cache.exists() else next(p for p in [cache, *cache.parents] if p.exists())

@@ -53,14 +53,20 @@ def build_image(
     tag: str,
     target: str = "runtime",
     labels: dict[str, str] | None = None,
+    buildargs: dict[str, str] | None = None,
     out: TextIO | None = None,
 ) -> str:
-    """Build the image for `gpu_kind` from the repo, streaming the build log; returns the image id."""
+    """Build the image for `gpu_kind` from the repo, streaming the build log; returns the image id.
+
+    `forcerm` removes the intermediate containers of failed steps too, so a broken build leaves nothing.
+    """
     out = out or sys.stdout
     image_id = ""
-    for line in client.api.build(
-        path=str(repo), dockerfile=DOCKERFILES[gpu_kind], tag=tag, target=target, labels=labels, rm=True, decode=True
-    ):
+    stream = client.api.build(
+        path=str(repo), dockerfile=DOCKERFILES[gpu_kind], tag=tag, target=target, labels=labels,
+        buildargs=buildargs or None, rm=True, forcerm=True, decode=True,
+    )  # fmt: skip
+    for line in stream:
         if "stream" in line:
             out.write(line["stream"])
         if "error" in line:
@@ -68,3 +74,14 @@ def build_image(
         if "aux" in line and "ID" in line["aux"]:
             image_id = line["aux"]["ID"]
     return image_id or client.images.get(tag).id
+
+
+def require_image(client: Any, tag: str) -> None:
+    """A missing image is a one-line error naming the fix; without this check the SDK would try to pull
+    `transcriber:cpu` from Docker Hub and end in an APIError traceback."""
+    import docker.errors
+
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        raise TranscriberError(f"image {tag} is not built: run `invoke build` (or `invoke setup`)") from None

@@ -7,14 +7,16 @@ environment) and the key.
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from transcriber.errors import ConfigError
-from transcriber.settings import AUTO_MODEL
-from transcriber.writers import write_atomic
+from transcriber.host.gpu import GPU_CHOICES
+from transcriber.shared import AUTO_MODEL, write_atomic
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -26,8 +28,14 @@ def _override(value: str) -> str:
 
 
 def _gpu(value: str) -> str:
-    if value not in {"auto", "rocm", "cuda", "cpu"}:
-        raise ValueError("must be one of auto, rocm, cuda, cpu")
+    if value not in GPU_CHOICES:
+        raise ValueError(f"must be one of {', '.join(GPU_CHOICES)}")
+    return value
+
+
+def _build_args(value: str) -> str:
+    if any("=" not in item for item in shlex.split(value)):
+        raise ValueError("must be KEY=VALUE items separated by spaces, such as 'CT2_SOURCE=pypi'")
     return value
 
 
@@ -56,6 +64,7 @@ KEYS: dict[str, Callable[[str], str]] = {
     "TRANSCRIBER_MODEL_CUDA": _nonempty,
     "TRANSCRIBER_MODEL_CPU": _nonempty,
     "TRANSCRIBER_SHM_SIZE": _nonempty,
+    "TRANSCRIBER_BUILD_ARGS": _build_args,
 }
 
 
@@ -119,14 +128,24 @@ def write_local_env(path: Path, values: Mapping[str, str], header: str) -> None:
     write_atomic(path, "\n".join(lines) + "\n")
 
 
+def build_args(config: HostConfig) -> dict[str, str]:
+    """TRANSCRIBER_BUILD_ARGS as Dockerfile build arguments (a torch index, a CTranslate2 source...)."""
+    return dict(item.split("=", 1) for item in shlex.split(config.get("TRANSCRIBER_BUILD_ARGS")))
+
+
 def model_cache(config: HostConfig) -> Path:
-    """The host folder mounted as the container's HF_HOME."""
+    """The host folder mounted as the container's HF_HOME; inside our container (the devcontainer), that
+    mount itself, so tasks run there read and fill the same cache as `transcriber run`."""
+    if os.environ.get("TRANSCRIBER_IN_CONTAINER") == "1" and os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"])
     return Path(config.get("TRANSCRIBER_MODEL_CACHE", "~/.cache/transcriber/huggingface")).expanduser()
 
 
-def image_tag(config: HostConfig, gpu_kind: str) -> str:
-    """transcriber:rocm for AMD; the CPU image otherwise."""
-    return f"{config.get('TRANSCRIBER_IMAGE', 'transcriber')}:{'rocm' if gpu_kind == 'rocm' else 'cpu'}"
+def image_tag(config: HostConfig, gpu_kind: str, target: str = "runtime") -> str:
+    """transcriber:rocm for AMD, the CPU image otherwise; the dev target gets its own tag (`:cpu-dev`), so
+    building it never replaces the image `invoke transcribe` runs."""
+    suffix = "" if target == "runtime" else f"-{target}"
+    return f"{config.get('TRANSCRIBER_IMAGE', 'transcriber')}:{'rocm' if gpu_kind == 'rocm' else 'cpu'}{suffix}"
 
 
 def default_model(config: HostConfig, gpu_kind: str) -> str:

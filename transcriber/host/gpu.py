@@ -12,7 +12,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from transcriber.errors import ConfigError
+
 KFD_NODES = "class/kfd/kfd/topology/nodes"
+#: What `--gpu` and TRANSCRIBER_GPU accept; `auto` is resolved by `detect` alone, for every task.
+GPU_CHOICES = ("auto", "rocm", "cuda", "cpu")
 
 #: Targets the CTranslate2 ROCm wheels and the ROCm PyTorch builds carry kernels for.
 SUPPORTED_GFX = frozenset({"gfx1030", "gfx1100", "gfx1101", "gfx1102", "gfx1150", "gfx1151", "gfx1200", "gfx1201"})
@@ -111,9 +115,19 @@ def nvidia_gpus(nvidia_smi: str = "nvidia-smi") -> list[Gpu]:
     return gpus
 
 
+def detect_choice(prefer: str) -> str:
+    """`prefer` if it is one of GPU_CHOICES, else a clear error; a bogus value never reaches a file."""
+    if prefer not in GPU_CHOICES:
+        raise ConfigError(f"--gpu {prefer}: choose one of {', '.join(GPU_CHOICES)}")
+    return prefer
+
+
 def detect(prefer: str = "auto", sys_root: Path = Path("/sys"), nvidia_smi: str = "nvidia-smi") -> Gpu:
-    """The GPU to use: `prefer` is auto, rocm, cuda or cpu; auto tries AMD, then NVIDIA, then the CPU."""
-    if prefer == "cpu":
+    """The GPU to use: `prefer` is auto, rocm, cuda or cpu; auto tries AMD, then NVIDIA, then the CPU.
+
+    The one place `auto` is decided: setup, build, transcribe and doctor all come here.
+    """
+    if detect_choice(prefer) == "cpu":
         return Gpu(kind="cpu")
     if prefer in ("auto", "rocm") and (amd := amd_gpus(sys_root)):
         return amd[0]

@@ -1,0 +1,314 @@
+"""The container path on a real Docker engine, through the real tasks: `invoke setup --gpu cpu` builds the
+CPU image from requirements.lock on Python 3.12, `invoke transcribe` transcribes in it, and the run
+request, Ctrl-C, doctor, shell and bench are checked on what the engine itself reports.
+
+Without an engine these tests skip; CI sets TRANSCRIBER_REQUIRE_DOCKER=1, so there a skip is a failure.
+Base images that cannot be pulled are made locally by tests/docker/make_base_images.sh. The image is
+built with TRANSCRIBER_TEST_BUILD_ARGS (default TORCH_VERSION=none: PyTorch's CPU index is out of CI's
+reach), tagged transcriber-test:cpu so a user's own images stay untouched.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RECORDINGS, load_transcripts
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE = "transcriber-test"
+pytestmark = pytest.mark.docker
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    """A docker SDK client of the real engine, or a skip (a failure where CI requires the engine)."""
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        reason = f"no Docker engine answers ({type(exc).__name__}); CI starts one in .ci/run"
+        if os.environ.get("TRANSCRIBER_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"TRANSCRIBER_REQUIRE_DOCKER=1 but {reason}")
+        pytest.skip(reason)
+    return client
+
+
+@pytest.fixture(scope="session")
+def client():  # type: ignore[no-untyped-def]
+    return _engine()
+
+
+@pytest.fixture(scope="session")
+def host(tmp_path_factory: pytest.TempPathFactory, client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment of a user who ran `invoke models --import tiny.en` and `invoke setup --gpu cpu`."""
+    home = tmp_path_factory.mktemp("docker-host")
+    env_dir = home / "env"
+    env_dir.mkdir()
+    shutil.copy(ROOT / "env" / "defaults.env", env_dir / "defaults.env")
+    env = {
+        **os.environ,
+        "TRANSCRIBER_ENV_DIR": str(env_dir),
+        "TRANSCRIBER_MODEL_CACHE": str(home / "cache"),
+        "TRANSCRIBER_IMAGE": IMAGE,
+        "TRANSCRIBER_MODEL_CPU": "tiny.en",
+        "TRANSCRIBER_BUILD_ARGS": os.environ.get("TRANSCRIBER_TEST_BUILD_ARGS", "TORCH_VERSION=none"),
+        "TRANSCRIBER_SYSFS_ROOT": str(home / "no-sys"),
+        "TRANSCRIBER_NVIDIA_SMI": str(home / "no-nvidia-smi"),
+    }
+    subprocess.run(["bash", str(ROOT / "tests/docker/make_base_images.sh"), "cpu"], check=True, timeout=1800)
+    imported = _invoke("models", "--import", "tiny.en", env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert f"{home / 'cache'}/hub/models--Systran--faster-whisper-tiny.en/snapshots/" in imported.stdout
+    setup = _invoke("setup", "--gpu", "cpu", env=env, timeout=3600)
+    assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr
+    assert "needs torch, which this image leaves out" in _lock_check(client, f"{IMAGE}:cpu")
+    assert "TRANSCRIBER_GPU=cpu" in (env_dir / "local.env").read_text()
+    return env
+
+
+def _lock_check(client, image: str) -> str:  # type: ignore[no-untyped-def]
+    """The image's own lock check, run again in it: every locked package imports on its Python 3.12."""
+    command = ["check_lock.py", "requirements.lock"]
+    output = client.containers.run(image, command, entrypoint="python3", working_dir="/opt/transcriber", remove=True)
+    text = output.decode()
+    assert re.search(r"(\d+)/\1 locked packages install and import on Python 3\.12", text), text
+    return text
+
+
+def _invoke(*args: str, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _recordings(tmp_path: Path, bad: bool) -> Path:
+    folder = tmp_path / "recordings"
+    shutil.copytree(RECORDINGS, folder)
+    if bad:
+        (folder / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio at all")
+    return folder
+
+
+def test_transcribe_in_the_container_for_real(host: dict[str, str], tmp_path: Path) -> None:
+    source = _recordings(tmp_path, bad=True)
+    first = _invoke("transcribe", "--input", str(source), "--formats", "txt,json", "--extra", "--language en", env=host)
+    assert first.returncode == 1, first.stdout + first.stderr
+    output = first.stdout + first.stderr
+    assert str(source / "broken.wav") in output, output
+    assert "/data/in" not in output and "Traceback" not in output
+    target = tmp_path / "recordings-transcripts"
+    transcripts = load_transcripts(target)
+    assert len(transcripts) == 3
+    assert "Berlin" in transcripts["meeting.flac"]["clean_text"]
+    assert all(p.stat().st_uid == os.getuid() for p in target.rglob("*"))
+
+    (source / "broken.wav").unlink()
+    before = {p: p.stat().st_mtime_ns for p in target.rglob("*.txt")}
+    again = _invoke("transcribe", "--input", str(source), "--formats", "txt,json", "--extra", "--language en", env=host)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "3 skipped" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in target.rglob("*.txt")} == before
+
+
+def test_one_file_writes_beside_its_folder(host: dict[str, str], tmp_path: Path) -> None:
+    source = _recordings(tmp_path, bad=False)
+    result = _invoke("transcribe", "--input", str(source / "meeting.flac"), "--formats", "txt", env=host)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "recordings-transcripts" / "meeting.txt").is_file()
+    assert not any("transcripts" in p.name for p in source.iterdir())
+
+
+def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "many"
+    source.mkdir()
+    for i in range(30):
+        shutil.copy(RECORDINGS / "meeting.flac", source / f"meeting-{i:02}.flac")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "transcribe", "--input", str(source)],
+        cwd=ROOT, env=host, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    container = _wait_for_container(client, source)
+    info = client.api.inspect_container(container.id)
+    host_config = info["HostConfig"]
+    assert host_config["NetworkMode"] == "none"
+    assert "no-new-privileges" in host_config["SecurityOpt"]
+    assert info["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
+    mounts = {m["Destination"]: m for m in info["Mounts"]}
+    assert mounts["/data/in"]["Source"] == str(source) and mounts["/data/in"]["RW"] is False
+    assert mounts["/data/out"]["RW"] is True
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout + stderr
+    assert "stopping the container" in stderr
+    assert not client.containers.list(all=True, filters={"id": container.id})
+
+
+def _wait_for_container(client, source: Path, timeout: float = 120):  # type: ignore[no-untyped-def]
+    """The running container that mounts `source` (so another run on the same engine is never taken)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for container in client.containers.list():
+            if any(m.get("Source") == str(source) for m in container.attrs.get("Mounts", [])):
+                return container
+        time.sleep(0.2)
+    raise AssertionError(f"no container mounting {source} started within {timeout} s")
+
+
+def test_doctor_passes_after_setup_on_a_cpu_host(host: dict[str, str]) -> None:
+    result = _invoke("doctor", env=host)
+    lines = result.stdout.splitlines()
+    for check in ("Docker engine: reachable", "image: transcriber-test:cpu is current", "GPU: CPU",
+                  "models: tiny.en is cached"):  # fmt: skip
+        assert any(line.startswith("PASS") and check in line for line in lines), result.stdout
+
+
+def test_shell_runs_with_the_run_request(host: dict[str, str]) -> None:
+    result = _invoke(
+        "shell", "-c", "id -u; id -g; echo $HOME; touch $HOME/ok && python -m transcriber --help", env=host
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    uid, gid, home, *rest = result.stdout.splitlines()
+    assert (uid, gid, home) == (str(os.getuid()), str(os.getgid()), "/tmp")
+    assert "run" in "\n".join(rest)
+
+
+def test_bench_in_the_container(host: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    result = _invoke("bench", "--input", str(RECORDINGS), "--output", str(out), "--configs", "tiny.en", env=host)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {p.name for p in out.iterdir()} >= {"report.md", "results.json", "chart.png"}
+
+
+def test_models_lists_the_imported_model(host: dict[str, str]) -> None:
+    result = _invoke("models", env=host)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.split()[:1] == ["tiny.en"])
+    assert "cached" in line
+
+
+def test_missing_image_is_one_line(host: dict[str, str], tmp_path: Path) -> None:
+    env = {**host, "TRANSCRIBER_IMAGE": "transcriber-never-built"}
+    result = _invoke("transcribe", "--input", str(RECORDINGS), "--output", str(tmp_path / "out"), env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: image transcriber-never-built:cpu is not built: run `invoke build` (or `invoke setup`)"
+    )
+
+
+@pytest.fixture(scope="session")
+def rocm_host(host: dict[str, str]) -> dict[str, str]:
+    """The ROCm Dockerfile built for real on a stand-in of its base (a CPU-capable torch, no ROCm runtime),
+    with PyPI's CTranslate2 wheel in place of the ROCm zip (CT2_SOURCE=pypi); every later step as shipped."""
+    subprocess.run(["bash", str(ROOT / "tests/docker/make_base_images.sh"), "rocm"], check=True, timeout=3600)
+    env = {**host, "TRANSCRIBER_BUILD_ARGS": "CT2_SOURCE=pypi"}
+    built = _invoke("build", "--gpu", "rocm", env=env, timeout=3600)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr
+    assert "needs torch" not in _lock_check(_engine(), f"{IMAGE}:rocm"), "the base's torch serves every package"
+    return env
+
+
+def test_rocm_image_transcribes_on_the_cpu(rocm_host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    from transcriber.host.container import ContainerSpec, GpuAccess, run_command, run_container
+
+    out = tmp_path / "out"
+    out.mkdir()
+    spec = ContainerSpec(
+        image=f"{IMAGE}:rocm",
+        command=run_command(["--model", "tiny.en", "--device", "cpu", "--formats", "txt", "--language", "en"]),
+        input_dir=RECORDINGS,
+        output_dir=out,
+        model_cache=Path(rocm_host["TRANSCRIBER_MODEL_CACHE"]),
+        gpu=GpuAccess(kind="cpu"),
+        user=f"{os.getuid()}:{os.getgid()}",
+    )
+    log = io.StringIO()
+    assert run_container(client, spec, log) == 0, log.getvalue()
+    assert "Berlin" in (out / "meeting.txt").read_text()
+
+
+def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    """`devcontainer up` on the real engine; the GPU device flags are dropped, as this machine has none."""
+    if shutil.which("devcontainer") is None:
+        reason = "the devcontainer CLI is missing: npm install -g @devcontainers/cli"
+        if os.environ.get("TRANSCRIBER_REQUIRE_DOCKER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    workspace = tmp_path / "ws"
+    ignore = shutil.ignore_patterns(".git", ".venv*", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
+    shutil.copytree(ROOT, workspace, ignore=ignore)
+    # As root, the CLI keeps the image's uid for `transcriber` (a user's own uid is mapped onto it), so the
+    # workspace and the cache must be open to that uid here: a clone in a 0700 mktemp folder is not.
+    workspace.chmod(0o755)
+    config_path = workspace / ".devcontainer" / "devcontainer.json"
+    config = json.loads(config_path.read_text())
+    config["runArgs"] = [arg for arg in config["runArgs"] if not arg.startswith("--device")]
+    config["build"]["args"] = {"CT2_SOURCE": "pypi"}
+    config_path.write_text(json.dumps(config))
+    home = tmp_path / "home"
+    cache = home / ".cache" / "transcriber" / "huggingface"
+    cache.mkdir(parents=True)
+    cache.chmod(0o777)
+    env = {**os.environ, "HOME": str(home), "TRANSCRIBER_RENDER_GID": str(os.getgid())}
+    devcontainer = ["devcontainer", "--workspace-folder", str(workspace)]
+    up = subprocess.run(
+        [devcontainer[0], "up", *devcontainer[1:]], env=env, capture_output=True, text=True, timeout=3600
+    )
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    container_id = json.loads(up.stdout.strip().splitlines()[-1])["containerId"]
+    try:
+        host_config = client.api.inspect_container(container_id)["HostConfig"]
+        assert host_config["GroupAdd"] == [str(os.getgid())]
+        assert host_config["IpcMode"] == "private" and host_config["ShmSize"] == 8 * 2**30
+        run = [devcontainer[0], "exec", *devcontainer[1:]]
+        imported = subprocess.run(
+            [*run, "invoke", "models", "--import", "tiny.en"], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert imported.returncode == 0, imported.stdout + imported.stderr
+        assert (
+            imported.stdout.strip().splitlines()[-1].startswith("/models/hub/models--Systran--faster-whisper-tiny.en/")
+        )
+        assert any((cache / "hub").iterdir())
+        source = subprocess.run(
+            [*run, "python3", "-c", "import transcriber; print(transcriber.__file__)"],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert source.stdout.strip() == "/workspaces/ws/transcriber/__init__.py", source.stdout + source.stderr
+    finally:
+        image = client.api.inspect_container(container_id)["Config"]["Image"]
+        client.api.remove_container(container_id, force=True)
+        for tag in {image, image.removesuffix("-uid")}:  # the CLI's per-workspace tags; layers stay shared
+            client.api.remove_image(tag, noprune=True)
+
+
+def test_failed_build_is_one_line_and_leaves_no_container(rocm_host: dict[str, str], client) -> None:  # type: ignore[no-untyped-def]
+    before = {c.id for c in client.containers.list(all=True)}
+    env = {**rocm_host, "TRANSCRIBER_BUILD_ARGS": "CT2_SOURCE=bogus"}
+    result = _invoke("build", "--gpu", "rocm", env=env, timeout=1800)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: image build failed: The command '/bin/bash -o pipefail -c")
+    assert "Traceback" not in result.stderr
+    assert "CT2_SOURCE=bogus: use rocm-zip or pypi" in result.stdout
+    assert {c.id for c in client.containers.list(all=True)} == before
+
+
+def test_dev_target_gets_its_own_tag(host: dict[str, str], client) -> None:  # type: ignore[no-untyped-def]
+    runtime = client.images.get(f"{IMAGE}:cpu").id
+    result = _invoke("build", "--gpu", "cpu", "--target", "dev", env=host, timeout=3600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == f"image: {IMAGE}:cpu-dev"
+    assert client.images.get(f"{IMAGE}:cpu").id == runtime, "building dev must not replace the runtime image"
+    tools = client.containers.run(f"{IMAGE}:cpu-dev", ["-c", "import pytest, invoke"], entrypoint="python",
+                                  remove=True)  # fmt: skip
+    assert tools == b""
