@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from transcriber.cleanup.lexicon import ENGLISH
+from transcriber.cleanup.lexicon import ALL_FILLERS
 from transcriber.engines.guards import collapse_loops
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
@@ -27,7 +27,7 @@ FUNCTION_WORDS = (
         "us our you your he him his she her they them their to of in on at for with by from as not do does did "
         "have has had just really very well okay ok oh yes yeah no like actually basically right".split()
     )
-    | ENGLISH.fillers
+    | ALL_FILLERS
     | {"know", "mean"}
 )
 
