@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark the cleanup stages on recordings with references: rules only against rules plus an LLM.
 
-For each configuration it prints clean-WER (against `<stem>.clean.txt`, Whisper's English normalizer),
-filler recall (share of the verbatim transcript's hesitation fillers removed) and filler precision
-(share of removed words that the clean reference also lacks), then for the LLM its tokens per second,
-chunks, fallbacks and the process's peak RSS. ASR runs once; both cleanups work on the same verbatim
-transcripts. It prints numbers and asserts nothing; it is not a test.
+For each configuration it prints clean-WER (against `<stem>.clean.txt`, Whisper's English normalizer) and,
+per category of filler (hesitations, repetitions, discourse markers), recall and precision of the words
+removed, found by aligning the verbatim transcript with the clean reference and with the output; then
+for the LLM its tokens per second, chunks, fallbacks and the process's peak RSS. ASR runs once; both
+cleanups work on the same verbatim transcripts. It prints numbers and asserts nothing; it is not a test.
 
     python scripts/bench_cleanup.py --input examples/recordings --cleanup-model smollm2-135m-instruct
 """
@@ -18,23 +18,64 @@ import re
 import resource
 import time
 from collections import Counter
+from difflib import SequenceMatcher
 from pathlib import Path
 
 _WORD = re.compile(r"[\w']+")
+#: English discourse markers, scored as their own category (the script keeps its own list, so it also
+#: scores versions of the tool that had fewer).
+MARKERS = (("you", "know"), ("i", "mean"), ("like",), ("sort", "of"), ("kind", "of"))
+CATEGORIES = ("hesitation", "repetition", "marker")
 
 
 def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
-def _filler_scores(verbatim: str, clean: str, reference: str, fillers: frozenset[str]) -> tuple[int, int, int, int]:
-    """(fillers said, fillers removed, words removed, removed words also absent from the reference)."""
-    said, kept, ref = Counter(_words(verbatim)), Counter(_words(clean)), Counter(_words(reference))
-    removed = said - kept
-    filler_said = sum(n for w, n in said.items() if w in fillers)
-    filler_removed = sum(n for w, n in removed.items() if w in fillers)
-    correct = sum(min(n, max(said[w] - ref[w], 0)) for w, n in removed.items())
-    return filler_said, filler_removed, sum(removed.values()), correct
+def _unmatched(source: list[str], target: list[str]) -> set[int]:
+    """Positions of `source` words that the alignment with `target` leaves out (the words removed)."""
+    matched: set[int] = set()
+    for block in SequenceMatcher(a=source, b=target, autojunk=False).get_matching_blocks():
+        matched.update(range(block.a, block.a + block.size))
+    return set(range(len(source))) - matched
+
+
+def _categories(said: list[str], fillers: frozenset[str]) -> list[str]:
+    """Each verbatim word's category: hesitation, marker, repetition (both copies: either may go) or other."""
+    found = ["other"] * len(said)
+    for i, word in enumerate(said):
+        if word in fillers:
+            found[i] = "hesitation"
+    for i in range(len(said)):
+        for phrase in MARKERS:
+            if tuple(said[i : i + len(phrase)]) == phrase:
+                found[i : i + len(phrase)] = ["marker"] * len(phrase)
+    for i in range(len(said)):
+        for n in range(4, 0, -1):
+            if said[i : i + n] == said[i + n : i + 2 * n] and all(c == "other" for c in found[i : i + 2 * n]):
+                found[i : i + 2 * n] = ["repetition"] * (2 * n)
+    return found
+
+
+def _category_counts(verbatim: str, clean: str, reference: str, fillers: frozenset[str]) -> Counter[str]:
+    """Per category: words to remove (`want`), removed (`done`) and removed rightly (`right`)."""
+    said = _words(verbatim)
+    want, done = _unmatched(said, _words(reference)), _unmatched(said, _words(clean))
+    counts: Counter[str] = Counter()
+    for i, category in enumerate(_categories(said, fillers)):
+        counts[f"{category}:want"] += i in want
+        counts[f"{category}:done"] += i in done
+        counts[f"{category}:right"] += i in want and i in done
+    return counts
+
+
+def _ratio(part: int, whole: int) -> str:
+    return f"{part / whole:.2f}" if whole else "-"
+
+
+def _scores(counts: Counter[str], category: str) -> str:
+    right = counts[f"{category}:right"]
+    return f"{_ratio(right, counts[f'{category}:want'])}/{_ratio(right, counts[f'{category}:done'])}"
 
 
 def main() -> None:
@@ -71,21 +112,22 @@ def main() -> None:
     load = time.perf_counter() - started
     print(f"{len(raw)} recordings with clean references; ASR {args.model}; LLM {args.cleanup_model} "
           f"({llm.quant}, {llm.device}, loaded in {load:.1f} s)")  # fmt: skip
-    print(f"{'cleanup':<12} {'clean-WER':>9} {'filler recall':>13} {'removal precision':>17} {'seconds':>8}")
+    header = "".join(f" {c[:5] + ' R/P':>11}" for c in CATEGORIES)
+    print(f"{'cleanup':<8} {'clean-WER':>9}{header} {'seconds':>8}")
     for mode in ("none", "rules", "llm"):
-        refs, hyps, totals = [], [], [0, 0, 0, 0]
+        refs, hyps, counts = [], [], Counter()
         t0 = time.perf_counter()
         for transcript, reference in raw:
             done = copy.deepcopy(transcript)
             apply_cleanup(done, mode, llm if mode == "llm" else None)
             refs.append(normalize(reference))
             hyps.append(normalize(done.clean_text))
-            scores = _filler_scores(done.verbatim_text, done.clean_text, reference, ENGLISH.fillers)
-            totals = [a + b for a, b in zip(totals, scores, strict=True)]
+            counts += _category_counts(done.verbatim_text, done.clean_text, reference, ENGLISH.fillers)
         elapsed = time.perf_counter() - t0
-        recall = totals[1] / totals[0] if totals[0] else 0.0
-        precision = totals[3] / totals[2] if totals[2] else 1.0
-        print(f"{mode:<12} {jiwer.wer(refs, hyps):>9.3f} {recall:>13.2f} {precision:>17.2f} {elapsed:>8.2f}")
+        scores = "".join(f" {_scores(counts, c):>11}" for c in CATEGORIES)
+        print(f"{mode:<8} {jiwer.wer(refs, hyps):>9.3f}{scores} {elapsed:>8.2f}")
+    print("R/P: recall (share of the words the clean reference drops that were removed) / precision (share")
+    print("of the removed words that the clean reference drops too), per category of the verbatim word")
     stats = llm.stats
     print(f"llm: {stats.chunks} chunks, {stats.fallbacks} fallbacks ({'; '.join(stats.reasons) or 'none'}), "
           f"{stats.new_tokens} tokens at {stats.tokens_per_second:.1f} tokens/s")  # fmt: skip
