@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
+from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, AudioError, ConfigError
@@ -229,6 +230,7 @@ def run_batch(settings: Settings, reporter: Reporter) -> Summary:
             "(hidden files and folders are skipped)"
         )
     settings.output.mkdir(parents=True, exist_ok=True)
+    settings = resolve_cleanup(settings, reporter.note)
     staged = settings.cleanup == "llm"
     with OutputLock(settings.output):
         sweep_temp_files(settings.output)

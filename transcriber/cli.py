@@ -57,7 +57,10 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "--compute-type", help=f"one of {', '.join(COMPUTE_TYPES)} (default auto: float16 on GPU, int8 on CPU)"
     )
     run.add_argument("--language", help="language code such as en or de, or auto to detect (default auto)")
-    run.add_argument("--cleanup", help=f"one of {', '.join(CLEANUPS)} (default rules)")
+    run.add_argument(
+        "--cleanup",
+        help=f"one of {', '.join(CLEANUPS)} (default auto: llm where a GPU holds the cleanup model, rules elsewhere)",
+    )
     run.add_argument(
         "--cleanup-model",
         help="for --cleanup llm: qwen2.5-3b-instruct, phi-3-mini, gemma-2-2b, smollm2-135m-instruct, a repo id, "
@@ -95,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
-    sub.add_parser("models", help="list the model catalog and what is cached locally")
+    sub.add_parser(
+        "models",
+        help="list every model in the catalog: speech recognition (asr), cleanup LLMs and audio LLMs, with size, "
+        "VRAM by precision and whether each is cached",
+    )
     bench = sub.add_parser(
         "bench",
         help="compare configurations on your recordings: report.md, results.json, chart.png",
@@ -155,17 +162,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _models() -> int:
-    import os
+    from transcriber.models import render_catalog
 
-    from transcriber.models import CATALOG, model_status
-
-    print(f"{'name':<16} {'params':>7} {'disk GB':>8} {'VRAM GB':>8}  {'status':<11} repo")
-    for info in CATALOG.values():
-        print(
-            f"{info.name:<16} {info.params:>7} {info.disk_gb:>8.2f} {info.vram_gb:>8.1f}  "
-            f"{model_status(info):<11} {info.repo}"
-        )
-    print(f"\ncache: {os.environ.get('HF_HOME', '~/.cache/huggingface')} (set HF_HOME to move it)")
+    print(render_catalog())
     return EXIT_OK
 
 

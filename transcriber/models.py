@@ -320,3 +320,36 @@ AUDIO_LLM_CATALOG: dict[str, AudioLlmInfo] = {
 }
 
 DEFAULT_AUDIO_LLM = "voxtral-mini-3b"
+
+
+def _status(repo: str, bundled: Path | None) -> str:
+    if cached_path(repo) is not None:
+        return "cached"
+    return "bundled" if bundled is not None else "not cached"
+
+
+def render_catalog() -> str:
+    """The `transcriber models` table: every kind the catalog has, with size, VRAM by precision and status."""
+    rows = [
+        ("asr", m.name, m.params, f"{m.vram_gb:.1f}", f"{m.vram_gb * 0.6:.1f}", "-", model_status(m), m.repo)
+        for m in CATALOG.values()
+    ]
+    smollm2 = bundled_smollm2()
+    rows += [
+        ("cleanup-llm", m.name, m.params, f"{m.vram_bf16:.1f}", f"{m.vram_8bit:.1f}", f"{m.vram_4bit:.1f}",
+         _status(m.repo, smollm2 if m.name == "smollm2-135m-instruct" else None), m.repo)
+        for m in LLM_CATALOG.values()
+    ]  # fmt: skip
+    rows += [
+        ("audio-llm", m.name, m.params, f"{m.vram_bf16:.1f}", "-", f"{m.vram_4bit:.1f}", _status(m.repo, None), m.repo)
+        for m in AUDIO_LLM_CATALOG.values()
+    ]
+    header = ("kind", "name", "params", "VRAM 16-bit", "8-bit", "4-bit", "status", "repo")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
+    lines.append(
+        "\nVRAM in GB at float16/bf16, 8-bit (int8 for Whisper) and 4-bit; asr: --model, cleanup-llm: "
+        "--cleanup-model, audio-llm: --backend multimodal --model"
+    )
+    lines.append(f"cache: {os.environ.get('HF_HOME', '~/.cache/huggingface')} (set HF_HOME to move it)")
+    return "\n".join(lines)

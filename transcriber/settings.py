@@ -32,7 +32,7 @@ COMPUTE_TYPES = (
     "float32",
 )
 BACKENDS = ("pipeline", "multimodal")
-CLEANUPS = ("none", "rules", "llm")
+CLEANUPS = ("auto", "none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
 DEFAULT_FORMATS = ("txt", "md", "srt", "vtt", "json")
@@ -53,7 +53,7 @@ class Settings:
     device: str = "auto"
     compute_type: str = "auto"
     language: str = "auto"
-    cleanup: str = "rules"
+    cleanup: str = "auto"
     cleanup_model: str = "auto"
     cleanup_mode: str = "delete"
     llm_quant: str = "auto"

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from transcriber.cleanup.lexicon import ALL_FILLERS
-from transcriber.engines.guards import collapse_loops
+from transcriber.engines.guards import has_loop
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _TAGS = re.compile(r"</?transcript>", re.IGNORECASE)
@@ -70,7 +70,7 @@ def check(source: str, answer: str, mode: str = "delete") -> Verdict:
         return Verdict(True, text)
     if not after:
         return Verdict(False, text, "empty answer")
-    if collapse_loops(text) != text:
+    if has_loop(text):
         return Verdict(False, text, "repetition loop")
     ratio = len(after) / len(before)
     if ratio < MIN_LENGTH_RATIO or ratio > MAX_LENGTH_RATIO[mode]:
