@@ -40,32 +40,41 @@ def _unmatched(source: list[str], target: list[str]) -> set[int]:
     return set(range(len(source))) - matched
 
 
-def _categories(said: list[str], fillers: frozenset[str]) -> list[str]:
-    """Each verbatim word's category: hesitation, marker, repetition (both copies: either may go) or other."""
-    found = ["other"] * len(said)
-    for i, word in enumerate(said):
-        if word in fillers:
-            found[i] = "hesitation"
+def _groups(said: list[str], fillers: frozenset[str]) -> list[tuple[str, int]]:
+    """Each verbatim word's (category, group): a hesitation, a marker phrase, a repetition (both copies in
+    one group, since removing either copy is right) or other; scores count per group, not per position."""
+    found = [("hesitation" if w in fillers else "other", i) for i, w in enumerate(said)]
     for i in range(len(said)):
         for phrase in MARKERS:
             if tuple(said[i : i + len(phrase)]) == phrase:
-                found[i : i + len(phrase)] = ["marker"] * len(phrase)
+                found[i : i + len(phrase)] = [("marker", i)] * len(phrase)
     for i in range(len(said)):
         for n in range(4, 0, -1):
-            if said[i : i + n] == said[i + n : i + 2 * n] and all(c == "other" for c in found[i : i + 2 * n]):
-                found[i : i + 2 * n] = ["repetition"] * (2 * n)
+            span = found[i : i + 2 * n]
+            if said[i : i + n] == said[i + n : i + 2 * n] and all(c == "other" for c, _ in span):
+                found[i : i + 2 * n] = [("repetition", i)] * (2 * n)
     return found
 
 
-def _category_counts(verbatim: str, clean: str, reference: str, fillers: frozenset[str]) -> Counter[str]:
-    """Per category: words to remove (`want`), removed (`done`) and removed rightly (`right`)."""
+def _category_counts(verbatim: str, clean: str, reference: str, fillers: frozenset[str], key) -> Counter[str]:  # type: ignore[no-untyped-def]
+    """Per category: words to remove (`want`), removed (`done`) and removed rightly (`right`).
+
+    Words are compared through `key` (Whisper's normalizer, word by word), so "12" matches "twelve".
+    """
     said = _words(verbatim)
-    want, done = _unmatched(said, _words(reference)), _unmatched(said, _words(clean))
+    keyed = [key(w) for w in said]
+    want = _unmatched(keyed, [key(w) for w in _words(reference)])
+    done = _unmatched(keyed, [key(w) for w in _words(clean)])
+    per_group: dict[tuple[str, int], list[int]] = {}
+    for i, group in enumerate(_groups(said, fillers)):
+        tally = per_group.setdefault(group, [0, 0])
+        tally[0] += i in want
+        tally[1] += i in done
     counts: Counter[str] = Counter()
-    for i, category in enumerate(_categories(said, fillers)):
-        counts[f"{category}:want"] += i in want
-        counts[f"{category}:done"] += i in done
-        counts[f"{category}:right"] += i in want and i in done
+    for (category, _), (wanted, removed) in per_group.items():
+        counts[f"{category}:want"] += wanted
+        counts[f"{category}:done"] += removed
+        counts[f"{category}:right"] += min(wanted, removed)
     return counts
 
 
@@ -84,6 +93,7 @@ def main() -> None:
     parser.add_argument("--model", default="tiny.en", help="ASR model")
     parser.add_argument("--cleanup-model", default="smollm2-135m-instruct")
     parser.add_argument("--cleanup-mode", default="delete", choices=["delete", "rewrite"])
+    parser.add_argument("--show", action="store_true", help="print each recording's clean text for each cleanup")
     args = parser.parse_args()
 
     import jiwer
@@ -98,6 +108,10 @@ def main() -> None:
     from transcriber.models import resolve_model
 
     normalize = EnglishTextNormalizer()
+
+    def key(word: str) -> str:
+        return normalize(word) or word
+
     name, path = resolve_model(args.model)
     engine = FasterWhisperEngine(path, name, "cpu", "int8", WhisperOptions())
     raw = []
@@ -122,7 +136,9 @@ def main() -> None:
             apply_cleanup(done, mode, llm if mode == "llm" else None)
             refs.append(normalize(reference))
             hyps.append(normalize(done.clean_text))
-            counts += _category_counts(done.verbatim_text, done.clean_text, reference, ENGLISH.fillers)
+            if args.show:
+                print(f"  {transcript.source}: {done.clean_text}")
+            counts += _category_counts(done.verbatim_text, done.clean_text, reference, ENGLISH.fillers, key)
         elapsed = time.perf_counter() - t0
         scores = "".join(f" {_scores(counts, c):>11}" for c in CATEGORIES)
         print(f"{mode:<8} {jiwer.wer(refs, hyps):>9.3f}{scores} {elapsed:>8.2f}")
