@@ -187,17 +187,20 @@ def test_generation_stops_at_the_turn_end(engines, family: str) -> None:
 
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_an_answer_that_hits_the_budget_is_noticed(engines, family: str) -> None:
+    from transcriber.engines.audio_llm import _problem
+
     engine = engines[family]
     tokenizer = engine.tokenizer if engine.processor is None else engine.processor.tokenizer
     word = tokenizer.encode(" budget", add_special_tokens=False)[-1]
     head = _force_next_token(engine, word)
     try:
         text, cut_off = engine._generate(SPEECH, retry=False)
-        _, problem = engine._window_text(SPEECH)
     finally:
         engine.model.lm_head = head
     assert cut_off and text
-    assert problem in {"repetition loop after a retry", "the answer hit the token budget (cut off) after a retry"}
+    # Qwen's forced token is a word, so its answer loops; Voxtral's tiny tekken spells bytes, so it is one long word.
+    expected = "the answer hit the token budget (cut off)" if family == "voxtral" else "repetition loop"
+    assert _problem(text, cut_off) == expected
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
