@@ -172,7 +172,7 @@ class DeletionOnlyConstraint:
                 child = self.vocabulary.root.get(byte)
                 if child is not None and (after := self._advance_states(self.states, byte)):
                     self._walk(child, after, found)
-            if any(s[0] != "S" for s in self.states):
+            if any(s[0] != "S" for s in self.states) or not found:  # no reading left: end rather than emit junk
                 found |= self.eos
             self._allowed[self.states] = found
         return self._allowed[self.states]
