@@ -87,6 +87,37 @@ def _scores(counts: Counter[str], category: str) -> str:
     return f"{_ratio(right, counts[f'{category}:want'])}/{_ratio(right, counts[f'{category}:done'])}"
 
 
+def _print_modes(raw: list, llm: object, show: bool) -> None:  # type: ignore[type-arg]
+    """One line per cleanup (none, rules, llm) over the same verbatim transcripts."""
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    from transcriber.cleanup import apply_cleanup
+    from transcriber.cleanup.lexicon import ENGLISH
+
+    normalize = EnglishTextNormalizer()
+
+    def key(word: str) -> str:
+        return normalize(word) or word
+
+    header = "".join(f" {c[:5] + ' R/P':>11}" for c in CATEGORIES)
+    print(f"{'cleanup':<8} {'clean-WER':>9}{header} {'seconds':>8}")
+    for mode in ("none", "rules", "llm"):
+        refs, hyps, counts = [], [], Counter()
+        t0 = time.perf_counter()
+        for transcript, reference in raw:
+            done = copy.deepcopy(transcript)
+            apply_cleanup(done, mode, llm if mode == "llm" else None)
+            refs.append(normalize(reference))
+            hyps.append(normalize(done.clean_text))
+            if show:
+                print(f"  {transcript.source}: {done.clean_text}")
+            counts += _category_counts(done.verbatim_text, done.clean_text, reference, ENGLISH.fillers, key)
+        elapsed = time.perf_counter() - t0
+        scores = "".join(f" {_scores(counts, c):>11}" for c in CATEGORIES)
+        print(f"{mode:<8} {jiwer.wer(refs, hyps):>9.3f}{scores} {elapsed:>8.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", type=Path, required=True)
@@ -96,21 +127,11 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print each recording's clean text for each cleanup")
     args = parser.parse_args()
 
-    import jiwer
-    from whisper_normalizer.english import EnglishTextNormalizer
-
     from transcriber.audio import decode
-    from transcriber.cleanup import apply_cleanup
-    from transcriber.cleanup.lexicon import ENGLISH
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
     from transcriber.discovery import discover
     from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
     from transcriber.models import resolve_model
-
-    normalize = EnglishTextNormalizer()
-
-    def key(word: str) -> str:
-        return normalize(word) or word
 
     name, path = resolve_model(args.model)
     engine = FasterWhisperEngine(path, name, "cpu", "int8", WhisperOptions())
@@ -126,22 +147,7 @@ def main() -> None:
     load = time.perf_counter() - started
     print(f"{len(raw)} recordings with clean references; ASR {args.model}; LLM {args.cleanup_model} "
           f"({llm.quant}, {llm.device}, loaded in {load:.1f} s)")  # fmt: skip
-    header = "".join(f" {c[:5] + ' R/P':>11}" for c in CATEGORIES)
-    print(f"{'cleanup':<8} {'clean-WER':>9}{header} {'seconds':>8}")
-    for mode in ("none", "rules", "llm"):
-        refs, hyps, counts = [], [], Counter()
-        t0 = time.perf_counter()
-        for transcript, reference in raw:
-            done = copy.deepcopy(transcript)
-            apply_cleanup(done, mode, llm if mode == "llm" else None)
-            refs.append(normalize(reference))
-            hyps.append(normalize(done.clean_text))
-            if args.show:
-                print(f"  {transcript.source}: {done.clean_text}")
-            counts += _category_counts(done.verbatim_text, done.clean_text, reference, ENGLISH.fillers, key)
-        elapsed = time.perf_counter() - t0
-        scores = "".join(f" {_scores(counts, c):>11}" for c in CATEGORIES)
-        print(f"{mode:<8} {jiwer.wer(refs, hyps):>9.3f}{scores} {elapsed:>8.2f}")
+    _print_modes(raw, llm, args.show)
     print("R/P: recall (share of the words the clean reference drops that were removed) / precision (share")
     print("of the removed words that the clean reference drops too), per category of the verbatim word")
     stats = llm.stats
