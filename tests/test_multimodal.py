@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -141,3 +142,120 @@ def test_family_end_to_end(
     assert (out / "three talks.srt").is_file()
     notes_clean = any("model's clean transcript" in w for w in data["warnings"])
     assert notes_clean is not verbatim
+
+
+@pytest.fixture(scope="module")
+def engines(tiny_models: dict[str, Path]):  # type: ignore[no-untyped-def]
+    """Each family's tiny model loaded in-process, asked for a German clean transcript."""
+    from transcriber.engines.audio_llm import AudioLlmEngine
+
+    loaded = {family: AudioLlmEngine(str(folder), "cpu", "de", False, None) for family, folder in tiny_models.items()}
+    yield loaded
+    for engine in loaded.values():
+        engine.close()
+
+
+SPEECH = np.zeros(2 * SAMPLE_RATE, dtype=np.float32)
+
+
+def _force_next_token(engine, token: int):  # type: ignore[no-untyped-def]
+    """Make the model's head prefer one token whatever it hears; returns the original head to put back."""
+    import torch
+
+    head = engine.model.lm_head
+    forced = torch.nn.Linear(head.in_features, head.out_features, bias=True)
+    with torch.no_grad():
+        forced.weight.zero_()
+        forced.bias.fill_(-100.0)
+        forced.bias[token] = 100.0
+    engine.model.lm_head = forced
+    return head
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_generation_stops_at_the_turn_end(engines: dict[str, Any], family: str) -> None:
+    """ChatML's <|im_end|> (Qwen) or </s> (Voxtral) ends the answer even where the config names no end id."""
+    engine = engines[family]
+    tokenizer = engine.tokenizer if engine.processor is None else engine.processor.tokenizer
+    end = tokenizer.eos_token_id if family == "voxtral" else tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert end in engine.eos_ids
+    head = _force_next_token(engine, end)
+    try:
+        assert engine._generate(SPEECH, retry=False) == ("", False)
+    finally:
+        engine.model.lm_head = head
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_an_answer_that_hits_the_budget_is_noticed(engines: dict[str, Any], family: str) -> None:
+    from transcriber.engines.audio_llm import _problem
+
+    engine = engines[family]
+    tokenizer = engine.tokenizer if engine.processor is None else engine.processor.tokenizer
+    word = tokenizer.encode(" budget", add_special_tokens=False)[-1]
+    head = _force_next_token(engine, word)
+    try:
+        text, cut_off = engine._generate(SPEECH, retry=False)
+    finally:
+        engine.model.lm_head = head
+    assert cut_off and text
+    # Qwen's forced token is a word, so its answer loops; Voxtral's tiny tekken spells bytes, so it is one long word.
+    expected = "the answer hit the token budget (cut off)" if family == "voxtral" else "repetition loop"
+    assert _problem(text, cut_off) == expected
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_the_language_reaches_the_chat_prompt(engines: dict[str, Any], family: str) -> None:
+    engine = engines[family]
+    inputs = engine._inputs(SPEECH)
+    tokenizer = engine.tokenizer if engine.processor is None else engine.processor.tokenizer
+    assert "in German, the language spoken" in tokenizer.decode(inputs["input_ids"][0])
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_four_bit_keeps_the_towers_and_the_head_in_bf16(engines: dict[str, Any], family: str) -> None:
+    """transformers' own matching: only the language model's Linear layers are quantised."""
+    import torch
+    from transformers.quantizers.quantizers_utils import should_convert_module
+
+    from transcriber.engines.audio_llm import quant_skip_modules
+
+    linear = [n for n, m in engines[family].model.named_modules() if isinstance(m, torch.nn.Linear)]
+    converted = {n for n in linear if should_convert_module(n, quant_skip_modules())}
+    towers = [n for n in linear if any(part in n for part in ("audio_tower", "projector", "visual"))]
+    assert towers and not converted & set(towers)
+    assert "lm_head" not in converted
+    assert converted and all(".language_model." in n for n in converted)
+
+
+def test_missing_bitsandbytes_is_a_clear_error() -> None:
+    import importlib.util
+
+    from transcriber.engines.audio_llm import quantization_config
+
+    if importlib.util.find_spec("bitsandbytes") is not None:
+        pytest.skip("bitsandbytes is installed here")
+    with pytest.raises(ConfigError, match=r"needs bitsandbytes: pip install"):
+        quantization_config("4bit")
+
+
+def test_a_model_error_fails_the_file_not_the_batch(engines: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from transcriber.engines.audio_llm import GenerationError
+    from transcriber.errors import AudioError
+
+    engine = engines["qwen2-audio"]
+
+    def out_of_memory(**kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr(engine.model, "generate", out_of_memory)
+    with pytest.raises(GenerationError, match=r"talk\.wav: .*out of memory.*other files go on") as caught:
+        engine.transcribe(np.concatenate([GAP, decode(RECORDINGS / "meeting.flac").samples]), "talk.wav")
+    assert isinstance(caught.value, AudioError)
+
+
+def test_voxtral_refuses_a_language_it_cannot_transcribe(tiny_models: dict[str, Path]) -> None:
+    from transcriber.engines.audio_llm import AudioLlmEngine
+
+    with pytest.raises(ConfigError, match="--language yue"):
+        AudioLlmEngine(str(tiny_models["voxtral"]), "cpu", "yue", True, None)

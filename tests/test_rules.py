@@ -74,9 +74,100 @@ def test_edits_name_the_span_and_reason() -> None:
         assert text[edit.start : edit.end] == edit.text
 
 
-def test_other_languages_pass_through() -> None:
-    german = "Er sagt, er kommt um drei, um, um zu helfen."
-    assert clean_text(german, "de") == (german, [])
+def test_languages_without_a_lexicon_pass_through() -> None:
+    polish = "Um, no, ee, to jest er dobre, dobre."
+    assert clean_text(polish, "pl") == (polish, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # 1. set off by punctuation mid-sentence
+        ("I think, you know, the team can do it.", "I think the team can do it."),
+        ("It was, like, huge.", "It was huge."),
+        ("It was, sort of, a mess.", "It was a mess."),
+        # 2. at a sentence edge, a comma on the inner side
+        ("You know, it broke again.", "It broke again."),
+        ("I mean, it broke again on Monday.", "It broke again on Monday."),
+        ("Like, nobody came.", "Nobody came."),
+        ("It was fine, you know.", "It was fine."),
+        # 3. after a conjunction, closed by a comma
+        ("And you know, the server was down again.", "And the server was down again."),
+        ("The report was late but I mean, it was good.", "The report was late but it was good."),
+        # 4. before a hesitation, after a comma or a conjunction
+        ("And you know uh the server was down again.", "And the server was down again."),
+        ("The report, like uh the one Jenny sent, was late.", "The report, the one Jenny sent, was late."),
+    ],
+)
+def test_removes_discourse_markers_in_filler_contexts(text: str, expected: str) -> None:
+    cleaned, edits = clean_text(text)
+    assert cleaned == expected
+    assert "discourse marker" in {e.reason for e in edits}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It looks like rain, like yesterday.",
+        "I mean it.",
+        "It worked, sort of.",
+        "What kind of, say, budget do we have?",
+        "And you know what I mean.",
+        "She was like, no way.",
+        "And you know the server was down again.",
+        "The report that, like Jenny sent.",
+        "I mean it broke again on Monday.",
+        "It is a kind of magic.",
+    ],
+)
+def test_keeps_discourse_markers_that_may_be_meant(text: str) -> None:
+    assert clean_text(text) == (text, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Do you know, uh, the server name?", "Do you know the server name?"),
+        ("I like, uh, pizza.", "I like pizza."),
+        ("You know, uh, what time it is?", "What time it is?"),
+    ],
+)
+def test_a_hesitation_alone_does_not_take_a_meant_marker(text: str, expected: str) -> None:
+    assert clean_text(text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("de", "Ähm, wir haben, äh, das Budget geprüft.", "Wir haben das Budget geprüft."),
+        ("fr", "Euh, nous nous sommes, euh, trompés.", "Nous nous sommes trompés."),
+        ("es", "Eh, el informe, este, llega el lunes.", "El informe llega el lunes."),
+        ("it", "Ehm, abbiamo, cioè, finito ieri.", "Abbiamo finito ieri."),
+        ("pt", "Hum, o projeto, tipo, atrasou.", "O projeto atrasou."),
+        ("nl", "Ehm, we hebben, weet je, het budget.", "We hebben het budget."),
+        ("pt-BR", "Ele comprou um carro, hum, novo.", "Ele comprou um carro novo."),
+    ],
+)
+def test_each_language_has_its_own_fillers(language: str, text: str, expected: str) -> None:
+    assert clean_text(text, language)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("de", "Er kam um drei, um zu helfen."),  # English "er" and "um" are German words
+        ("pt", "Ele tem um carro e um barco."),  # "um" is Portuguese "a"
+        ("es", "Este año fue difícil."),  # "este" is "this"
+        ("pt", "O problema é, sem dúvida, o prazo."),  # "é" is "is"
+    ],
+)
+def test_a_filler_of_one_language_is_a_word_in_another(language: str, text: str) -> None:
+    assert clean_text(text, language) == (text, [])
+
+
+def test_lexicons_never_leak_across_languages() -> None:
+    assert clean_text("Euh, on part.", "en")[0] == "Euh, on part."
+    assert clean_text("Um, wir gehen.", "de")[0] == "Um, wir gehen."
 
 
 def test_segments_are_cleaned_together_and_split_back() -> None:

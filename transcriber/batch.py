@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from transcriber import __version__
 from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
+from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
@@ -405,6 +406,7 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
             f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} "
             "(hidden files and folders are skipped)"
         )
+    settings = resolve_cleanup(settings, reporter.note)
     with _output_folder(settings, reporter):
         slot = _EngineSlot(settings, reporter)
         try:

@@ -71,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
-    sub.add_parser("models", help="list the model catalog and what is cached locally")
+    sub.add_parser(
+        "models",
+        help="list every model in the catalog: speech recognition (asr), cleanup LLMs and audio LLMs, with size, "
+        "VRAM by precision and whether each is cached",
+    )
     bench = sub.add_parser(
         "bench",
         help="compare configurations on your recordings: report.md, results.json, chart.png",
@@ -126,17 +130,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _models() -> int:
-    import os
+    from transcriber.models import render_catalog
 
-    from transcriber.models import CATALOG, model_status
-
-    print(f"{'name':<16} {'params':>7} {'disk GB':>8} {'VRAM GB':>8}  {'status':<11} repo")
-    for info in CATALOG.values():
-        print(
-            f"{info.name:<16} {info.params:>7} {info.disk_gb:>8.2f} {info.vram_gb:>8.1f}  "
-            f"{model_status(info):<11} {info.repo}"
-        )
-    print(f"\ncache: {os.environ.get('HF_HOME', '~/.cache/huggingface')} (set HF_HOME to move it)")
+    print(render_catalog())
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ This module imports no torch or ctranslate2, so `transcriber models` and `--help
 from __future__ import annotations
 
 import importlib.util
+import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,11 +168,11 @@ def resolve_model(name_or_path: str, download: bool = True) -> tuple[str, Path]:
     return name_or_path, fetch_model(name_or_path, repo, bundled, download)
 
 
-def model_status(info: ModelInfo) -> str:
+def model_status(info: ModelInfo | LlmInfo | AudioLlmInfo) -> str:
     """'cached', 'bundled' or 'not cached' for the `transcriber models` listing."""
     if cached_path(info.repo) is not None:
         return "cached"
-    if bundled_copy(info) is not None:
+    if not isinstance(info, AudioLlmInfo) and bundled_copy(info) is not None:
         return "bundled"
     return "not cached"
 
@@ -206,3 +207,29 @@ def resolve_llm(name_or_path: str, download: bool = True) -> LlmSource:
     if info is not None and bundled is not None and cached_path(repo) is None:
         return LlmSource(info.name, bundled.parent, bundled.name, info)
     return LlmSource(name_or_path, fetch_model(name_or_path, repo, None, download), None, info)
+
+
+def render_catalog() -> str:
+    """The `transcriber models` table: every kind the catalog has, with size, VRAM by precision and status."""
+    rows = [
+        ("asr", m.name, m.params, f"{m.vram_gb:.1f}", f"{m.vram_gb * 0.6:.1f}", "-", model_status(m), m.repo)
+        for m in CATALOG.values()
+    ]
+    rows += [
+        ("cleanup-llm", m.name, m.params, f"{m.vram_bf16:.1f}", f"{m.vram_8bit:.1f}", f"{m.vram_4bit:.1f}",
+         model_status(m), m.repo)
+        for m in LLM_CATALOG.values()
+    ]  # fmt: skip
+    rows += [
+        ("audio-llm", m.name, m.params, f"{m.vram_bf16:.1f}", "-", f"{m.vram_4bit:.1f}", model_status(m), m.repo)
+        for m in AUDIO_LLM_CATALOG.values()
+    ]
+    header = ("kind", "name", "params", "VRAM 16-bit", "8-bit", "4-bit", "status", "repo")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
+    lines.append(
+        "\nVRAM in GB at float16/bf16, 8-bit (int8 for Whisper) and 4-bit; asr: --model, cleanup-llm: "
+        "--cleanup-model, audio-llm: --backend multimodal --model"
+    )
+    lines.append(f"cache: {os.environ.get('HF_HOME', '~/.cache/huggingface')} (set HF_HOME to move it)")
+    return "\n".join(lines)

@@ -30,7 +30,7 @@ from transcriber.writers import FORMATS
 DEVICES = ("auto", "cpu", "cuda")
 COMPUTE_TYPES = ("auto", "default", "int8", "int8_float16", "int8_bfloat16", "int8_float32", "int16", "float16",
                  "bfloat16", "float32")  # fmt: skip
-CLEANUPS = ("none", "rules", "llm")
+CLEANUPS = ("auto", "none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
 DIARIZERS = ("auto", "embedding", "pyannote")
@@ -144,7 +144,10 @@ class Settings:
     device: str = setting("auto", "auto: the GPU if CTranslate2 sees one", affects=ASR, choices=DEVICES)
     compute_type: str = setting("auto", "auto: float16 on a GPU, int8 on the CPU", affects=ASR, choices=COMPUTE_TYPES)
     language: str = setting("auto", "language code such as en or de, or auto to detect", affects=ASR, parse=_language)
-    cleanup: str = setting("rules", "how the clean transcript is made", affects=OUTPUT, choices=CLEANUPS)
+    cleanup: str = setting(
+        "auto", "how the clean transcript is made; auto: llm where a GPU holds the cleanup model beside nothing "
+        "else, rules elsewhere", affects=OUTPUT, choices=CLEANUPS,
+    )  # fmt: skip
     cleanup_model: str = setting(
         "auto",
         "for --cleanup llm: qwen2.5-3b-instruct, phi-3-mini, gemma-2-2b, smollm2-135m-instruct, a repo id, "

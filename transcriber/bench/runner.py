@@ -119,9 +119,10 @@ def _reference(recording: Recording, kind: str) -> str | None:
 def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Recording], reporter: Reporter) -> Row:
     from transcriber.batch import _EngineSlot, _load_llm
     from transcriber.cleanup import apply_cleanup
+    from transcriber.cleanup.auto import resolve_cleanup
 
     row = Row(config.describe())
-    settings = config.settings
+    settings = resolve_cleanup(config.settings, reporter.note)
     with PeakMemory() as peak:
         slot = _EngineSlot(settings, reporter)
         row.config |= {"model": slot.model_name, "device": slot.device, "compute_type": slot.compute_type}

@@ -12,8 +12,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from transcriber.cleanup.lexicon import ENGLISH
-from transcriber.engines.guards import collapse_loops
+from transcriber.cleanup.lexicon import ALL_FILLERS
+from transcriber.engines.guards import has_loop
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _TAGS = re.compile(r"</?transcript>", re.IGNORECASE)
@@ -27,7 +27,7 @@ FUNCTION_WORDS = (
         "us our you your he him his she her they them their to of in on at for with by from as not do does did "
         "have has had just really very well okay ok oh yes yeah no like actually basically right".split()
     )
-    | ENGLISH.fillers
+    | ALL_FILLERS
     | {"know", "mean"}
 )
 
@@ -70,7 +70,7 @@ def check(source: str, answer: str, mode: str = "delete") -> Verdict:
         return Verdict(True, text)
     if not after:
         return Verdict(False, text, "empty answer")
-    if collapse_loops(text) != text:
+    if has_loop(text):
         return Verdict(False, text, "repetition loop")
     ratio = len(after) / len(before)
     if ratio < MIN_LENGTH_RATIO or ratio > MAX_LENGTH_RATIO[mode]:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from transcriber.cleanup.constrain import DeletionOnlyConstraint, DeletionOnlyLogitsProcessor
+from transcriber.cleanup.constrain import DeletionOnlyConstraint, DeletionOnlyLogitsProcessor, Vocabulary
 from transcriber.cleanup.prompt import messages
 from transcriber.errors import ConfigError, ModelNotFoundError
 from transcriber.models import LlmInfo, LlmSource, resolve_llm
@@ -126,6 +126,7 @@ class LlmCleaner:
             )
         self.system_role = self._accepts_system_role()
         self.eos_ids = self._eos_ids()
+        self.vocabulary = Vocabulary.from_tokenizer(self.tokenizer)
         self.stats.load_seconds = time.perf_counter() - started
 
     def _load_kwargs(self, source: LlmSource, gpu: bool) -> dict[str, Any]:
@@ -166,7 +167,7 @@ class LlmCleaner:
         budget = len(self.tokenizer.encode(chunk, add_special_tokens=False)) + 16
         processors = LogitsProcessorList()
         if self.options.mode == "delete":
-            constraint = DeletionOnlyConstraint(self.tokenizer, chunk.split(), self.eos_ids)
+            constraint = DeletionOnlyConstraint(self.vocabulary, chunk.split(), self.eos_ids)
             processors.append(DeletionOnlyLogitsProcessor(constraint, prompt_length))
         started = time.perf_counter()
         with torch.inference_mode():

@@ -3,6 +3,24 @@
 It only ever deletes words, so it cannot invent text; every deletion is recorded as an `Edit` with the
 character span it removed from the verbatim text and the reason. It runs before any LLM pass and is the
 whole cleanup with `--cleanup rules`.
+
+Discourse markers ("you know", "I mean", "like", "sort of", "kind of" and their kin in other languages)
+are words as often as fillers, so the rules take one only where it is a filler with high confidence, and
+leave every other occurrence to the LLM stage. The contexts, each with an example that loses the marker
+and a counter-example kept intact (the tests hold both):
+
+1. Set off by punctuation mid-sentence: "I think, you know, the team" -> "I think the team";
+   kept: "It looks like rain, like yesterday." (nothing closes the second "like").
+2. At a sentence's edge, with a comma on its inner side (markers with `edges`): "You know, it broke." ->
+   "It broke."; "It was fine, you know." -> "It was fine."; kept: "I mean it." and "It worked, sort of."
+3. After a conjunction, a comma closing it (markers that are `loose`): "and you know, the server was down"
+   -> "and the server was down"; kept: "and you know what I mean".
+4. Right before a hesitation, after a comma or a conjunction (`loose`): "and you know uh the server" ->
+   "and the server"; kept: "do you know uh the server name?", "I like uh pizza" and, since a question
+   may follow, "You know uh what time it is?".
+
+"and you know the server was down again" matches none of them ("you know" could be meant), so the rules
+keep it and the LLM decides.
 """
 
 from __future__ import annotations
@@ -11,7 +29,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from transcriber.cleanup.lexicon import PASS_THROUGH, Lexicon, lexicon_for
+from transcriber.cleanup.lexicon import PASS_THROUGH, Lexicon, Marker, lexicon_for
 from transcriber.transcript import Edit
 
 _TOKEN = re.compile(r"\S+")
@@ -93,24 +111,40 @@ class _Pass:
                 pos += 1
 
     def discourse_markers(self) -> None:
-        for phrase in self.lex.discourse_markers:
-            pos, n = 0, len(phrase)
-            while pos + n <= len(self.alive):
-                if self._is_set_off_marker(pos, phrase):
-                    self.remove(range(pos, pos + n), "discourse marker")
+        for marker in self.lex.markers:
+            pos = 0
+            while pos + len(marker.phrase) <= len(self.alive):
+                if self._is_filler_marker(pos, marker):
+                    self.remove(range(pos, pos + len(marker.phrase)), "discourse marker")
                 else:
                     pos += 1
 
-    def _is_set_off_marker(self, pos: int, phrase: tuple[str, ...]) -> bool:
-        n = len(phrase)
-        if tuple(self.norms(pos, n)) != phrase:
+    def _is_filler_marker(self, pos: int, marker: Marker) -> bool:
+        """Whether the marker at `pos` stands in one of the contexts where it is a filler (see module doc)."""
+        n = len(marker.phrase)
+        if tuple(self.norms(pos, n)) != marker.phrase:
             return False
         inside = [self.tokens[i] for i in self.alive[pos : pos + n]]
-        if any(t.trail for t in inside[:-1]):
+        if any(t.trail for t in inside[:-1]) or any(t.lead for t in inside):
             return False
-        opens = pos == 0 or bool(self.tokens[self.alive[pos - 1]].trail)
-        closes = pos + n == len(self.alive) or bool(inside[-1].trail)
-        return opens and closes
+        before = self.tokens[self.alive[pos - 1]] if pos > 0 else None
+        last = inside[-1]
+        opens_sentence = before is None or before.ends_sentence
+        comma_before = before is not None and bool(before.trail) and not before.ends_sentence
+        comma_after = bool(last.trail) and not last.ends_sentence
+        closes_sentence = pos + n == len(self.alive) or last.ends_sentence
+        if comma_before and comma_after:
+            return True
+        if marker.edges and ((opens_sentence and comma_after) or (comma_before and closes_sentence)):
+            return True
+        if not marker.loose:
+            return False
+        after_conjunction = before is not None and not before.trail and before.norm in self.lex.conjunctions
+        if after_conjunction and comma_after:
+            return True
+        following = self.alive[pos + n - 1] + 1
+        hesitation_next = following < len(self.tokens) and self.tokens[following].norm in self.lex.fillers
+        return hesitation_next and (comma_before or after_conjunction)
 
     def stutters(self) -> None:
         """Drop cut-off fragments such as "th-" right before the word they start."""

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.engines.guards import collapse_loops
+from transcriber.engines.guards import collapse_loops, has_loop, strip_chatter
 from transcriber.engines.windows import plan_windows
-from transcriber.errors import ConfigError, ModelNotFoundError
+from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
 from transcriber.models import AUDIO_LLM_CATALOG, AudioLlmInfo, fetch_model
 from transcriber.transcript import Segment, Transcript
 
@@ -38,6 +38,47 @@ _FAMILIES = {"voxtral": "voxtral", "qwen2_audio": "qwen2-audio", "qwen2_5_omni":
              "qwen2_5_omni_thinker": "qwen2.5-omni"}  # fmt: skip
 _VRAM_HEADROOM = 0.9
 _TOKENS_PER_SECOND_OF_SPEECH = 6
+#: Modules kept in bf16 under 4-bit: the audio encoder, its projector, Omni's vision tower and the output
+#: head. bitsandbytes skips only `lm_head` by default, and once a list is given, not even that. A name
+#: matches a module path from its start or at its end, so transformers 5's "model.audio_tower.layers.0.fc1"
+#: needs the "model." form and 4.x's "audio_tower.layers.0.fc1" the bare one.
+QUANT_SKIP = ("audio_tower", "multi_modal_projector", "visual", "lm_head")
+
+
+class GenerationError(AudioError):
+    """The audio LLM failed on one recording (out of memory, a processor error); the batch goes on."""
+
+
+def quant_skip_modules() -> list[str]:
+    return [*QUANT_SKIP, *(f"model.{name}" for name in QUANT_SKIP if name != "lm_head")]
+
+
+def quantization_config(precision: str) -> Any:
+    """The bitsandbytes config for `precision` ("4bit" or "8bit"), or a clear error where it is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError(
+            f"{precision} loading needs bitsandbytes: pip install -e '.[quant]' (on ROCm, its ROCm build), "
+            "or choose a model that fits the GPU in bf16"
+        )
+    import torch
+    import transformers
+
+    if precision == "8bit":
+        return transformers.BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=quant_skip_modules())
+    return transformers.BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
+        llm_int8_skip_modules=quant_skip_modules(),
+    )  # fmt: skip
+
+
+def language_name(code: str) -> str | None:
+    """The English name of a language code ("German" for "de"), for the chat instruction; None for auto."""
+    from transformers.models.whisper.tokenization_whisper import LANGUAGES
+
+    name = LANGUAGES.get(code.lower().split("-")[0])
+    return name.title() if name else None
 
 
 def plan_precision(info: AudioLlmInfo, vram_gb: float) -> str:
@@ -77,11 +118,13 @@ def _wav_base64(samples: np.ndarray) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _problem(answer: str) -> str:
+def _problem(answer: str, cut_off: bool) -> str:
     if not answer.strip():
         return "empty answer"
-    if collapse_loops(answer) != answer:
+    if has_loop(answer):
         return "repetition loop"
+    if cut_off:
+        return "the answer hit the token budget (cut off)"
     return ""
 
 
@@ -124,11 +167,18 @@ class AudioLlmEngine:
         kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if gpu else torch.float32}
         if gpu:
             kwargs["device_map"] = "cuda"
-            if self.precision == "4bit":
-                kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
-                    load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
-                )
-        self.model = getattr(transformers, classes[self.family]).from_pretrained(str(folder), **kwargs).eval()
+            if self.precision != "none":
+                kwargs["quantization_config"] = quantization_config(self.precision)
+            if self.precision == "4bit" and torch.version.hip:
+                from transcriber.cleanup.llm import nf4_agrees_with_bf16
+
+                if not nf4_agrees_with_bf16():  # NF4 gives wrong numbers on some ROCm cards (RDNA3)
+                    self.precision = "8bit"
+                    kwargs["quantization_config"] = quantization_config("8bit")
+        try:
+            self.model = getattr(transformers, classes[self.family]).from_pretrained(str(folder), **kwargs).eval()
+        except (OSError, ValueError) as exc:
+            raise ModelNotFoundError(f"{folder}: cannot load the {self.family} model: {exc}") from exc
         self.folder = folder
         try:
             processor = transformers.AutoProcessor.from_pretrained(str(folder))
@@ -144,9 +194,40 @@ class AudioLlmEngine:
             # the feature extractor, the tokenizer and the model's own chat template are all it uses.
             self.feature_extractor = transformers.AutoFeatureExtractor.from_pretrained(str(folder))
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+        self.eos_ids = self._eos_ids()
+        if self.family == "voxtral" and self.verbatim:
+            self._check_voxtral_language()
+
+    def _eos_ids(self) -> list[int]:
+        """Every id that ends an answer: the generation config's, the tokenizer's, and ChatML's turn end.
+
+        The Qwen2.5-Omni Thinker's own generation config names none, so without this it talks on to the budget.
+        """
+        tokenizer = self.tokenizer if self.processor is None else self.processor.tokenizer
+        configured = self.model.generation_config.eos_token_id
+        ids = set(configured if isinstance(configured, list) else [configured])
+        ids.add(getattr(tokenizer, "eos_token_id", None))
+        if self.family != "voxtral":
+            ids.update(tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>"))
+            ids.discard(getattr(tokenizer, "unk_token_id", None))
+        return sorted(i for i in ids if isinstance(i, int) and i >= 0)
+
+    def _check_voxtral_language(self) -> None:
+        """Voxtral's transcription request takes only the languages it was trained on: refuse others now."""
+        if self.language == "auto":
+            return
+        try:
+            self._inputs(np.zeros(SAMPLE_RATE, dtype=np.float32))
+        except (ValueError, KeyError) as exc:
+            raise ConfigError(
+                f"--language {self.language}: {self.model_name} cannot transcribe it ({exc}); "
+                "use --language auto or --backend pipeline"
+            ) from exc
 
     def _conversation(self, samples: np.ndarray) -> list[dict[str, Any]]:
         instruction = VERBATIM_INSTRUCTION if self.verbatim else CLEAN_INSTRUCTION
+        if (name := language_name(self.language)) is not None:
+            instruction = instruction.replace("in the language spoken", f"in {name}, the language spoken")
         if self.family == "voxtral":
             audio = {"type": "audio", "base64": _wav_base64(samples)}
         else:
@@ -191,7 +272,8 @@ class AudioLlmEngine:
             "feature_attention_mask": features["attention_mask"],
         }
 
-    def _generate(self, samples: np.ndarray, retry: bool) -> str:
+    def _generate(self, samples: np.ndarray, retry: bool) -> tuple[str, bool]:
+        """The window's answer, without chat talk, and whether it ran into the token budget."""
         import torch
 
         inputs = self._inputs(samples)
@@ -202,17 +284,22 @@ class AudioLlmEngine:
         budget = int(len(samples) / SAMPLE_RATE * _TOKENS_PER_SECOND_OF_SPEECH) + 16
         extra = {"repetition_penalty": 1.3, "no_repeat_ngram_size": 4} if retry else {}
         with torch.inference_mode():
-            output = self.model.generate(**inputs, max_new_tokens=budget, do_sample=False, **extra)
+            output = self.model.generate(
+                **inputs, max_new_tokens=budget, do_sample=False, eos_token_id=self.eos_ids,
+                pad_token_id=self.eos_ids[0] if self.eos_ids else None, **extra,
+            )  # fmt: skip
+        new = output[0, prompt:]
+        cut_off = len(new) >= budget and int(new[-1]) not in self.eos_ids
         decoder = self.processor if self.processor is not None else self.tokenizer
-        return decoder.batch_decode(output[:, prompt:], skip_special_tokens=True)[0].strip()
+        return strip_chatter(decoder.batch_decode(new[None], skip_special_tokens=True)[0].strip()), cut_off
 
     def _window_text(self, samples: np.ndarray) -> tuple[str, str]:
         """The window's text and, if it failed its check twice, what was wrong."""
-        answer = self._generate(samples, retry=False)
-        if not _problem(answer):
+        answer, cut_off = self._generate(samples, retry=False)
+        if not _problem(answer, cut_off):
             return answer, ""
-        answer = self._generate(samples, retry=True)
-        problem = _problem(answer)
+        answer, cut_off = self._generate(samples, retry=True)
+        problem = _problem(answer, cut_off)
         return collapse_loops(answer), f"{problem} after a retry" if problem else ""
 
     def transcribe(self, samples: np.ndarray, source: str) -> Transcript:
@@ -220,8 +307,14 @@ class AudioLlmEngine:
         segments: list[Segment] = []
         warnings: list[str] = []
         for window in plan_windows(samples, self.window_seconds):
-            text, problem = self._window_text(samples[window.start : window.end])
             start, end = window.seconds
+            try:
+                text, problem = self._window_text(samples[window.start : window.end])
+            except (RuntimeError, ValueError, IndexError, KeyError) as exc:  # torch raises OOM as RuntimeError
+                raise GenerationError(
+                    f"{source}: {self.model_name} failed on {start:.1f}-{end:.1f} s ({type(exc).__name__}: {exc}); "
+                    "the other files go on. Out of memory: a smaller --model, or --backend pipeline"
+                ) from exc
             if problem:
                 warnings.append(f"window {start:.1f}-{end:.1f} s: {problem}")
             if text:
