@@ -15,9 +15,10 @@ from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
+from transcriber.engines.batching import resolve_batch_size, seamless_vram_gb, whisper_vram_gb
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, AudioError, ConfigError
 from transcriber.extras import require
-from transcriber.models import DEFAULT_AUDIO_LLM, DEFAULT_LLM, resolve_model
+from transcriber.models import DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, resolve_model
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
@@ -72,15 +73,25 @@ class _EngineSlot:
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
         self.settings = settings
         self._engine: Engine | None = None
-        if settings.backend == "multimodal":
-            require("multimodal", "--backend multimodal", "torch", "transformers", "accelerate")
+        if settings.translate_to and settings.backend != "seamless":
+            raise ConfigError(
+                f"--translate-to {settings.translate_to} needs --backend seamless: Whisper and the audio LLMs "
+                "write the spoken language"
+            )
+        if settings.backend in ("multimodal", "seamless"):
+            require("multimodal", f"--backend {settings.backend}", "torch", "transformers", "accelerate")
             import torch
 
             self.device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
             if self.device == "cpu":
                 reporter.note("torch sees no GPU; the audio LLM runs on the CPU in float32 (slow)")
             self.compute_type = "bfloat16" if self.device == "cuda" else "float32"
-            self.model_name = DEFAULT_AUDIO_LLM if settings.model == "auto" else settings.model
+            default = DEFAULT_AUDIO_LLM if settings.backend == "multimodal" else DEFAULT_SEAMLESS
+            self.model_name = default if settings.model == "auto" else settings.model
+            # The audio LLMs take one window at a time; Seamless batches its windows.
+            seamless = settings.backend == "seamless"
+            vram = seamless_vram_gb(self.model_name)
+            self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram) if seamless else 1
             return
         from transcriber.engines.faster_whisper import pick_compute_type, pick_device
 
@@ -90,10 +101,13 @@ class _EngineSlot:
         self.compute_type = pick_compute_type(settings.compute_type, self.device)
         self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
         self.model_name, self.model_path = resolve_model(self.model_name)
+        vram = whisper_vram_gb(self.model_name, self.model_path)
+        self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram)
 
     def get(self) -> Engine:
         if self._engine is None:
-            self._engine = self._multimodal() if self.settings.backend == "multimodal" else self._whisper()
+            builders = {"multimodal": self._multimodal, "seamless": self._seamless}
+            self._engine = builders.get(self.settings.backend, self._whisper)()
         return self._engine
 
     def _multimodal(self) -> Engine:
@@ -102,13 +116,20 @@ class _EngineSlot:
         s = self.settings
         return AudioLlmEngine(self.model_name, self.device, s.language, s.multimodal_verbatim, s.vram)
 
+    def _seamless(self) -> Engine:
+        from transcriber.engines.seamless import SeamlessEngine
+
+        s = self.settings
+        return SeamlessEngine(self.model_name, self.device, s.language, s.translate_to, self.batch_size, s.beam_size,
+                              s.vram)  # fmt: skip
+
     def _whisper(self) -> Engine:
         from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
 
         options = WhisperOptions(
             language=None if self.settings.language == "auto" else self.settings.language,
             beam_size=self.settings.beam_size,
-            batch_size=self.settings.batch_size,
+            batch_size=self.batch_size,
             vad=self.settings.vad,
         )
         try:
@@ -151,7 +172,7 @@ class _Batch:
 
     def __init__(self, settings: Settings, reporter: Reporter, slot: _EngineSlot) -> None:
         self.settings, self.reporter, self.slot = settings, reporter, slot
-        asr_key = settings.asr_key(slot.model_name, slot.device, slot.compute_type)
+        asr_key = settings.asr_key(slot.model_name, slot.device, slot.compute_type, slot.batch_size)
         self.asr_hash, self.out_key = settings_hash(asr_key), settings.output_key(asr_key)
         self.out_hash = settings_hash(self.out_key)
         self.manifest, self.cache = Manifest(settings.output), RawCache(settings.output)

@@ -38,7 +38,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--backend",
         help=f"one of {', '.join(BACKENDS)} (default pipeline: Whisper then cleanup; multimodal: one audio LLM "
-        "hears the audio, --model voxtral-mini-3b|qwen2-audio-7b-instruct|qwen2.5-omni-7b)",
+        "hears the audio, --model voxtral-mini-3b|qwen2-audio-7b-instruct|qwen2.5-omni-7b; seamless: "
+        "SeamlessM4T v2, --model seamless-m4t-v2-large)",
+    )
+    run.add_argument(
+        "--translate-to",
+        help="with --backend seamless: write the transcript in this language (de, fr, ... or Seamless's deu, fra)",
     )
     run.add_argument(
         "--multimodal-verbatim",
@@ -71,7 +76,11 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "--llm-quant",
         help=f"one of {', '.join(LLM_QUANTS)} (default auto: bf16 if it fits the GPU, else 8-bit, else 4-bit)",
     )
-    run.add_argument("--batch-size", type=int, help="above 1 uses faster-whisper's batched pipeline (default 1)")
+    run.add_argument(
+        "--batch-size",
+        help="speech chunks per model call; above 1 uses faster-whisper's batched pipeline (default auto: "
+        "from free VRAM and the model's size on a GPU, batched on the CPU too, which measured faster)",
+    )
     run.add_argument("--beam-size", type=int, help="beam search width (default 5)")
     run.add_argument(
         "--no-vad",

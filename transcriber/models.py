@@ -101,20 +101,24 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def cached_path(repo: str) -> Path | None:
+def cached_path(repo: str, patterns: tuple[str, ...] | None = None) -> Path | None:
     """The local snapshot of `repo` in the Hugging Face cache, or None; never touches the network."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(repo, local_files_only=True))
+        return Path(snapshot_download(repo, local_files_only=True, allow_patterns=patterns))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
         return None
 
 
-def fetch_model(name: str, repo: str, bundled: Path | None = None, download: bool = True) -> Path:
-    """The HF cache copy, else the bundled one, else a download unless offline; errors say how to fetch."""
-    found = cached_path(repo)
+def fetch_model(
+    name: str, repo: str, bundled: Path | None = None, download: bool = True, patterns: tuple[str, ...] | None = None
+) -> Path:
+    """The HF cache copy, else the bundled one, else a download unless offline; errors say how to fetch.
+
+    `patterns` limits the files fetched, for repos that also carry checkpoints transformers never reads."""
+    found = cached_path(repo, patterns)
     if found is not None:
         return found
     if bundled is not None:
@@ -129,7 +133,7 @@ def fetch_model(name: str, repo: str, bundled: Path | None = None, download: boo
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo))
+        return Path(snapshot_download(repo, allow_patterns=patterns))
     except Exception as exc:  # network, auth, missing repo: all end the same way for the user
         raise ModelNotFoundError(
             f"could not download model {name!r} ({repo}): {exc}. Check the network or the repo "
@@ -320,3 +324,37 @@ AUDIO_LLM_CATALOG: dict[str, AudioLlmInfo] = {
 }
 
 DEFAULT_AUDIO_LLM = "voxtral-mini-3b"
+
+
+@dataclass(frozen=True)
+class SeamlessInfo:
+    """A SeamlessM4T speech-to-text model for `--backend seamless`: the speech encoder and text decoder only
+    (the speech-output half is never loaded). VRAM in GB by precision is the weights plus room for a batch of
+    windows; `files` are what transformers reads, so the fairseq2 checkpoints in the repo are not fetched."""
+
+    name: str
+    repo: str
+    params: str
+    disk_gb: float
+    vram_gb: dict[str, float]
+    window_seconds: float
+    files: tuple[str, ...] = ("*.json", "*.safetensors", "*.model")
+    notes: str = ""
+
+
+SEAMLESS_CATALOG: dict[str, SeamlessInfo] = {
+    m.name: m
+    for m in [
+        SeamlessInfo(
+            "seamless-m4t-v2-large",
+            "facebook/seamless-m4t-v2-large",
+            "1.50B (speech to text)",
+            9.2,
+            {"float32": 6.8, "bfloat16": 3.6, "8bit": 2.4, "4bit": 1.6},
+            20,
+            notes="speech in about 100 languages; writes text in 96, so --translate-to any of them",
+        ),
+    ]
+}
+
+DEFAULT_SEAMLESS = "seamless-m4t-v2-large"

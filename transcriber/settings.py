@@ -31,7 +31,7 @@ COMPUTE_TYPES = (
     "bfloat16",
     "float32",
 )
-BACKENDS = ("pipeline", "multimodal")
+BACKENDS = ("pipeline", "multimodal", "seamless")
 CLEANUPS = ("none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
@@ -53,19 +53,20 @@ class Settings:
     device: str = "auto"
     compute_type: str = "auto"
     language: str = "auto"
+    translate_to: str = ""
     cleanup: str = "rules"
     cleanup_model: str = "auto"
     cleanup_mode: str = "delete"
     llm_quant: str = "auto"
-    batch_size: int = 1
+    batch_size: int | str = "auto"
     beam_size: int = 5
     vad: bool = True
     force: bool = False
     quiet: bool = False
 
-    def asr_key(self, model: str, device: str, compute_type: str) -> dict[str, Any]:
-        """What changes the verbatim transcript; `model`/`device`/`compute_type` are the resolved values."""
-        return {
+    def asr_key(self, model: str, device: str, compute_type: str, batch_size: int = 1) -> dict[str, Any]:
+        """What changes the verbatim transcript; `model`/`device`/`compute_type`/`batch_size` are resolved values."""
+        key = {
             "backend": self.backend,
             "multimodal_verbatim": self.multimodal_verbatim,
             "model": model,
@@ -73,9 +74,10 @@ class Settings:
             "device": device,
             "language": self.language,
             "beam_size": self.beam_size,
-            "batch_size": self.batch_size,
+            "batch_size": batch_size,
             "vad": self.vad,
         }
+        return key | {"translate_to": self.translate_to} if self.translate_to else key
 
     def output_key(self, asr_key: Mapping[str, Any]) -> dict[str, Any]:
         """What changes the written files: the ASR key plus cleanup (and its LLM) and formats."""
@@ -131,6 +133,7 @@ def _flag(value: Any, where: str) -> bool:
     raise ConfigError(f"{where}={value!r} must be true or false")
 
 
+_BATCH_RULE = "auto or a whole number of 1 or more"
 _VALIDATORS = {
     "formats": _formats,
     "device": lambda v, w: _choice(v, DEVICES, w),
@@ -142,12 +145,13 @@ _VALIDATORS = {
     "cleanup_mode": lambda v, w: _choice(v, CLEANUP_MODES, w),
     "llm_quant": lambda v, w: _choice(v, LLM_QUANTS, w),
     "cleanup_model": lambda v, w: str(v).strip() or "auto",
-    "batch_size": _positive(int, "a whole number of 1 or more"),
+    "batch_size": lambda v, w: "auto" if str(v).strip().lower() == "auto" else _positive(int, _BATCH_RULE)(v, w),
     "beam_size": _positive(int, "a whole number of 1 or more"),
     "vad": _flag,
     "force": _flag,
     "quiet": _flag,
     "language": lambda v, w: str(v).strip().lower() or "auto",
+    "translate_to": lambda v, w: str(v).strip(),
     "model": lambda v, w: str(v).strip() or "auto",
 }
 
