@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
     sub.add_parser("models", help="list the model catalog and what is cached locally")
+    selftest = sub.add_parser(
+        "selftest",
+        help="check that the GPU transcribes a reference recording as the CPU does (run by `transcriber run`)",
+        description="Transcribe the shipped reference recording on the GPU and on the CPU with the same model; "
+        "FAIL (exit 1) with the fix if the GPU text is empty, truncated or different. Cached per GPU, driver, "
+        "image and model in the model cache.",
+    )
+    selftest.add_argument("--model", default="auto", help="Whisper model to test (default: the run's auto choice)")
+    selftest.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)} (default auto)")
+    selftest.add_argument("--force", action="store_true", help="test again even if a result is cached")
     bench = sub.add_parser(
         "bench",
         help="compare configurations on your recordings: report.md, results.json, chart.png",
@@ -132,10 +142,12 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def _run(args: argparse.Namespace) -> int:
     from transcriber.batch import run_batch
     from transcriber.progress import make_reporter
+    from transcriber.selftest import check_before_run
     from transcriber.settings import load_settings
 
     settings = load_settings(vars(args))
     reporter = make_reporter(settings.quiet)
+    check_before_run(settings.backend, settings.device, settings.model, reporter.note)
     summary = run_batch(settings, reporter)
     if not settings.quiet or summary.exit_code != EXIT_OK:
         print(summary.render(), file=sys.stderr)
@@ -163,6 +175,15 @@ def _bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _selftest(args: argparse.Namespace) -> int:
+    from transcriber.selftest import selftest_command
+
+    if args.device not in DEVICES:
+        print(f"error: --device {args.device} is not one of {', '.join(DEVICES)}", file=sys.stderr)
+        return EXIT_USAGE
+    return selftest_command(args.model, args.device, args.force)
+
+
 def _models() -> int:
     import os
 
@@ -186,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        commands = {"run": lambda: _run(args), "bench": lambda: _bench(args), "models": _models}
+        commands = {"run": lambda: _run(args), "bench": lambda: _bench(args), "models": _models,
+                    "selftest": lambda: _selftest(args)}  # fmt: skip
         return commands[args.command]()
     except TranscriberError as exc:
         print(f"error: {exc}", file=sys.stderr)
