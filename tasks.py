@@ -58,6 +58,8 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
         if not no_models:
             model = default_model(config, found.kind)
             print(f"model {model}:", actions.download_model(config, model))
+            if found.kind != "cpu" and not no_build:  # once per new image or GPU: the result is cached
+                actions.selftest_in_container(PATHS)
     print("ready: invoke transcribe --input DIR")
 
 
@@ -177,7 +179,7 @@ def lock(c: Context) -> None:
 def doctor(c: Context) -> None:
     """Check Docker, groups, GPU access, gfx override, image, models and disk; each PASS or FAIL with the fix."""
     with _user_errors():
-        checks = run_checks(PATHS.config(), PATHS.repo)
+        checks = run_checks(PATHS.config(), PATHS.repo, selftest=lambda: actions.selftest_in_container(PATHS))
     for check in checks:
         print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     if not all(check.ok for check in checks):
