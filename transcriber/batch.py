@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
@@ -19,6 +18,7 @@ from transcriber.engines.batching import resolve_batch_size, seamless_vram_gb, w
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, AudioError, ConfigError
 from transcriber.extras import require
 from transcriber.models import DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, resolve_model
+from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
@@ -177,14 +177,16 @@ class _Batch:
         self.out_hash = settings_hash(self.out_key)
         self.manifest, self.cache = Manifest(settings.output), RawCache(settings.output)
         self.summary = Summary()
+        self.prefetch = Prefetcher()
 
     def _failed(self, recording: Recording, message: str) -> None:
         self.summary.failed.append(recording.relative.as_posix())
         self.reporter.error(message)
         self.reporter.advance(0.0)
 
-    def recognise(self, index: int, recording: Recording) -> _Pending | None:
-        """Stage one for a file: skip it if done, else take its raw transcript from the cache or the engine."""
+    def recognise(self, index: int, recording: Recording, following: Recording | None = None) -> _Pending | None:
+        """Stage one for a file: skip it if done, else take its raw transcript from the cache or the engine.
+        While the engine works, `following` is decoded in the background (`transcriber.prefetch`)."""
         name = recording.relative.as_posix()
         try:
             digest = content_hash(recording.path) if recording.path.is_file() else ""
@@ -195,7 +197,9 @@ class _Batch:
             transcript = self.cache.get(digest, self.asr_hash) if digest else None
             if transcript is None:
                 self.reporter.step(index, name, "transcribing")
-                audio = decode(recording.path)
+                audio = self.prefetch.decode(recording.path)
+                if following is not None:
+                    self.prefetch.ahead(following.path)
                 transcript = self.slot.get().transcribe(audio.samples, source=name)
                 transcript.warnings = [*audio.warnings, *transcript.warnings]
                 self.cache.put(digest, self.asr_hash, transcript)
@@ -260,7 +264,7 @@ def run_batch(settings: Settings, reporter: Reporter) -> Summary:
         try:
             pending = []
             for index, recording in enumerate(recordings, start=1):
-                item = batch.recognise(index, recording)
+                item = batch.recognise(index, recording, recordings[index] if index < len(recordings) else None)
                 if item is not None and staged:
                     pending.append(item)
                 elif item is not None:
@@ -274,6 +278,7 @@ def run_batch(settings: Settings, reporter: Reporter) -> Summary:
         except KeyboardInterrupt:
             batch.summary.interrupted = True
         finally:
+            batch.prefetch.close()
             slot.close()
             if llm is not None:
                 llm.close()
