@@ -62,6 +62,8 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
             model, cache = default_model(config, found.kind), model_cache(config)
             where = cache if model_cached(cache, model) else download_model(cache, model)
             print(f"model {model}: {where}")
+            if found.kind != "cpu" and not no_build:  # once per new image or GPU: the result is cached
+                actions.selftest_in_container(PATHS)
     print("ready: invoke transcribe --input DIR")
 
 
@@ -188,7 +190,13 @@ def doctor(c: Context, model: str | None = None) -> None:
     """Check Docker, groups, GPU access, gfx override, image, models and disk; each PASS or FAIL with the fix."""
     with _user_errors():
         checks = run_checks(
-            PATHS.config(), PATHS.repo, PATHS.sys_root, PATHS.dev_root, nvidia_smi=PATHS.nvidia_smi, model=model
+            PATHS.config(),
+            PATHS.repo,
+            PATHS.sys_root,
+            PATHS.dev_root,
+            nvidia_smi=PATHS.nvidia_smi,
+            model=model,
+            selftest=lambda: actions.selftest_in_container(PATHS),
         )
     for check in checks:
         print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")

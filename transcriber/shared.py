@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-BACKENDS = ("pipeline", "multimodal")
+BACKENDS = ("pipeline", "multimodal", "seamless")
 #: What `--model auto` picks per device class ("cuda" stands for any GPU, ROCm included).
 AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
 #: Suffix of in-flight temp files; a run that was killed leaves some, and the next run sweeps them.

@@ -37,7 +37,8 @@ from transcriber.host.envfiles import (
     model_cache,
     write_local_env,
 )
-from transcriber.host.gpu import Gpu, detect, detect_choice, hsa_override
+from transcriber.host.gpu import Gpu, detect, detect_choice
+from transcriber.host.rocm import advice
 from transcriber.shared import BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,7 +105,7 @@ def setup_env(paths: HostPaths, prefer: str) -> tuple[Gpu, dict[str, str]]:
         gids = sorted({n.stat().st_gid for n in nodes if n.exists()})
         values |= {
             "TRANSCRIBER_GFX_TARGET": gpu.gfx_target,
-            "HSA_OVERRIDE_GFX_VERSION": hsa_override(gpu.gfx_target),
+            "HSA_OVERRIDE_GFX_VERSION": advice(gpu.gfx_target).hsa_override,
             "TRANSCRIBER_RENDER_NODE": gpu.render_node,
             "TRANSCRIBER_DEVICE_GIDS": ",".join(str(g) for g in gids),
         }
@@ -186,6 +187,7 @@ def _spec(paths: HostPaths, command: Sequence[str], source: Path | None, target:
         gpu=access,
         user=host_user(),
         shm_size=config.get("TRANSCRIBER_SHM_SIZE", "8g"),
+        extra_env={"CT2_CUDA_ALLOCATOR": allocator} if (allocator := config.get("CT2_CUDA_ALLOCATOR")) else {},
     )
 
 
@@ -216,6 +218,16 @@ def shell_argv(paths: HostPaths, command: str | None, connect: Callable[[], obje
     tty = ["-it"] if command is None else []
     bash = [] if command is None else ["-c", command]
     return ["docker", "run", "--rm", *tty, *spec.cli_args(), "--entrypoint", "bash", spec.image, *bash]
+
+
+def selftest_in_container(paths: HostPaths, connect: Callable[[], object] = docker_client) -> int:
+    """`transcriber selftest` in the image with the GPU (its PASS/FAIL line is printed): 0 PASS, 1 FAIL.
+    The result is cached in the model cache per GPU, driver and image, so a rerun is quick."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        return run_in_image(paths, folder, folder / "out", lambda config, access: ["selftest"], connect)
 
 
 def transcribe_in_container(

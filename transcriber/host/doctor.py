@@ -13,8 +13,9 @@ from pathlib import Path
 
 from transcriber.host.engine import DockerUnavailableError, docker_client
 from transcriber.host.envfiles import HostConfig, default_model, image_tag, model_cache
-from transcriber.host.gpu import Gpu, detect, hsa_override
+from transcriber.host.gpu import Gpu, detect
 from transcriber.host.models import model_cached
+from transcriber.host.rocm import ALLOCATOR, advice
 
 MIN_FREE_GB = 25  # the ROCm image is about 20 GB unpacked, large-v3-turbo 1.6 GB, a cleanup LLM 6 GB
 #: What the image is built from: the package itself too, or a code change would leave a "current" image.
@@ -92,7 +93,8 @@ def _gpu_checks(gpu: Gpu, config: HostConfig, dev_root: Path) -> list[Check]:
         ok = os.access(node, os.R_OK | os.W_OK)
         fix = "" if ok else ": add yourself to the groups owning it (`sudo usermod -aG render,video $USER`)"
         checks.append(Check(f"access {node}", ok, ("read/write" if ok else "no read/write access") + fix))
-    wanted, configured = hsa_override(gpu.gfx_target), config.get("HSA_OVERRIDE_GFX_VERSION")
+    row = advice(gpu.gfx_target)
+    wanted, configured = row.hsa_override, config.get("HSA_OVERRIDE_GFX_VERSION")
     source = config.sources.get("HSA_OVERRIDE_GFX_VERSION", "nowhere")
     if wanted and configured != wanted:
         checks.append(
@@ -104,7 +106,11 @@ def _gpu_checks(gpu: Gpu, config: HostConfig, dev_root: Path) -> list[Check]:
             )
         )
     else:
-        checks.append(Check("gfx override", True, f"{gpu.gfx_target} with HSA_OVERRIDE_GFX_VERSION={configured}"))
+        checks.append(Check("gfx override", True, f"HSA_OVERRIDE_GFX_VERSION={configured or '(none)'}: {row.why}"))
+    allocator = config.get("CT2_CUDA_ALLOCATOR")
+    ok = allocator == ALLOCATOR or not row.allocator_required
+    fix = "" if ok else f": set CT2_CUDA_ALLOCATOR={ALLOCATOR} (env/defaults.env has it; the ROCm image sets it)"
+    checks.append(Check("CTranslate2 allocator", ok, f"CT2_CUDA_ALLOCATOR={allocator or '(default)'}{fix}"))
     return checks
 
 
@@ -116,11 +122,18 @@ def run_checks(
     connect: Callable[[], object] = docker_client,
     nvidia_smi: str = "nvidia-smi",
     model: str | None = None,
+    selftest: Callable[[], int] | None = None,
 ) -> list[Check]:
-    """Every check; `model` is the one the runs use (default: env's model for the GPU kind)."""
+    """Every check; `model` is the one the runs use (default: env's model for the GPU kind). `selftest`, when
+    given, runs `transcriber selftest` in the image once the GPU, its access and the image passed (the only
+    check that sees whether the GPU computes right) and returns its exit code."""
     gpu = detect(config.get("TRANSCRIBER_GPU", "auto"), sys_root, nvidia_smi)
     tag = image_tag(config, gpu.kind)
     checks = [*_docker_checks(tag, repo, connect), _group_check(), *_gpu_checks(gpu, config, dev_root)]
+    if selftest is not None and gpu.kind != "cpu" and all(c.ok for c in checks):
+        ok = selftest() == 0
+        checks.append(Check("GPU self-test", ok, "the GPU transcribes the reference recording as the CPU does"
+                            if ok else "the GPU gives wrong text: see the FAIL line above for the fix"))  # fmt: skip
     cache = model_cache(config)
     model = model or default_model(config, gpu.kind)
     cached = model_cached(cache, model)

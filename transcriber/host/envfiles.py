@@ -54,6 +54,7 @@ def _nonempty(value: str) -> str:
 #: Every key the host side reads, with its check; other keys in the files are passed over.
 KEYS: dict[str, Callable[[str], str]] = {
     "HSA_OVERRIDE_GFX_VERSION": _override,
+    "CT2_CUDA_ALLOCATOR": lambda v: v,
     "TRANSCRIBER_GPU": _gpu,
     "TRANSCRIBER_GFX_TARGET": lambda v: v,
     "TRANSCRIBER_RENDER_NODE": lambda v: v,

@@ -13,15 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transcriber.errors import ConfigError
+from transcriber.host.rocm import advice
 
 KFD_NODES = "class/kfd/kfd/topology/nodes"
 #: What `--gpu` and TRANSCRIBER_GPU accept; `auto` is resolved by `detect` alone, for every task.
 GPU_CHOICES = ("auto", "rocm", "cuda", "cpu")
-
-#: Targets the CTranslate2 ROCm wheels and the ROCm PyTorch builds carry kernels for.
-SUPPORTED_GFX = frozenset({"gfx1030", "gfx1100", "gfx1101", "gfx1102", "gfx1150", "gfx1151", "gfx1200", "gfx1201"})
-#: For a target without kernels of its own, the family member whose kernels run on it.
-_FAMILY_FALLBACK = {"gfx103": "10.3.0", "gfx110": "11.0.0", "gfx115": "11.5.0", "gfx120": "12.0.0"}
 
 
 @dataclass(frozen=True)
@@ -46,11 +42,8 @@ def gfx_name(version: int) -> str:
 
 
 def hsa_override(gfx: str) -> str:
-    """The HSA_OVERRIDE_GFX_VERSION for a target: its own id where kernels exist, else its family's."""
-    digits = gfx.removeprefix("gfx")
-    if gfx in SUPPORTED_GFX:
-        return f"{digits[:-2]}.{int(digits[-2], 16)}.{int(digits[-1], 16)}"
-    return _FAMILY_FALLBACK.get(gfx[:-1], "")
+    """The HSA_OVERRIDE_GFX_VERSION for a target, from the table in `transcriber.host.rocm`."""
+    return advice(gfx).hsa_override
 
 
 def _properties(path: Path) -> dict[str, int]:
