@@ -194,8 +194,8 @@ def test_bench_in_the_container(host: dict[str, str], tmp_path: Path) -> None:
 def test_models_lists_the_imported_model(host: dict[str, str]) -> None:
     result = _invoke("models", env=host)
     assert result.returncode == 0, result.stderr
-    line = next(line for line in result.stdout.splitlines() if line.split()[:1] == ["tiny.en"])
-    assert "cached" in line
+    line = next(line for line in result.stdout.splitlines() if line.split()[:2] == ["asr", "tiny.en"])
+    assert "cached" in line.split() and "not cached" not in line
 
 
 def test_missing_image_is_one_line(host: dict[str, str], tmp_path: Path) -> None:
