@@ -121,8 +121,12 @@ def _local_model(name: str) -> Path | None:
     return cached_path(repo) if "/" in repo else None
 
 
-class _EngineSlot:
-    """Resolves the model up front (so the settings hash is known) and loads it on first use."""
+class EngineSlot:
+    """Resolves the model up front (so the settings hash is known) and loads it on first use.
+
+    Public because `transcriber bench` drives the same engine choice and loading as a batch, so a
+    benchmark measures exactly what `transcriber run` would load.
+    """
 
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
         self.settings = settings
@@ -239,7 +243,7 @@ class _Batch:
     the batch goes on; a condition that dooms every later file raises `BatchStopped` instead.
     """
 
-    def __init__(self, settings: Settings, reporter: Reporter, slot: _EngineSlot, debug: bool = False) -> None:
+    def __init__(self, settings: Settings, reporter: Reporter, slot: EngineSlot, debug: bool = False) -> None:
         self.settings, self.reporter, self.slot, self.debug = settings, reporter, slot, debug
         asr_key = slot.key()
         self.speakers = _diarize_stage(settings, reporter)
@@ -359,7 +363,11 @@ def _diarize_stage(settings: Settings, reporter: Reporter) -> DiarizeStage | Non
     return DiarizeStage(settings, reporter)
 
 
-def _load_llm(settings: Settings) -> LlmCleaner:
+def load_llm(settings: Settings) -> LlmCleaner:
+    """The cleanup LLM the settings ask for (the default model for "auto"), or a clear error if the extra is missing.
+
+    Public so `transcriber bench` loads the cleanup model the way a batch does.
+    """
     require("llm", "--cleanup llm", "torch", "transformers", "accelerate")
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
 
@@ -410,10 +418,22 @@ def _clean_all(batch: _Batch, pending: list[_Pending]) -> None:
         batch.speakers.close()
     if not pending:
         return
-    batch.llm = _load_llm(batch.settings)
+    batch.llm = load_llm(batch.settings)
     for item in pending:
         batch.finish(item, batch.llm)
     batch.summary.llm = batch.llm.stats
+
+
+def _discover_or_fail(settings: Settings) -> tuple[list[Recording], list[OSError]]:
+    """The recordings under the input and the folders that could not be listed; a usage error if both are empty."""
+    unreadable: list[OSError] = []
+    recordings = discover(settings.input, settings.output, unreadable)
+    if not recordings and not unreadable:
+        raise ConfigError(
+            f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} "
+            "(hidden files and folders are skipped)"
+        )
+    return recordings, unreadable
 
 
 def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Summary:
@@ -425,16 +445,10 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
     full, output not writable, GPU lost) ends it at once with one line; finished files are kept.
     """
     started = time.perf_counter()
-    unreadable: list[OSError] = []
-    recordings = discover(settings.input, settings.output, unreadable)
-    if not recordings and not unreadable:
-        raise ConfigError(
-            f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} "
-            "(hidden files and folders are skipped)"
-        )
+    recordings, unreadable = _discover_or_fail(settings)
     settings = resolve_cleanup(settings, reporter.note)
     with _output_folder(settings, reporter):
-        slot = _EngineSlot(settings, reporter)
+        slot = EngineSlot(settings, reporter)
         try:
             batch = _Batch(settings, reporter, slot, debug)
         except OSError as exc:  # a damaged manifest that cannot even be moved aside

@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="list every model in the catalog: speech recognition (asr), cleanup LLMs and audio LLMs, with size, "
         "VRAM by precision and whether each is cached",
     )
+    _add_selftest(sub)
+    _add_bench(sub)
+    return parser
+
+
+def _add_selftest(sub: argparse._SubParsersAction) -> None:
     selftest = sub.add_parser(
         "selftest",
         help="check that the GPU transcribes a reference recording as the CPU does (run by `transcriber run`)",
@@ -86,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--model", default="auto", help="Whisper model to test (default: the run's auto choice)")
     selftest.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)} (default auto)")
     selftest.add_argument("--force", action="store_true", help="test again even if a result is cached")
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser(
         "bench",
         help="compare configurations on your recordings: report.md, results.json, chart.png",
@@ -102,7 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--output", "-o", default="bench-report", help="folder for the report (default bench-report)")
     bench.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
-    return parser
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -117,14 +117,14 @@ def _reference(recording: Recording, kind: str) -> str | None:
 
 
 def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Recording], reporter: Reporter) -> Row:
-    from transcriber.batch import _EngineSlot, _load_llm
+    from transcriber.batch import EngineSlot, load_llm
     from transcriber.cleanup import apply_cleanup
     from transcriber.cleanup.auto import resolve_cleanup
 
     row = Row(config.describe())
     settings = resolve_cleanup(config.settings, reporter.note)
     with PeakMemory() as peak:
-        slot = _EngineSlot(settings, reporter)
+        slot = EngineSlot(settings, reporter)
         row.config |= {"model": slot.model_name, "device": slot.device, "compute_type": slot.compute_type}
         started = time.perf_counter()
         engine = slot.get()
@@ -137,7 +137,7 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
             transcripts[name] = engine.transcribe(audio[name], source=name)
             row.seconds[name] = time.perf_counter() - started
         slot.close()
-        llm = _load_llm(settings) if settings.cleanup == "llm" else None
+        llm = load_llm(settings) if settings.cleanup == "llm" else None
         for recording in recordings:
             name = recording.relative.as_posix()
             started = time.perf_counter()

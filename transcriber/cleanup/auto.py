@@ -12,11 +12,10 @@ import dataclasses
 import importlib.util
 from collections.abc import Callable
 
+from transcriber import vram
 from transcriber.errors import ModelNotFoundError
 from transcriber.models import DEFAULT_LLM, LLM_CATALOG, resolve_llm
 from transcriber.settings import Settings
-
-_HEADROOM = 0.9
 
 
 def choose_cleanup(free_gb: float | None, model: str, extras: set[str], local: bool, offline_: bool) -> tuple[str, str]:
@@ -27,7 +26,7 @@ def choose_cleanup(free_gb: float | None, model: str, extras: set[str], local: b
         return "rules", "the LLM stage is not installed (pip install -e '.[llm]')"
     info = LLM_CATALOG.get(model)
     if info is not None:
-        budget = free_gb * _HEADROOM
+        budget = vram.usable_gb(free_gb)
         if info.vram_4bit > budget:
             return "rules", f"{model} needs {info.vram_4bit} GB even in 4-bit; the GPU has {free_gb:.1f} GB free"
         if info.vram_bf16 > budget and "bitsandbytes" not in extras:
@@ -35,16 +34,6 @@ def choose_cleanup(free_gb: float | None, model: str, extras: set[str], local: b
     if offline_ and not local:
         return "rules", f"{model} is not in the Hugging Face cache and HF_HUB_OFFLINE is set"
     return "llm", f"{model} fits the GPU's {free_gb:.1f} GB free on its own"
-
-
-def _free_gpu_gb(device: str) -> float | None:
-    if device == "cpu" or importlib.util.find_spec("torch") is None:
-        return None
-    import torch
-
-    if not torch.cuda.is_available():
-        return None
-    return torch.cuda.mem_get_info()[0] / 2**30
 
 
 def resolve_cleanup(settings: Settings, note: Callable[[str], None]) -> Settings:
@@ -55,7 +44,7 @@ def resolve_cleanup(settings: Settings, note: Callable[[str], None]) -> Settings
     extras = {m for m in ("transformers", "accelerate", "bitsandbytes") if importlib.util.find_spec(m) is not None}
     if "accelerate" not in extras:
         extras.discard("transformers")
-    free = _free_gpu_gb(settings.device)
+    free = None if settings.device == "cpu" else vram.free_gb()
     try:
         resolve_llm(model, download=False)  # a folder, the HF cache or a bundled copy
         local = True

@@ -16,8 +16,8 @@ from transcriber.cleanup.constrain import DeletionOnlyConstraint, DeletionOnlyLo
 from transcriber.cleanup.prompt import messages
 from transcriber.errors import ConfigError, ModelNotFoundError
 from transcriber.models import LlmInfo, LlmSource, resolve_llm
+from transcriber.vram import total_gb, widest_fit
 
-_VRAM_HEADROOM = 0.9
 _NF4_MAX_ERROR = 0.05
 
 
@@ -55,10 +55,9 @@ def plan_quant(requested: str, device: str, info: LlmInfo | None, vram_gb: float
         return requested
     if info is None:
         return "none"
-    budget = vram_gb * _VRAM_HEADROOM
-    for quant, need in (("none", info.vram_bf16), ("8bit", info.vram_8bit), ("4bit", info.vram_4bit)):
-        if need <= budget:
-            return quant
+    quant = widest_fit((("none", info.vram_bf16), ("8bit", info.vram_8bit), ("4bit", info.vram_4bit)), vram_gb)
+    if quant is not None:
+        return quant
     raise ConfigError(
         f"cleanup model {info.name} needs {info.vram_4bit} GB even in 4-bit, more than the {vram_gb:.1f} GB "
         "this GPU has; choose a smaller --cleanup-model or --device cpu"
@@ -105,8 +104,7 @@ class LlmCleaner:
         source = resolve_llm(options.model)
         gpu = torch.cuda.is_available() and options.device != "cpu"
         self.device = "cuda" if gpu else "cpu"
-        vram = torch.cuda.get_device_properties(0).total_memory / 2**30 if gpu else 0.0
-        self.quant = plan_quant(options.quant, self.device, source.info, vram)
+        self.quant = plan_quant(options.quant, self.device, source.info, total_gb(gpu))
         if self.quant == "4bit" and torch.version.hip and not nf4_agrees_with_bf16():
             self.quant = "8bit"
         started = time.perf_counter()

@@ -22,6 +22,7 @@ from transcriber.engines.windows import plan_windows
 from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
 from transcriber.models import AUDIO_LLM_CATALOG, AudioLlmInfo, fetch_model
 from transcriber.transcript import Segment, Transcript
+from transcriber.vram import total_gb, usable_gb, widest_fit
 
 CLEAN_INSTRUCTION = (
     "Transcribe this recording in the language spoken. Leave out filler words (um, uh, er, you know, I mean), "
@@ -36,7 +37,6 @@ VERBATIM_INSTRUCTION = (
 )
 _FAMILIES = {"voxtral": "voxtral", "qwen2_audio": "qwen2-audio", "qwen2_5_omni": "qwen2.5-omni",
              "qwen2_5_omni_thinker": "qwen2.5-omni"}  # fmt: skip
-_VRAM_HEADROOM = 0.9
 _TOKENS_PER_SECOND_OF_SPEECH = 6
 #: Modules kept in bf16 under 4-bit: the audio encoder, its projector, Omni's vision tower and the output
 #: head. bitsandbytes skips only `lm_head` by default, and once a list is given, not even that. A name
@@ -83,11 +83,10 @@ def language_name(code: str) -> str | None:
 
 def plan_precision(info: AudioLlmInfo, vram_gb: float) -> str:
     """bf16 ("none") if it fits `vram_gb`, else 4-bit; otherwise an error naming the models that would fit."""
-    budget = vram_gb * _VRAM_HEADROOM
-    if info.vram_bf16 <= budget:
-        return "none"
-    if info.vram_4bit <= budget:
-        return "4bit"
+    precision = widest_fit((("none", info.vram_bf16), ("4bit", info.vram_4bit)), vram_gb)
+    if precision is not None:
+        return precision
+    budget = usable_gb(vram_gb)
     fits = [
         f"{m.name} ({'bf16' if m.vram_bf16 <= budget else '4-bit'}, {min(m.vram_bf16, m.vram_4bit):.1f} GB)"
         for m in AUDIO_LLM_CATALOG.values()
@@ -140,8 +139,7 @@ class AudioLlmEngine:
         if device == "cuda" and not gpu:
             raise ConfigError("--device cuda: torch sees no GPU; use --device cpu or install a ROCm/CUDA torch")
         self.device = "cuda" if gpu else "cpu"
-        detected = torch.cuda.get_device_properties(0).total_memory / 2**30 if gpu else 0.0
-        budget = vram_gb if vram_gb is not None else detected
+        budget = vram_gb if vram_gb is not None else total_gb(gpu)
         # The plan comes before any download or load, so a model that cannot fit is said so at once.
         self.precision = plan_precision(self.info, budget) if self.info and (gpu or vram_gb) else "none"
         folder = Path(model).expanduser()

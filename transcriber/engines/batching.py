@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from transcriber import vram
+
 #: From scripts/bench_batch.py on 2 busy CPU cores (tiny.en, int8): on the three example recordings batched
 #: 8 ran at real-time factor 0.275 against 0.420 sequential at the same WER (0.103); on one 112 s recording
 #: 0.136 against 0.218, WER 0.073 against 0.115. Batching was faster at every size tried (4, 8, 16).
@@ -25,14 +27,8 @@ _MIN_PER_CHUNK_GB = 0.25
 
 def free_vram_gb() -> float | None:
     """Free memory on GPU 0 in GB: torch's view if it sees a GPU (ROCm or CUDA), else nvidia-smi's, else None."""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            free, _ = torch.cuda.mem_get_info(0)
-            return free / 2**30
-    except ImportError:
-        pass
+    if (free := vram.free_gb()) is not None:
+        return free
     if shutil.which("nvidia-smi") is None:
         return None
     try:

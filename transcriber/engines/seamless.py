@@ -23,11 +23,11 @@ from transcriber.engines.windows import Window, plan_windows
 from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
 from transcriber.models import SEAMLESS_CATALOG, SeamlessInfo, fetch_model, resolve_model
 from transcriber.transcript import Segment, Transcript
+from transcriber.vram import total_gb, usable_gb, widest_fit
 
 DETECTOR_MODEL = "tiny"
 _DEFAULT_WINDOW_SECONDS = 20.0
 _TOKENS_PER_SECOND = 8
-_VRAM_HEADROOM = 0.9
 
 
 def plan_precision(info: SeamlessInfo | None, gpu: bool, vram_gb: float) -> str:
@@ -36,12 +36,11 @@ def plan_precision(info: SeamlessInfo | None, gpu: bool, vram_gb: float) -> str:
         return "float32"
     if info is None:
         return "bfloat16"
-    budget = vram_gb * _VRAM_HEADROOM
-    for precision in ("bfloat16", "8bit", "4bit"):
-        if info.vram_gb[precision] <= budget:
-            return precision
+    precision = widest_fit(((p, info.vram_gb[p]) for p in ("bfloat16", "8bit", "4bit")), vram_gb)
+    if precision is not None:
+        return precision
     raise ConfigError(
-        f"{info.name} needs {info.vram_gb['4bit']} GB even in 4-bit, more than {budget:.1f} GB usable; "
+        f"{info.name} needs {info.vram_gb['4bit']} GB even in 4-bit, more than {usable_gb(vram_gb):.1f} GB usable; "
         "use --device cpu or --backend pipeline"
     )
 
@@ -60,8 +59,7 @@ class SeamlessEngine:
             raise ConfigError("--device cuda: torch sees no GPU; use --device cpu or install a ROCm/CUDA torch")
         self.device = "cuda" if gpu else "cpu"
         self.info = SEAMLESS_CATALOG.get(model)
-        detected = torch.cuda.get_device_properties(0).total_memory / 2**30 if gpu else 0.0
-        self.precision = plan_precision(self.info, gpu, vram_gb if vram_gb is not None else detected)
+        self.precision = plan_precision(self.info, gpu, vram_gb if vram_gb is not None else total_gb(gpu))
         self.model_name, self.batch_size, self.beam_size = model, batch_size, beam_size
         self.window_seconds = self.info.window_seconds if self.info else _DEFAULT_WINDOW_SECONDS
         started = time.perf_counter()
