@@ -181,3 +181,15 @@ def test_txt_paragraphs_are_one_line_each() -> None:
     transcript = Transcript(source="l.wav", duration=30.0, language="en", model="m", engine="e", segments=segments)
     assert TxtWriter().render(transcript) == f"{long}\n\nNext one.\n"
     assert VerbatimWriter().render(transcript) == f"{long} Next one.\n"
+
+
+def test_words_broken_by_the_wrap_keep_cues_in_step() -> None:
+    spoken = ["a", "well-known", "fact", *(f"w{n}" for n in range(12)), "x" * 50, "end"]
+    words, end = _worded(0.0, spoken)
+    text = "a well-known fact " + " ".join(spoken[3:])
+    segment = Segment(id=0, start=0.0, end=end, text=text, clean_text=text, words=words)
+    transcript = Transcript(source="b.wav", duration=end, language="en", model="m", engine="e", segments=[segment])
+    cues = _parse_cues(SrtWriter().render(transcript), _SRT_TIME)
+    _check_cues(cues, transcript.duration)
+    assert "".join(c[2] for c in cues).replace("\n", "").replace(" ", "") == text.replace(" ", "")
+    assert abs(cues[-1][1] - words[-1].end) < 0.001

@@ -115,7 +115,7 @@ def _split_at_words(start: float, end: float, text: str, words: list[Word]) -> l
     None when the words cannot time every cue (nothing aligns, or a cue would be empty in time).
     """
     groups = _cue_texts(text)
-    index = _word_of_token(text.split(), words)
+    index = _word_of_token([token for group in groups for token in group.split()], words)  # wrap may split words
     if index is None:
         return None
     cues, first, at = [], 0, start
