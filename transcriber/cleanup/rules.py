@@ -241,9 +241,19 @@ def clean_texts(texts: list[str], language: str) -> RulesResult:
     the pieces stripped and joined by single spaces (`Transcript.verbatim_text`).
     """
     stripped = [t.strip() for t in texts]
+    source, bounds = _join_pieces(stripped)
+    tokens = _tokenize(source)
     lexicon = lexicon_for(language)
-    if lexicon is None:
-        lexicon = PASS_THROUGH
+    passes = _run_rules(tokens, PASS_THROUGH if lexicon is None else lexicon)
+    words = _kept_words(tokens, passes.alive, bounds)
+    pieces: list[list[str]] = [[] for _ in stripped]
+    for word in words:
+        pieces[word.piece].append(word.text)
+    return RulesResult(texts=[" ".join(p) for p in pieces], edits=_edits(tokens, passes.removals, source), words=words)
+
+
+def _join_pieces(stripped: list[str]) -> tuple[str, list[int]]:
+    """The non-empty pieces joined by single spaces, and each piece's offset in that text (-1 when empty)."""
     joined, bounds, offset = [], [], 0
     for piece in stripped:
         if piece:
@@ -252,8 +262,11 @@ def clean_texts(texts: list[str], language: str) -> RulesResult:
             offset += len(piece) + 1
         else:
             bounds.append(-1)
-    source = " ".join(joined)
-    tokens = _tokenize(source)
+    return " ".join(joined), bounds
+
+
+def _run_rules(tokens: list[_Token], lexicon: Lexicon) -> _Pass:
+    """Every removal pass in order, then the punctuation and capitals mended; nothing for a pass-through language."""
     passes = _Pass(tokens, lexicon)
     if lexicon is not PASS_THROUGH:
         passes.fillers()
@@ -261,26 +274,30 @@ def clean_texts(texts: list[str], language: str) -> RulesResult:
         passes.stutters()
         passes.repetitions()
         _mend(tokens, passes.alive, passes.removals, lexicon)
+    return passes
 
-    kept = set(passes.alive) | {i for i, t in enumerate(tokens) if not t.word}
+
+def _kept_words(tokens: list[_Token], alive: list[int], bounds: list[int]) -> list[KeptWord]:
+    """The surviving tokens (and punctuation-only ones) in text order, each tagged with the piece it came from."""
+    kept = set(alive) | {i for i, t in enumerate(tokens) if not t.word}
     owners = [k for k, b in enumerate(bounds) if b >= 0]
     starts = [bounds[k] for k in owners]
-    words = [
+    return [
         KeptWord(
             owners[bisect.bisect_right(starts, tokens[i].start) - 1], tokens[i].start, tokens[i].end, tokens[i].render()
         )
         for i in sorted(kept)
     ]
-    pieces: list[list[str]] = [[] for _ in stripped]
-    for word in words:
-        pieces[word.piece].append(word.text)
-    edits = [
+
+
+def _edits(tokens: list[_Token], removals: list[_Removal], source: str) -> list[Edit]:
+    """One `Edit` per removal, in text order, with its offsets and text in the joined source."""
+    return [
         Edit(
             start=tokens[r.first].start,
             end=tokens[r.last].end,
             text=source[tokens[r.first].start : tokens[r.last].end],
             reason=r.reason,
         )
-        for r in sorted(passes.removals, key=lambda r: r.first)
+        for r in sorted(removals, key=lambda r: r.first)
     ]
-    return RulesResult(texts=[" ".join(p) for p in pieces], edits=edits, words=words)
