@@ -132,9 +132,7 @@ def test_one_file_writes_beside_its_folder(host: dict[str, str], tmp_path: Path)
 
 def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
     source = tmp_path / "many"
-    source.mkdir()
-    for i in range(30):
-        shutil.copy(RECORDINGS / "meeting.flac", source / f"meeting-{i:02}.flac")
+    _distinct_copies(RECORDINGS / "meeting.flac", source, 30)
     process = subprocess.Popen(
         [sys.executable, "-m", "invoke", "transcribe", "--input", str(source)],
         cwd=ROOT, env=host, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -153,6 +151,25 @@ def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Pa
     assert process.returncode == 130, stdout + stderr
     assert "stopping the container" in stderr
     assert not client.containers.list(all=True, filters={"id": container.id})
+
+
+def _distinct_copies(recording: Path, folder: Path, count: int) -> None:
+    """`count` WAVs of `recording`, each led by a different stretch of silence: identical files would share
+    one recognition through the raw cache, and the batch would end before the test can interrupt it."""
+    import wave
+
+    import numpy as np
+
+    from transcriber.audio import SAMPLE_RATE, decode
+
+    pcm = (decode(recording).samples * 32767).astype(np.int16)
+    folder.mkdir()
+    for i in range(count):
+        with wave.open(str(folder / f"meeting-{i:02}.wav"), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            out.writeframes(np.zeros(160 * (i + 1), np.int16).tobytes() + pcm.tobytes())
 
 
 def _wait_for_container(client, source: Path, timeout: float = 120):  # type: ignore[no-untyped-def]
