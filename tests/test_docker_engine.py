@@ -136,6 +136,9 @@ def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Pa
     process = subprocess.Popen(
         [sys.executable, "-m", "invoke", "transcribe", "--input", str(source)],
         cwd=ROOT, env=host, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A runner started in the background (`cmd &`) ignores SIGINT, and children inherit that: give
+        # invoke the terminal's default, as a user at a shell has it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     container = _wait_for_container(client, source)
     info = client.api.inspect_container(container.id)
