@@ -14,7 +14,7 @@ import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from tests.conftest import RECORDINGS, load_transcripts
-from transcriber.cleanup.lexicon import ENGLISH
+from transcriber.cleanup.lexicon import LEXICONS
 
 _normalize = EnglishTextNormalizer()
 
@@ -61,8 +61,8 @@ def test_no_hesitation_filler_is_left(example_run: Path) -> None:
     for data in load_transcripts(example_run).values():
         verbatim = set(re.findall(r"[\w']+", data["verbatim_text"].lower()))
         clean = set(re.findall(r"[\w']+", data["clean_text"].lower()))
-        assert verbatim & ENGLISH.fillers, f"{data['source']}: the recording has fillers Whisper should keep"
-        assert not clean & ENGLISH.fillers, data["clean_text"]
+        assert verbatim & LEXICONS["en"].fillers, f"{data['source']}: the recording has fillers Whisper should keep"
+        assert not clean & LEXICONS["en"].fillers, data["clean_text"]
 
 
 def test_no_clean_reference_word_is_lost(example_run: Path) -> None:

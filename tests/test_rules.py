@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transcriber.cleanup.lexicon import ENGLISH
+from transcriber.cleanup.lexicon import LEXICONS
 from transcriber.cleanup.rules import clean_texts
 from transcriber.transcript import Edit
+
+ENGLISH = LEXICONS["en"]
 
 
 def clean_text(text: str, language: str = "en") -> tuple[str, list[Edit]]:

@@ -4,12 +4,16 @@ Only languages listed in `LEXICONS` are cleaned by rules, each by its own list; 
 language passes through untouched, because a filler in one language is a word in another: English "er"
 is German "he", German and English "um" is Portuguese "a", Spanish "este" is "this", Portuguese "é" is "is".
 Such words are never in `fillers` (removed wherever they stand); where they are also fillers they are
-discourse markers, removed only in the contexts `rules` documents.
+discourse markers, removed only in the contexts `rules` documents. The lists themselves are data,
+`lexicons.toml` beside this module: adding a language is one table there.
 """
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,6 @@ class Marker:
     phrase: tuple[str, ...]
     edges: bool = True
     loose: bool = True
-
-
-def _markers(*phrases: str, edges: bool = True, loose: bool = True) -> tuple[Marker, ...]:
-    return tuple(Marker(tuple(p.split()), edges, loose) for p in phrases)
 
 
 @dataclass(frozen=True)
@@ -55,91 +55,19 @@ class Lexicon:
     comma_openers: frozenset[str]
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+def _lexicon(table: dict[str, Any]) -> Lexicon:
+    """One language's table of `lexicons.toml`: word lists as space-separated strings, markers by phrase."""
+    words = {key: frozenset(table[key].split()) for key in _WORD_LISTS}
+    markers = tuple(
+        Marker(tuple(phrase.split()), "edges" in contexts, "loose" in contexts)
+        for phrase, contexts in table["markers"].items()
+    )
+    return Lexicon(markers=markers, **words)
 
 
-ENGLISH = Lexicon(
-    fillers=_words("um umm ummm uh uhh uhm er erm ehm hmm hmmm hm mm mmm ah ahh"),
-    markers=_markers("you know", "i mean", "like") + _markers("sort of", "kind of", edges=False, loose=False),
-    conjunctions=_words("and but so or because then"),
-    keep_doubles=_words("that had is bye very no so really many much too"),
-    number_words=_words(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-        "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-        "hundred thousand million billion"
-    ),
-    comma_openers=_words(
-        "so well yes yeah no okay ok right now oh look listen actually honestly anyway alright also "
-        "however first second finally and but then"
-    ),
-)
-
-GERMAN = Lexicon(
-    fillers=_words("äh ähm ääh äähm öh öhm ehm hm hmm mhm"),
-    markers=_markers("weißt du", "sag ich mal") + _markers("sozusagen", edges=False, loose=False),
-    conjunctions=_words("und aber oder denn also dann"),
-    keep_doubles=_words("der die das dass sehr so ja nein gut"),
-    number_words=_words(
-        "eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig hundert tausend"
-    ),
-    comma_openers=_words("also ja nein gut okay ok naja so und aber dann nun"),
-)
-
-FRENCH = Lexicon(
-    fillers=_words("euh euhm heu hum hmm mh"),
-    markers=_markers("tu sais", "vous savez", "je veux dire") + _markers("genre", loose=False),
-    conjunctions=_words("et mais ou donc alors puis"),
-    keep_doubles=_words("nous vous que très non si"),
-    number_words=_words("un deux trois quatre cinq six sept huit neuf dix onze douze vingt trente cent mille"),
-    comma_openers=_words("alors bon donc oui non bien ok et mais enfin puis"),
-)
-
-SPANISH = Lexicon(
-    fillers=_words("eh ehm em mmm hmm mm"),
-    markers=_markers("o sea", "sabes", "digamos") + _markers("este", loose=False),
-    conjunctions=_words("y pero o entonces porque"),
-    keep_doubles=_words("que muy sí no"),
-    number_words=_words("uno dos tres cuatro cinco seis siete ocho nueve diez once doce veinte treinta cien mil"),
-    comma_openers=_words("bueno pues entonces sí no vale ok y pero bien"),
-)
-
-ITALIAN = Lexicon(
-    fillers=_words("ehm ehmm eh ehh mmm hmm uhm"),
-    markers=_markers("cioè", "diciamo", "sai", "insomma") + _markers("tipo", loose=False),
-    conjunctions=_words("e ma o quindi allora perché"),
-    keep_doubles=_words("che molto sì no piano via quasi"),
-    number_words=_words("uno due tre quattro cinque sei sette otto nove dieci undici dodici venti trenta cento mille"),
-    comma_openers=_words("allora beh bene sì no ok quindi e ma comunque"),
-)
-
-PORTUGUESE = Lexicon(
-    fillers=_words("hum humm hmm ahn ãh hã éh ehm mmm"),
-    markers=_markers("sabe", "quer dizer") + _markers("tipo", loose=False) + _markers("é", edges=False, loose=False),
-    conjunctions=_words("e mas ou então porque"),
-    keep_doubles=_words("que muito não sim é"),
-    number_words=_words("um dois três quatro cinco seis sete oito nove dez onze doze vinte trinta cem mil"),
-    comma_openers=_words("então bom bem sim não ok olha e mas enfim"),
-)
-
-DUTCH = Lexicon(
-    fillers=_words("eh ehm euh uh uhm hm hmm"),
-    markers=_markers("weet je", "zeg maar"),
-    conjunctions=_words("en maar of dus want toen"),
-    keep_doubles=_words("dat die heel ja nee"),
-    number_words=_words("een twee drie vier vijf zes zeven acht negen tien elf twaalf twintig dertig honderd duizend"),
-    comma_openers=_words("dus nou ja nee oké ok goed en maar toen dan"),
-)
-
-LEXICONS: dict[str, Lexicon] = {
-    "en": ENGLISH,
-    "de": GERMAN,
-    "fr": FRENCH,
-    "es": SPANISH,
-    "it": ITALIAN,
-    "pt": PORTUGUESE,
-    "nl": DUTCH,
-}
+_WORD_LISTS = ("fillers", "conjunctions", "keep_doubles", "number_words", "comma_openers")
+_DATA = tomllib.loads(resources.files("transcriber.cleanup").joinpath("lexicons.toml").read_text(encoding="utf-8"))
+LEXICONS: dict[str, Lexicon] = {code: _lexicon(table) for code, table in _DATA.items()}
 
 #: Every language's hesitation sounds, for checks that must not count them as content (the LLM guard).
 ALL_FILLERS = frozenset().union(*(lexicon.fillers for lexicon in LEXICONS.values()))
