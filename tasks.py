@@ -199,6 +199,6 @@ def doctor(c: Context, model: str | None = None) -> None:
             selftest=lambda: actions.selftest_in_container(PATHS),
         )
     for check in checks:
-        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        print(check)
     if not all(check.ok for check in checks):
         raise Exit(code=1)

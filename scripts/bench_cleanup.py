@@ -98,7 +98,7 @@ def _print_modes(raw: list[tuple[Transcript, str]], llm: LlmCleaner | None, show
     from whisper_normalizer.english import EnglishTextNormalizer
 
     from transcriber.cleanup import apply_cleanup
-    from transcriber.cleanup.lexicon import ENGLISH
+    from transcriber.cleanup.lexicon import LEXICONS
 
     normalize = EnglishTextNormalizer()
 
@@ -119,7 +119,7 @@ def _print_modes(raw: list[tuple[Transcript, str]], llm: LlmCleaner | None, show
             hyps.append(normalize(done.clean_text))
             if show:
                 print(f"  {transcript.source}: {done.clean_text}")
-            counts += _category_counts(done.verbatim_text, done.clean_text, reference, ENGLISH.fillers, key)
+            counts += _category_counts(done.verbatim_text, done.clean_text, reference, LEXICONS["en"].fillers, key)
         elapsed = time.perf_counter() - t0
         scores = "".join(f" {_scores(counts, c):>11}" for c in CATEGORIES)
         print(f"{mode:<8} {jiwer.wer(refs, hyps):>9.3f}{scores} {elapsed:>8.2f}")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from transcriber import __version__
@@ -43,14 +44,7 @@ def _help(option: Option) -> str:
     return option.spec.help + (f" ({'; '.join(notes)})" if notes else "") + f" [{option.env}]"
 
 
-def _add_run(sub: argparse._SubParsersAction) -> None:
-    run = sub.add_parser(
-        "run",
-        help="transcribe a folder (or one file) of recordings",
-        description="Transcribe every recording under --input into --output, skipping files already done. "
-        "Each flag can also be set by the environment variable named in its help (e.g. TRANSCRIBER_MODEL).",
-        epilog=EXIT_CODES_HELP,
-    )
+def _run_arguments(run: argparse.ArgumentParser) -> None:
     for option in options():
         names = [option.flag, *([option.spec.short] if option.spec.short else [])]
         kwargs: dict[str, Any] = {"dest": option.name, "help": _help(option)}
@@ -62,46 +56,13 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--debug", action="store_true", help="show the traceback behind each error (for bug reports)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="transcriber",
-        description="Folders of recordings in, clean and verbatim transcripts out.",
-        epilog=EXIT_CODES_HELP,
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_run(sub)
-    sub.add_parser(
-        "models",
-        help="list every model in the catalog: speech recognition (asr), cleanup LLMs and audio LLMs, with size, "
-        "VRAM by precision and whether each is cached",
-    )
-    _add_selftest(sub)
-    _add_bench(sub)
-    return parser
-
-
-def _add_selftest(sub: argparse._SubParsersAction) -> None:
-    selftest = sub.add_parser(
-        "selftest",
-        help="check that the GPU transcribes a reference recording as the CPU does (run by `transcriber run`)",
-        description="Transcribe the shipped reference recording on the GPU and on the CPU with the same model; "
-        "FAIL (exit 1) with the fix if the GPU text is empty, truncated or different. Cached per GPU, driver, "
-        "image and model in the model cache.",
-    )
+def _selftest_arguments(selftest: argparse.ArgumentParser) -> None:
     selftest.add_argument("--model", default="auto", help="Whisper model to test (default: the run's auto choice)")
     selftest.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)} (default auto)")
     selftest.add_argument("--force", action="store_true", help="test again even if a result is cached")
 
 
-def _add_bench(sub: argparse._SubParsersAction) -> None:
-    bench = sub.add_parser(
-        "bench",
-        help="compare configurations on your recordings: report.md, results.json, chart.png",
-        description="Run each configuration over --input (recordings with optional <stem>.ref.txt verbatim and "
-        "<stem>.clean.txt clean references) and write report.md, results.json and chart.png to --output. "
-        "Plain faster-whisper with each pipeline model runs too, as the baseline.",
-    )
+def _bench_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--input", "-i", required=True, help="folder of recordings with references beside them")
     bench.add_argument(
         "--configs",
@@ -114,6 +75,11 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """transcribe a folder (or one file) of recordings
+
+    Transcribe every recording under --input into --output, skipping files already done. Each flag can also be
+    set by the environment variable named in its help (e.g. TRANSCRIBER_MODEL).
+    """
     from transcriber.batch import run_batch
     from transcriber.progress import make_reporter
     from transcriber.selftest import check_before_run
@@ -129,6 +95,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    """compare configurations on your recordings: report.md, results.json, chart.png
+
+    Run each configuration over --input (recordings with optional <stem>.ref.txt verbatim and <stem>.clean.txt
+    clean references) and write report.md, results.json and chart.png to --output. Plain faster-whisper with
+    each pipeline model runs too, as the baseline.
+    """
     from pathlib import Path
 
     from transcriber.extras import require
@@ -150,6 +122,12 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _selftest(args: argparse.Namespace) -> int:
+    """check that the GPU transcribes a reference recording as the CPU does (run by `transcriber run`)
+
+    Transcribe the shipped reference recording on the GPU and on the CPU with the same model; FAIL (exit 1) with
+    the fix if the GPU text is empty, truncated or different. Cached per GPU, driver, image and model in the
+    model cache.
+    """
     from transcriber.selftest import selftest_command
 
     if args.device not in DEVICES:
@@ -158,11 +136,41 @@ def _selftest(args: argparse.Namespace) -> int:
     return selftest_command(args.model, args.device, args.force)
 
 
-def _models() -> int:
+def _models(args: argparse.Namespace) -> int:
+    """list every model in the catalog: speech recognition (asr), cleanup LLMs and audio LLMs, with size, VRAM
+    by precision and whether each is cached"""
     from transcriber.models import render_catalog
 
     print(render_catalog())
     return EXIT_OK
+
+
+#: Each subcommand: what adds its flags (None: it has none) and what runs it. The runner's docstring is the
+#: help, like an invoke task's: its first paragraph the line in `transcriber --help`, the rest the description.
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None] | None, Callable[[argparse.Namespace], int]]] = {
+    "run": (_run_arguments, _run),
+    "models": (None, _models),
+    "selftest": (_selftest_arguments, _selftest),
+    "bench": (_bench_arguments, _bench),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="transcriber",
+        description="Folders of recordings in, clean and verbatim transcripts out.",
+        epilog=EXIT_CODES_HELP,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (add_arguments, command) in COMMANDS.items():
+        summary, _, description = inspect.cleandoc(command.__doc__ or "").partition("\n\n")
+        epilog = EXIT_CODES_HELP if name == "run" else None  # the others end 0, 1 or 2 as their help says
+        command_parser = sub.add_parser(name, help=" ".join(summary.split()), description=description or None,
+                                        epilog=epilog)  # fmt: skip
+        if add_arguments is not None:
+            add_arguments(command_parser)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -185,9 +193,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     """Run one command; every way it can end is an exit code and at most one line, unless --debug."""
     debug = getattr(args, "debug", False)
     try:
-        commands = {"run": lambda: _run(args), "bench": lambda: _bench(args), "models": _models,
-                    "selftest": lambda: _selftest(args)}  # fmt: skip
-        return commands[args.command]()
+        return COMMANDS[args.command][1](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

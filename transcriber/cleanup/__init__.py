@@ -60,7 +60,6 @@ def _llm_pass(words: list[KeptWord], verbatim: str, llm: LlmCleaner) -> tuple[li
             placed += kept
             edits += [Edit(w.start, w.end, verbatim[w.start : w.end], "llm") for w in dropped]
         else:
-            llm.stats.fallbacks += 1
             llm.stats.reasons.append(verdict.reason)
             placed += [(w.piece, w.text) for w in chunk]
     return placed, edits

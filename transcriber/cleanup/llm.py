@@ -34,11 +34,15 @@ class LlmStats:
     """What the run summary and the benchmark report about the LLM."""
 
     chunks: int = 0
-    fallbacks: int = 0
+    #: Why each chunk that fell back to its input did; one entry per fallback.
     reasons: list[str] = field(default_factory=list)
     new_tokens: int = 0
     seconds: float = 0.0
     load_seconds: float = 0.0
+
+    @property
+    def fallbacks(self) -> int:
+        return len(self.reasons)
 
     @property
     def tokens_per_second(self) -> float:

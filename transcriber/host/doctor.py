@@ -25,9 +25,14 @@ SOURCE_LABEL = "org.transcriber.source-hash"
 
 @dataclass(frozen=True)
 class Check:
+    """One line of the doctor's report; `detail` says what was found, and on a FAIL what to do."""
+
     name: str
     ok: bool
     detail: str
+
+    def __str__(self) -> str:
+        return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
 
 
 def source_hash(repo: Path) -> str:
