@@ -47,7 +47,7 @@ def _measure(engine, items: list[tuple[np.ndarray, str]], repeats: int) -> tuple
             counts += score(transcript.verbatim_text, "", reference, None)
         best = min(best, time.perf_counter() - started)
     audio_seconds = sum(len(s) for s, _ in items) / SAMPLE_RATE
-    return counts.wer or 0.0, best / audio_seconds
+    return counts.rates()["wer"] or 0.0, best / audio_seconds
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from transcriber.bench.baseline import load_plain, plain_text
 from transcriber.discovery import discover
 _, whisper = load_plain(sys.argv[2], sys.argv[3], sys.argv[4])
 recordings = discover(Path(sys.argv[1]), Path("/nonexistent"))
-print(json.dumps({r.relative.as_posix(): plain_text(whisper, str(r.path)) for r in recordings}))
+print(json.dumps({r.relative.as_posix(): plain_text(whisper, str(r.path))[0] for r in recordings}))
 """
 
 
@@ -54,7 +54,7 @@ def _wer(input_dir: Path, texts: dict[str, str]) -> float | None:
         ref = (input_dir / source).with_suffix(".ref.txt")
         if ref.is_file():
             counts += score(text, text, ref.read_text(encoding="utf-8"), None)
-    return counts.wer
+    return counts.rates()["wer"]
 
 
 def main() -> None:

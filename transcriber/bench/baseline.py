@@ -25,7 +25,7 @@ def load_plain(model: str, device: str, compute_type: str) -> tuple[str, Any]:
     return name, WhisperModel(str(path), device=device, compute_type=compute_type)
 
 
-def plain_text(whisper: Any, audio: str | np.ndarray) -> str:
-    """The text plain faster-whisper makes of `audio` (a file path or 16 kHz mono samples)."""
-    segments, _ = whisper.transcribe(audio)
-    return " ".join(s.text.strip() for s in segments)
+def plain_text(whisper: Any, audio: str | np.ndarray) -> tuple[str, str]:
+    """The text plain faster-whisper makes of `audio` (a file path or 16 kHz mono samples), and its language."""
+    segments, info = whisper.transcribe(audio)
+    return " ".join(s.text.strip() for s in segments), info.language

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from transcriber.bench.metrics import CATEGORIES
 from transcriber.bench.runner import Row
 from transcriber.writers import write_atomic
 
@@ -68,8 +69,19 @@ def markdown(data: dict[str, Any]) -> str:
     lines.append("")
     for key in METRICS:
         if any(row["all"][key] is not None for row in data["rows"]):
-            lines += _table(key, data)
+            lines += _table(key, data) + (_removal_table(data) if key == "filler_precision" else [])
     return "\n".join(lines)
+
+
+def _removal_table(data: dict[str, Any]) -> list[str]:
+    """Recall / precision of disfluency removal per category (see `bench.metrics`), over all recordings."""
+    lines = ["## Disfluency removal by category (recall / precision, all recordings)", ""]
+    lines += ["| configuration | " + " | ".join(CATEGORIES) + " |", "|---" * (len(CATEGORIES) + 1) + "|"]
+    for row in data["rows"]:
+        shown = {k: "-" if v is None else f"{v:.2f}" for k, v in row["all"].items()}
+        cells = [f"{shown[f'{c}_recall']} / {shown[f'{c}_precision']}" for c in CATEGORIES]
+        lines.append(f"| {row['config']['name']} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 def chart(data: dict[str, Any]) -> bytes:

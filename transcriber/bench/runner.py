@@ -58,11 +58,7 @@ class Row:
         counts = sum((self.counts[n] for n in names), Counts())
         audio = sum(self.audio[n] for n in names)
         seconds = sum(self.seconds[n] for n in names)
-        values: dict[str, float | None] = {
-            "wer": counts.wer,
-            "clean_wer": counts.clean_wer,
-            "filler_recall": counts.filler_recall,
-            "filler_precision": counts.filler_precision,
+        values = counts.rates() | {
             "invented": float(counts.invented) if counts.clean_ref_words else None,
             "rtf": seconds / audio if audio else None,
         }
@@ -151,7 +147,7 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
         name = recording.relative.as_posix()
         done = transcripts[name]
         row.counts[name] = score(done.verbatim_text, done.clean_text, _reference(recording, "ref"),
-                                 _reference(recording, "clean"))  # fmt: skip
+                                 _reference(recording, "clean"), done.language)  # fmt: skip
         row.audio[name] = done.duration
     row.peak_ram_mb, row.peak_vram_gb = peak.rss_mb, peak.vram_gb
     return row
@@ -193,9 +189,9 @@ def _run_baseline(
         for recording in recordings:
             key = recording.relative.as_posix()
             started = time.perf_counter()
-            text = plain_text(whisper, audio[key])
+            text, language = plain_text(whisper, audio[key])
             row.seconds[key] = time.perf_counter() - started
-            row.counts[key] = score(text, text, _reference(recording, "ref"), _reference(recording, "clean"))
+            row.counts[key] = score(text, text, _reference(recording, "ref"), _reference(recording, "clean"), language)
             row.audio[key] = len(audio[key]) / SAMPLE_RATE
         del whisper
     row.peak_ram_mb, row.peak_vram_gb = peak.rss_mb, peak.vram_gb
