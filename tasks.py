@@ -20,7 +20,8 @@ from transcriber.errors import EXIT_USAGE, TranscriberError
 from transcriber.host import actions
 from transcriber.host.doctor import run_checks
 from transcriber.host.envfiles import default_model, model_cache
-from transcriber.host.models import download_model, import_model, model_cached
+from transcriber.host.models import download_model, import_model
+from transcriber.models import ready_offline
 
 PATHS = actions.HostPaths()
 
@@ -60,7 +61,7 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
             print("image:", actions.build(PATHS, found.kind))
         if not no_models:
             model, cache = default_model(config, found.kind), model_cache(config)
-            where = cache if model_cached(cache, model) else download_model(cache, model)
+            where = cache if ready_offline(model, cache) else download_model(cache, model)
             print(f"model {model}: {where}")
             if found.kind != "cpu" and not no_build:  # once per new image or GPU: the result is cached
                 actions.selftest_in_container(PATHS)

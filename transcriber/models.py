@@ -138,6 +138,36 @@ def cached_path(repo: str, patterns: tuple[str, ...] | None = None) -> Path | No
         return None
 
 
+def _repo_and_key_file(name: str) -> tuple[str, str] | None:
+    """(repo, the file its kind cannot load without) for a catalog name or repo of any kind; a repo id the
+    catalog does not know is taken for a Whisper model, as `--model` takes it. None: neither."""
+    for catalog in (LLM_CATALOG, AUDIO_LLM_CATALOG, SEAMLESS_CATALOG):
+        for info in catalog.values():
+            if name in (info.name, info.repo):
+                return info.repo, "config.json"
+    repo = CATALOG[name].repo if name in CATALOG else name
+    return (repo, "model.bin") if "/" in repo else None
+
+
+def ready_offline(name: str, hf_home: Path | None = None) -> bool:
+    """Whether model `name` (a folder, a catalog name of any kind or a repo id) loads without the network from
+    the Hugging Face cache under `hf_home` (default: this process's), found as a run finds it: `refs/main` to a
+    snapshot that holds the file its kind loads. Asked through huggingface_hub's cache API, so the host (which
+    needs it only here) and the container read one layout one way."""
+    if Path(name).expanduser().is_dir():
+        return True
+    entry = _repo_and_key_file(name)
+    if entry is None:
+        return False
+    from transcriber.extras import require
+
+    require("host", "reading the model cache", "huggingface_hub")
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(*entry, cache_dir=hf_home / "hub" if hf_home is not None else None)
+    return isinstance(found, str)
+
+
 def fetch_model(
     name: str, repo: str, bundled: Path | None = None, download: bool = True, patterns: tuple[str, ...] | None = None
 ) -> Path:

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from transcriber.errors import TranscriberError
 from transcriber.host.engine import DockerUnavailableError, docker_client
 from transcriber.host.envfiles import HostConfig, default_model, image_tag, model_cache
 from transcriber.host.gpu import Gpu, detect
-from transcriber.host.models import model_cached
 from transcriber.host.rocm import ALLOCATOR, advice
+from transcriber.models import ready_offline
 
 MIN_FREE_GB = 25  # the ROCm image is about 20 GB unpacked, large-v3-turbo 1.6 GB, a cleanup LLM 6 GB
 #: What the image is built from: the package itself too, or a code change would leave a "current" image.
@@ -119,6 +120,18 @@ def _gpu_checks(gpu: Gpu, config: HostConfig, dev_root: Path) -> list[Check]:
     return checks
 
 
+def _model_check(cache: Path, model: str) -> Check:
+    """Whether the run finds `model` in the cache the container mounts, read as the run reads it."""
+    try:
+        cached = ready_offline(model, cache)
+    except TranscriberError as exc:
+        return Check("models", False, str(exc))
+    if cached:
+        return Check("models", True, f"{model} is cached in {cache}")
+    fix = f"run `invoke models --download {model}` (or --import a folder)"
+    return Check("models", False, f"{model} is not in {cache}: {fix}")
+
+
 def run_checks(
     config: HostConfig,
     repo: Path,
@@ -140,17 +153,7 @@ def run_checks(
         checks.append(Check("GPU self-test", ok, "the GPU transcribes the reference recording as the CPU does"
                             if ok else "the GPU gives wrong text: see the FAIL line above for the fix"))  # fmt: skip
     cache = model_cache(config)
-    model = model or default_model(config, gpu.kind)
-    cached = model_cached(cache, model)
-    checks.append(
-        Check(
-            "models",
-            cached,
-            f"{model} is cached in {cache}"
-            if cached
-            else f"{model} is not in {cache}: run `invoke models --download {model}` (or --import a folder)",
-        )
-    )
+    checks.append(_model_check(cache, model or default_model(config, gpu.kind)))
     probe = cache if cache.exists() else next(p for p in [cache, *cache.parents] if p.exists())
     free = shutil.disk_usage(probe).free / 2**30
     checks.append(Check("disk space", free >= MIN_FREE_GB, f"{free:.0f} GB free at {probe} (want {MIN_FREE_GB})"))

@@ -29,17 +29,6 @@ def snapshots(cache: Path, repo: str) -> Path:
     return cache / "hub" / f"models--{repo.replace('/', '--')}" / "snapshots"
 
 
-def model_cached(cache: Path, name: str) -> bool:
-    """Whether a model (catalog name or repo id) has a CTranslate2 snapshot in the cache, or is a folder."""
-    if Path(name).expanduser().is_dir():
-        return True
-    try:
-        repo = repo_for(name)
-    except ConfigError:
-        return False
-    return any(snapshots(cache, repo).glob("*/model.bin"))
-
-
 def download_model(cache: Path, name: str) -> Path:
     """Fetch a catalog model (or repo id) from the Hub into `cache`; a one-line error when that fails."""
     repo = repo_for(name)
