@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import RECORDINGS, load_transcripts, run_cli
 from transcriber.batch import Summary, run_batch
 from transcriber.engines.faster_whisper import FasterWhisperEngine
+from transcriber.engines.languages import whisper_languages
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from transcriber.progress import Reporter
 from transcriber.settings import load_settings
@@ -297,6 +298,18 @@ def test_a_language_the_engine_cannot_do_is_refused(tmp_path: Path, language: st
     assert result.returncode == EXIT_USAGE
     assert f"--language {language}" in result.stderr or f"--language '{language}'" in result.stderr
     assert not (tmp_path / "out" / "note café.txt").exists()
+
+
+def test_an_unknown_language_is_named_before_a_missing_model(tmp_path: Path) -> None:
+    """With `--model auto` and nothing cached (an empty offline cache), the typo is the error the user sees."""
+    result = run_cli("run", "--input", str(NOTE), "--output", str(tmp_path / "out"), "--model", "auto",
+                     "--language", "xx", env={"HF_HOME": str(tmp_path / "empty-cache")})  # fmt: skip
+    assert result.returncode == EXIT_USAGE
+    assert _errors(result.stderr) == ["error: --language 'xx' is not a language the engine knows; use auto or one "
+                                      "of " + ", ".join(whisper_languages())]  # fmt: skip
+    no_typo = run_cli("run", "--input", str(NOTE), "--output", str(tmp_path / "out"), "--model", "auto",
+                      env={"HF_HOME": str(tmp_path / "empty-cache")})  # fmt: skip
+    assert no_typo.returncode == EXIT_USAGE and "is not in the Hugging Face cache" in no_typo.stderr, no_typo.stderr
 
 
 @pytest.mark.parametrize("delay", [0.1, 0.3, 0.8])

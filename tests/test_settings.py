@@ -17,7 +17,7 @@ def _parse(*argv: str) -> dict[str, object]:
 
 
 #: Settings whose own parser takes a vocabulary that neither their type nor `choices` tells.
-EXAMPLES = {"speakers": "2"}
+EXAMPLES = {"speakers": "2", "language": "de"}
 
 
 def _sample(option: Option) -> str:

@@ -89,21 +89,11 @@ class Summary:
         return line
 
 
-def _whisper_languages() -> tuple[str, ...]:
-    from faster_whisper.tokenizer import _LANGUAGE_CODES  # the codes Whisper's tokenizer knows
-
-    return tuple(_LANGUAGE_CODES)
-
-
 def check_language(language: str, model_name: str) -> None:
-    """Refuse, before any file, a language the engine does not know (`xx`), or one an English model can't do."""
+    """Refuse, before any file, a language an English-only model cannot do (unknown codes are refused earlier,
+    as the settings load: `engines.languages.check_language_code`)."""
     if language == "auto":
         return
-    languages = _whisper_languages()
-    if language not in languages:
-        raise ConfigError(
-            f"--language {language!r} is not a language the engine knows; use auto or one of {', '.join(languages)}"
-        )
     info = CATALOG.get(model_name)
     english_only = info.english_only if info else Path(model_name).name.endswith(".en")
     if english_only and language != "en":

@@ -360,4 +360,8 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
             raise ConfigError(f"{option.flag} is required (or set {option.env})")
     if "speakers" not in values and (values.get("voices") or values.get("speaker_names")):
         values["speakers"] = "auto"  # naming speakers asks for them
-    return Settings(**values)
+    settings = Settings(**values)
+    from transcriber.engines.languages import check_language_code
+
+    check_language_code(settings.language, settings.backend)
+    return settings

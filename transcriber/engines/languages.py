@@ -7,6 +7,8 @@ when given in Seamless form.
 
 from __future__ import annotations
 
+from transcriber.errors import ConfigError
+
 TO_SEAMLESS = {
     "af": "afr", "am": "amh", "ar": "arb", "as": "asm", "az": "azj", "be": "bel", "bg": "bul", "bn": "ben",
     "bs": "bos", "ca": "cat", "cs": "ces", "cy": "cym", "da": "dan", "de": "deu", "el": "ell", "en": "eng",
@@ -30,3 +32,22 @@ def to_seamless(code: str) -> str:
 def from_seamless(code: str) -> str:
     """ "deu" -> "de" for the transcript's language field; codes without a two-letter form stay as they are."""
     return FROM_SEAMLESS.get(code, code)
+
+
+def whisper_languages() -> tuple[str, ...]:
+    """The codes Whisper's tokenizer knows (faster-whisper's list; imported here, when a run needs it)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return tuple(_LANGUAGE_CODES)
+
+
+def check_language_code(language: str, backend: str) -> None:
+    """Refuse a code the backend cannot know (`xx`) while the settings load, before any model is resolved or
+    downloaded, so a typo is the first error a user sees. Seamless reads its codes from the model itself."""
+    if language == "auto" or backend == "seamless":
+        return
+    languages = whisper_languages()
+    if language not in languages:
+        raise ConfigError(
+            f"--language {language!r} is not a language the engine knows; use auto or one of {', '.join(languages)}"
+        )
