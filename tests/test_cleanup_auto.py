@@ -35,6 +35,6 @@ def test_run_says_which_cleanup_auto_chose(tiny_en: Path, tmp_path: Path) -> Non
     result = run_cli("run", "--input", str(RECORDINGS / "meeting.flac"), "--output", str(out), "--model", "tiny.en",
                      "--device", "cpu")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "--cleanup auto: rules (no GPU" in result.stderr
+    assert "--cleanup auto chose rules: no GPU; --cleanup llm runs the LLM on the CPU, slowly\n" in result.stderr
     data = load_transcripts(out)["meeting.flac"]
     assert data["cleanup"] == "rules" and data["settings"]["cleanup"] == "rules"

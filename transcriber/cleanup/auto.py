@@ -21,7 +21,7 @@ from transcriber.settings import Settings
 def choose_cleanup(free_gb: float | None, model: str, extras: set[str], local: bool, offline_: bool) -> tuple[str, str]:
     """("llm" or "rules", why) from what this machine has; the facts are passed in, so each rule is testable."""
     if free_gb is None:
-        return "rules", "no GPU (--cleanup llm runs the LLM on the CPU, slowly)"
+        return "rules", "no GPU; --cleanup llm runs the LLM on the CPU, slowly"
     if "transformers" not in extras:
         return "rules", "the LLM stage is not installed (pip install -e '.[llm]')"
     info = LLM_CATALOG.get(model)
@@ -53,5 +53,5 @@ def resolve_cleanup(settings: Settings, note: Callable[[str], None]) -> Settings
     from huggingface_hub import constants
 
     chosen, why = choose_cleanup(free, model, extras, local, constants.HF_HUB_OFFLINE)
-    note(f"--cleanup auto: {chosen} ({why})")
+    note(f"--cleanup auto chose {chosen}: {why}")
     return dataclasses.replace(settings, cleanup=chosen)
