@@ -312,6 +312,17 @@ def test_an_unknown_language_is_named_before_a_missing_model(tmp_path: Path) -> 
     assert no_typo.returncode == EXIT_USAGE and "is not in the Hugging Face cache" in no_typo.stderr, no_typo.stderr
 
 
+def test_a_missing_cleanup_llm_is_named_before_any_file_is_recognised(tmp_path: Path) -> None:
+    result = run_cli("run", "--input", str(NOTE), "--output", str(tmp_path / "out"), "--model", "tiny.en",
+                     "--cleanup", "llm", "--cleanup-model", "phi-3-mini",
+                     env={"HF_HOME": str(tmp_path / "empty-cache")})  # fmt: skip
+    assert result.returncode == EXIT_USAGE
+    assert _errors(result.stderr) == result.stderr.strip().splitlines()[-1:]
+    assert "model 'phi-3-mini' (microsoft/Phi-3-mini-4k-instruct) is not in the Hugging Face cache" in result.stderr
+    raw = tmp_path / "out" / STATE_DIR / "raw"
+    assert not raw.exists() or not any(raw.iterdir()), "no file was recognised first"
+
+
 @pytest.mark.parametrize("delay", [0.1, 0.3, 0.8])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_early_signal_is_interrupted_not_a_traceback(tmp_path: Path, delay: float, sig: signal.Signals) -> None:

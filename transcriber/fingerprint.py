@@ -1,4 +1,4 @@
-"""What, besides the settings, decides whether an earlier result still holds: code version, lexicons, model.
+"""What, besides the settings, decides whether an earlier result still holds: code version, lexicons, models.
 
 These go into the settings hashes, so upgrading the package, changing a cleanup word list or replacing a
 model's files makes a rerun redo the work instead of skipping it with stale results.
@@ -26,14 +26,26 @@ def _file_id(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def model_fingerprint(folder: Path | None) -> str:
-    """A short hash of a model folder's files (names and contents), or "" when there is no local folder."""
-    if folder is None or not folder.is_dir():
+def model_fingerprint(location: Path | None) -> str:
+    """A short hash of a model's files (names and contents): a folder's, or one file's (a .gguf, whose folder
+    may hold anything else, such as a package's bytecode); "" when there is no local copy."""
+    if location is None or not location.exists():
         return ""
+    folder = location.parent if location.is_file() else location
+    files = [location] if location.is_file() else sorted(p for p in location.rglob("*") if p.is_file())
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in files:
         digest.update(os.fsencode(path.relative_to(folder)) + b"\0" + _file_id(path).encode() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def llm_fingerprint(name: str) -> str:
+    """The cleanup LLM's `model_fingerprint`, found (downloaded if need be, so a missing model fails before any
+    file) the way the cleanup stage will load it: a folder, a snapshot in the cache, or a bundled .gguf."""
+    from transcriber.models import resolve_llm
+
+    source = resolve_llm(name)
+    return model_fingerprint(source.folder / source.gguf_file if source.gguf_file else source.folder)
 
 
 def lexicon_fingerprint() -> str:
