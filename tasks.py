@@ -177,11 +177,13 @@ def test(c: Context) -> None:
 
 @task
 def lock(c: Context) -> None:
-    """Regenerate requirements.lock for the image (Python 3.12, manylinux x86-64, hashes)."""
+    """Regenerate requirements.lock for the images (Python 3.12, manylinux x86-64, hashes); pins already in
+    the lock are kept (uv prefers the output file's versions), so only what changed is re-resolved."""
     c.run(
-        "uv pip compile pyproject.toml --python-version 3.12 --python-platform x86_64-manylinux_2_28 "
-        "--extra llm --extra multimodal --extra quant --extra bench --generate-hashes "
-        "--override containers/lock-overrides.txt -o requirements.lock"
+        "uv pip compile pyproject.toml containers/lock-extras.in --python-version 3.12 "
+        "--python-platform x86_64-manylinux_2_28 --extra llm --extra multimodal --extra quant --extra bench "
+        "--extra diarize --extra cluster --generate-hashes --override containers/lock-overrides.txt "
+        "-o requirements.lock"
     )
 
 
