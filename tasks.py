@@ -16,11 +16,11 @@ from invoke import Context, Exit, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from transcriber.errors import EXIT_USAGE, TranscriberError
+from transcriber.errors import EXIT_USAGE, ConfigError, TranscriberError
 from transcriber.host import actions
 from transcriber.host.doctor import run_checks
 from transcriber.host.envfiles import default_model, model_cache
-from transcriber.host.models import download_model, import_model, model_cached
+from transcriber.host.models import DIARIZERS, download_model, import_model, model_cached
 
 PATHS = actions.HostPaths()
 
@@ -47,11 +47,14 @@ def _here_or_in_image(local: bool, here: Callable[[], int], image: Callable[[], 
         "gpu": "auto (detect), rocm, cuda or cpu",
         "no_build": "skip building the image",
         "no_models": "skip downloading the default model",
+        "diarizer": "pyannote: also fetch the pyannote diarization pipeline (gated: HF_TOKEN from the environment)",
     }
 )
-def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool = False) -> None:
+def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool = False, diarizer: str = "") -> None:
     """Detect the GPU, write env/local.env, build the image and fetch the default model. Safe to rerun."""
     with _user_errors():
+        if diarizer not in ("", "embedding", *DIARIZERS):
+            raise ConfigError(f"--diarizer {diarizer}: choose pyannote (or embedding, which needs no download)")
         found, values = actions.setup_env(PATHS, gpu)
         print(f"GPU: {found.name} ({found.kind}); wrote {PATHS.env_dir / 'local.env'}: {values}")
         config = PATHS.config()
@@ -59,9 +62,10 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
             actions.docker_client()
             print("image:", actions.build(PATHS, found.kind))
         if not no_models:
-            model, cache = default_model(config, found.kind), model_cache(config)
-            where = cache if model_cached(cache, model) else download_model(cache, model)
-            print(f"model {model}: {where}")
+            cache = model_cache(config)
+            for model in (default_model(config, found.kind), *([diarizer] if diarizer in DIARIZERS else [])):
+                where = cache if model_cached(cache, model) else download_model(cache, model)
+                print(f"model {model}: {where}")
             if found.kind != "cpu" and not no_build:  # once per new image or GPU: the result is cached
                 actions.selftest_in_container(PATHS)
     print("ready: invoke transcribe --input DIR")
@@ -141,9 +145,11 @@ def build(c: Context, gpu: str | None = None, target: str = "runtime") -> None:
 
 @task(
     help={
-        "download": "catalog name or repo id to fetch from the Hub into the model cache",
-        "import_": "a CTranslate2 model folder (or tiny.en, the bundled copy) to put into the model cache",
-        "name": "with --import: the catalog name or repo id the folder is (default: the folder's name)",
+        "download": "catalog name, pyannote (the diarization pipeline; HF_TOKEN from the environment) or repo id "
+        "to fetch from the Hub into the model cache",
+        "import_": "a CTranslate2 model folder (or tiny.en, the bundled copy), or a pyannote pipeline folder with "
+        "--name pyannote, to put into the model cache",
+        "name": "with --import: the catalog name, pyannote or repo id the folder is (default: the folder's name)",
     }
 )
 def models(c: Context, download: str | None = None, import_: str | None = None, name: str | None = None) -> None:

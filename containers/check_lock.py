@@ -2,8 +2,9 @@
 
 Why in the build: the lock is resolved for the image's Python (3.12), not the one CI's tests run on, so a
 pin that installs but breaks at import (or at a call, as PyAV 19 did for faster-whisper) must stop the
-build; faster-whisper's decoding and resemblyzer's speaker encoder are also run once. A package whose import needs torch is reported, not failed, when the image was built without torch
-(TORCH_VERSION=none), as CI builds it.
+build; faster-whisper's decoding and resemblyzer's speaker encoder are also run once. A package whose
+import needs torch is reported, not failed, when the image was built without torch (TORCH_VERSION=none),
+as CI builds it.
 
 Usage: python check_lock.py requirements.lock
 """

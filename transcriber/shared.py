@@ -14,6 +14,8 @@ from pathlib import Path
 BACKENDS = ("pipeline", "multimodal", "seamless")
 #: What `--model auto` picks per device class ("cuda" stands for any GPU, ROCm included).
 AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
+#: The pyannote diarization pipeline: the run looks for it in the cache, `invoke models` fetches it there.
+PYANNOTE_REPO = "pyannote/speaker-diarization-community-1"
 #: Suffix of in-flight temp files; a run that was killed leaves some, and the next run sweeps them.
 TEMP_SUFFIX = ".transcriber-tmp"
 #: mkstemp creates files readable by the owner alone; outputs get the usual mode, as `open` would give them.

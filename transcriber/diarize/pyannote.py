@@ -13,8 +13,9 @@ import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
 from transcriber.diarize import Turn
+from transcriber.shared import PYANNOTE_REPO
 
-PYANNOTE_REPO = "pyannote/speaker-diarization-community-1"
+__all__ = ["PYANNOTE_REPO", "PyannoteDiarizer", "cached_pipeline"]
 
 
 def cached_pipeline(cache_dir: Path | None = None) -> Path | None:
