@@ -165,6 +165,69 @@ def models(c: Context, download: str | None = None, import_: str | None = None, 
     c.run(f"{sys.executable} -m transcriber models", env={"HF_HOME": str(cache)})
 
 
+_RAY_HELP = {
+    "node_ip": "this host's address, the one the other nodes reach (default: the default route's)",
+    "ports_from": "first of this node's block of fixed ports (26 from here: raylet, agents, 16 worker ports); a second "
+    "node on one host needs another block",
+    "network": "bridge (publish exactly the node's ports) or host (the host's network, nothing to publish)",
+    "num_cpus": "CPU slots Ray offers on this node (default: Ray counts them)",
+    "num_gpus": "GPUs Ray offers on this node (default: Ray counts them)",
+}
+
+
+def _ray_resources(num_cpus: str | None, num_gpus: str | None) -> tuple[str, ...]:
+    given = {kind: n for kind, n in (("cpus", num_cpus), ("gpus", num_gpus)) if n is not None}
+    for kind, n in given.items():
+        if not n.isdigit():
+            raise Exit(f"error: --num-{kind} {n}: give a whole number", code=EXIT_USAGE)
+    return tuple(f"--num-{kind}={n}" for kind, n in given.items())
+
+
+@task(help={**_RAY_HELP, "port": "the head's port (Ray's GCS), which workers join"})
+def cluster_head(
+    c: Context,
+    node_ip: str | None = None,
+    port: int = 6379,
+    ports_from: int = 6380,
+    network: str = "bridge",
+    num_cpus: str | None = None,
+    num_gpus: str | None = None,
+) -> None:
+    """Start a Ray head node in the image (detached), with the GPU, model cache and user a run gets."""
+    node = actions.RayNode(None, node_ip, port, ports_from, network, _ray_resources(num_cpus, num_gpus))
+    with _user_errors():
+        spec = actions.start_ray_node(PATHS, node)
+    ip = next(a.split("=", 1)[1] for a in spec.command if a.startswith("--node-ip-address="))
+    print(f"Ray head {spec.name} started at {ip}:{port}; on each GPU host: invoke cluster-worker --address {ip}:{port}")
+
+
+@task(help={**_RAY_HELP, "address": "the head, HOST:PORT (as cluster-head printed it)"})
+def cluster_worker(
+    c: Context,
+    address: str | None = None,
+    node_ip: str | None = None,
+    ports_from: int = 6380,
+    network: str = "bridge",
+    num_cpus: str | None = None,
+    num_gpus: str | None = None,
+) -> None:
+    """Start a Ray worker node in the image (detached) that joins the head at --address."""
+    if not address:
+        raise Exit("error: --address is required: invoke cluster-worker --address HEAD:6379", code=EXIT_USAGE)
+    node = actions.RayNode(address, node_ip, 6379, ports_from, network, _ray_resources(num_cpus, num_gpus))
+    with _user_errors():
+        spec = actions.start_ray_node(PATHS, node)
+    print(f"Ray worker {spec.name} joined {address}")
+
+
+@task
+def cluster_stop(c: Context) -> None:
+    """Stop and remove the Ray node containers of this host (started by cluster-head or cluster-worker)."""
+    with _user_errors():
+        names = actions.stop_ray_nodes()
+    print("stopped: " + (", ".join(names) if names else "no Ray node was running"))
+
+
 @task(help={"command": "run this bash command in the image instead of an interactive shell"})
 def shell(c: Context, command: str | None = None) -> None:
     """Open a bash shell in the image as a run gets it: GPU, model cache, user and isolation."""
@@ -183,8 +246,9 @@ def test(c: Context) -> None:
 
 @task
 def lock(c: Context) -> None:
-    """Regenerate requirements.lock for the images (Python 3.12, manylinux x86-64, hashes); pins already in
-    the lock are kept (uv prefers the output file's versions), so only what changed is re-resolved."""
+    """Regenerate requirements.lock for the images (Python 3.12, manylinux x86-64, hashes).
+
+    Pins already in the lock are kept (uv prefers the output file's versions): only what changed resolves anew."""
     c.run(
         "uv pip compile pyproject.toml containers/lock-extras.in --python-version 3.12 "
         "--python-platform x86_64-manylinux_2_28 --extra llm --extra multimodal --extra quant --extra bench "
