@@ -169,7 +169,6 @@ _RAY_HELP = {
     "node_ip": "this host's address, the one the other nodes reach (default: the default route's)",
     "ports_from": "first of this node's block of fixed ports (26 from here: raylet, agents, 16 worker ports); a second "
     "node on one host needs another block",
-    "network": "bridge (publish exactly the node's ports) or host (the host's network, nothing to publish)",
     "num_cpus": "CPU slots Ray offers on this node (default: Ray counts them)",
     "num_gpus": "GPUs Ray offers on this node (default: Ray counts them)",
 }
@@ -183,22 +182,33 @@ def _ray_resources(num_cpus: str | None, num_gpus: str | None) -> tuple[str, ...
     return tuple(f"--num-{kind}={n}" for kind, n in given.items())
 
 
+def _port_ranges(ports: tuple[int, ...]) -> str:
+    """6379-6385,6390-6405: the ports to open between the hosts, as firewalls take them."""
+    runs: list[list[int]] = []
+    for port in sorted(ports):
+        if runs and port == runs[-1][-1] + 1:
+            runs[-1].append(port)
+        else:
+            runs.append([port])
+    return ",".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
 @task(help={**_RAY_HELP, "port": "the head's port (Ray's GCS), which workers join"})
 def cluster_head(
     c: Context,
     node_ip: str | None = None,
     port: int = 6379,
     ports_from: int = 6380,
-    network: str = "bridge",
     num_cpus: str | None = None,
     num_gpus: str | None = None,
 ) -> None:
     """Start a Ray head node in the image (detached), with the GPU, model cache and user a run gets."""
-    node = actions.RayNode(None, node_ip, port, ports_from, network, _ray_resources(num_cpus, num_gpus))
+    node = actions.RayNode(None, node_ip, port, ports_from, _ray_resources(num_cpus, num_gpus))
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)
     ip = next(a.split("=", 1)[1] for a in spec.command if a.startswith("--node-ip-address="))
-    print(f"Ray head {spec.name} started at {ip}:{port}; on each GPU host: invoke cluster-worker --address {ip}:{port}")
+    print(f"Ray head {spec.name} started at {ip}:{port}, listening on TCP {_port_ranges(node.ports.listening())}")
+    print(f"on each GPU host: invoke cluster-worker --address {ip}:{port}")
 
 
 @task(help={**_RAY_HELP, "address": "the head, HOST:PORT (as cluster-head printed it)"})
@@ -207,17 +217,16 @@ def cluster_worker(
     address: str | None = None,
     node_ip: str | None = None,
     ports_from: int = 6380,
-    network: str = "bridge",
     num_cpus: str | None = None,
     num_gpus: str | None = None,
 ) -> None:
     """Start a Ray worker node in the image (detached) that joins the head at --address."""
     if not address:
         raise Exit("error: --address is required: invoke cluster-worker --address HEAD:6379", code=EXIT_USAGE)
-    node = actions.RayNode(address, node_ip, 6379, ports_from, network, _ray_resources(num_cpus, num_gpus))
+    node = actions.RayNode(address, node_ip, 6379, ports_from, _ray_resources(num_cpus, num_gpus))
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)
-    print(f"Ray worker {spec.name} joined {address}")
+    print(f"Ray worker {spec.name} joined {address}, listening on TCP {_port_ranges(node.ports.listening())}")
 
 
 @task

@@ -282,22 +282,21 @@ class RayNode:
     node_ip: str | None = None
     port: int = HEAD_PORT
     ports_from: int = 6380
-    network: str = "bridge"
     resources: tuple[str, ...] = ()
+
+    @property
+    def ports(self) -> RayPorts:
+        return RayPorts(self.ports_from, gcs=self.port if self.address is None else None)
 
 
 def ray_node_spec(paths: HostPaths, node: RayNode) -> ContainerSpec:
     """The run's request (GPU devices, numeric GIDs, override, model cache, user, isolation) made into a
-    named Ray node: `ray start` as the entrypoint, its fixed ports published, no input or output folders."""
-    if node.network not in ("bridge", "host"):
-        raise ConfigError(f"--network {node.network}: choose bridge (publish Ray's ports) or host")
+    named Ray node: `ray start` as the entrypoint, on the host's network, no input or output folders."""
     role = "head" if node.address is None else "worker"
-    ports = RayPorts(node.ports_from, gcs=node.port if node.address is None else None)
     address = None if node.address is None else head_address(node.address)
-    command = start_command(ports, node.node_ip or detect_node_ip(), address, list(node.resources))
-    published = ports.published() if node.network == "bridge" else ()
-    return replace(_spec(paths, command, None, None), entrypoint="ray", network=node.network, ports=published,
-                   name=f"transcriber-ray-{role}-{ports.first}", labels={LABEL: role})  # fmt: skip
+    command = start_command(node.ports, node.node_ip or detect_node_ip(), address, list(node.resources))
+    return replace(_spec(paths, command, None, None), entrypoint="ray", network="host",
+                   name=f"transcriber-ray-{role}-{node.ports_from}", labels={LABEL: role})  # fmt: skip
 
 
 def start_ray_node(

@@ -60,10 +60,8 @@ class ContainerSpec:
     user: str
     shm_size: str = "8g"
     extra_env: dict[str, str] = field(default_factory=dict)
-    #: A batch talks to no network. A Ray node (`invoke cluster-head`) gets "bridge" with exactly its ports
-    #: published, each on the same number inside and out, or "host" where the bridge cannot be used.
+    #: A batch talks to no network; a Ray node (`invoke cluster-head`) shares the host's (see host/raynode.py).
     network: str = "none"
-    ports: tuple[int, ...] = ()
     #: A long-lived service container (a Ray node) has a name, labels and its own entrypoint; a batch has none.
     name: str = ""
     labels: dict[str, str] = field(default_factory=dict)
@@ -115,8 +113,6 @@ class ContainerSpec:
             "shm_size": self.shm_size,
             "detach": True,
         }
-        if self.ports:
-            kwargs["ports"] = {f"{port}/tcp": port for port in self.ports}
         if self.name:  # a service: named, labelled, never restarted by the engine behind the user's back
             kwargs |= {"name": self.name, "labels": dict(self.labels), "restart_policy": {"Name": "no"}}
         if self.entrypoint:
@@ -144,7 +140,6 @@ class ContainerSpec:
             args.append("--gpus=all")
         args += [f"--env={key}={value}" for key, value in kwargs["environment"].items()]
         args += [f"--volume={host}:{m['bind']}:{m['mode']}" for host, m in kwargs["volumes"].items()]
-        args += [f"--publish={port}:{port}" for port in kwargs.get("ports", {}).values()]
         if self.name:
             args += [f"--name={self.name}", "--restart=no", *(f"--label={k}={v}" for k, v in self.labels.items())]
         if self.entrypoint:

@@ -1,10 +1,14 @@
-"""Ray nodes in our image: the `ray start` command and the ports a node container publishes.
+"""Ray nodes in our image: the `ray start` command and the fixed ports a node listens on.
 
-Why every port is fixed: Ray picks most of its ports at random, and a container on Docker's bridge network
-is reachable only on the ports it publishes. So each port a node listens on (the GCS on the head, the
-raylet's node and object managers, the agents, the metrics exporter, the Ray client server and a small
-range for worker processes) is set by flag and published on the same number outside, and
-`--node-ip-address` is the host's address, the one the other nodes reach. Nothing else is published.
+Why the host's network and not Docker's bridge with published ports: Ray tells the other nodes to reach
+this one at `--node-ip-address`, which must then be the host's address, and Ray 2.60's runtime-env agent
+binds its socket to exactly that address (ray/_private/runtime_env/agent/main.py: `sock.bind` on
+`node_ip_address`). Inside a bridge container the host's address is on no interface, so the bind fails
+("Cannot assign requested address"), the raylet fate-shares with the agent and the node never starts.
+With the container's own address instead, nodes on other hosts cannot reach it. So a node shares the
+host's network, and every port it listens on (the GCS on the head, the raylet's node and object
+managers, the agents, the metrics exporter and a small range for worker processes) is fixed by flag:
+those are the ports to open between the hosts, and nothing else listens beyond loopback.
 
 Standard library only: this is the host side.
 """
@@ -30,7 +34,6 @@ _OFFSETS = {
     "dashboard-agent-listen-port": 3,
     "metrics-export-port": 4,
     "runtime-env-agent-port": 5,
-    "ray-client-server-port": 6,
 }
 _WORKERS_AT = 10
 
@@ -58,8 +61,8 @@ class RayPorts:
         workers = [f"--min-worker-port={low}", f"--max-worker-port={low + self.workers - 1}"]
         return ([f"--port={self.gcs}"] if self.gcs is not None else []) + named + workers
 
-    def published(self) -> tuple[int, ...]:
-        """Every port the node listens on, in order: what the container publishes, and nothing else."""
+    def listening(self) -> tuple[int, ...]:
+        """Every port the node listens on beyond loopback, in order: the ports to open between the hosts."""
         head = (self.gcs,) if self.gcs is not None else ()
         block = tuple(self.first + offset for offset in _OFFSETS.values())
         return (*head, *block, *range(self.first + _WORKERS_AT, self.first + _WORKERS_AT + self.workers))
@@ -68,10 +71,10 @@ class RayPorts:
 def start_command(ports: RayPorts, node_ip: str, address: str | None, resources: list[str]) -> tuple[str, ...]:
     """`ray start` (run by the image's `ray` entrypoint) for a head (`address` None) or a worker, blocking
     in the foreground so the container lives as long as the node. The dashboard is off: it would be one
-    more port, and `ray status` says what a user needs."""
-    role = ["--head"] if address is None else [f"--address={address}"]
-    return ("start", "--block", *role, f"--node-ip-address={node_ip}", *ports.flags(),
-            "--include-dashboard=false", "--disable-usage-stats", *resources)  # fmt: skip
+    more port, and `ray status` says what a user needs (Ray refuses the flag on a worker)."""
+    role = ["--head", "--include-dashboard=false"] if address is None else [f"--address={address}"]
+    return ("start", "--block", *role, f"--node-ip-address={node_ip}", *ports.flags(), "--disable-usage-stats",
+            *resources)  # fmt: skip
 
 
 def head_address(address: str) -> str:
