@@ -8,6 +8,8 @@ accepted (401 with its error headers); while the request is in flight it looks a
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -27,27 +29,61 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hf_TestTokenThatMustStayInTheEnvironment01"
 
 
-class GatedHub:
-    """Records the Authorization header of each request for the repo, and whether any process's argv held the
-    token while a request was in flight."""
+#: The gated repo as the Hub holds it: the pipeline (config.yaml and the models it names) and more besides.
+REPO_FILES = {
+    "config.yaml": b"pipeline:\n  name: pyannote.audio.pipelines.SpeakerDiarization\n",
+    "segmentation/pytorch_model.bin": os.urandom(256),
+    "embedding/pytorch_model.bin": os.urandom(256),
+    "plda/plda.npz": os.urandom(64),
+    "README.md": b"# card\n",
+    "plots/der.png": os.urandom(64),
+}
+COMMIT = "c0" * 20
 
-    def __init__(self) -> None:
+
+class GatedHub:
+    """The Hub for a gated repo: files only with the token of a user who accepted the terms (`accepted`),
+    else 401 with the Hub's error headers. Records the Authorization header of each request for the repo,
+    and whether any process's argv held the token while a request was in flight."""
+
+    def __init__(self, accepted: bool = False) -> None:
         self.authorizations: list[str] = []
         self.token_in_argv: list[int] = []
+        self.served: list[str] = []
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if PYANNOTE_REPO in self.path:  # (huggingface_hub also asks other endpoints, with no token)
-                    hub.authorizations.append(self.headers.get("Authorization", ""))
+                if PYANNOTE_REPO not in self.path:  # huggingface_hub also asks other endpoints, with no token
+                    return self._send(404, {}, b"{}")
+                hub.authorizations.append(self.headers.get("Authorization", ""))
                 hub.token_in_argv += _pids_with_token_in_argv()
-                message = f"Access to model {PYANNOTE_REPO} is restricted. You must accept its conditions."
-                self.send_response(401)
-                self.send_header("X-Error-Code", "GatedRepo")
-                self.send_header("X-Error-Message", message)
-                self.send_header("Content-Type", "application/json")
+                if not (accepted and self.headers.get("Authorization") == f"Bearer {TOKEN}"):
+                    message = f"Access to model {PYANNOTE_REPO} is restricted. You must accept its conditions."
+                    return self._send(401, {"X-Error-Code": "GatedRepo", "X-Error-Message": message}, b"{}")
+                if self.path.startswith(f"/api/models/{PYANNOTE_REPO}/revision/"):
+                    siblings = [{"rfilename": name} for name in REPO_FILES]
+                    info = {"id": PYANNOTE_REPO, "sha": COMMIT, "siblings": siblings, "private": False}
+                    return self._send(200, {}, json.dumps(info).encode())
+                if self.path.startswith(f"/api/models/{PYANNOTE_REPO}/tree/"):  # the listing, one page
+                    tree = [{"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
+                            for name, data in REPO_FILES.items()]  # fmt: skip
+                    return self._send(200, {}, json.dumps(tree).encode())
+                name = self.path.split(f"/{PYANNOTE_REPO}/resolve/", 1)[-1].split("/", 1)[-1]
+                if name not in REPO_FILES:
+                    return self._send(404, {"X-Error-Code": "EntryNotFound"}, b"{}")
+                hub.served.append(name)
+                etag = f'"{hashlib.sha256(REPO_FILES[name]).hexdigest()}"'
+                self._send(200, {"X-Repo-Commit": COMMIT, "ETag": etag}, REPO_FILES[name])
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for key, value in {"Content-Type": "application/octet-stream", **headers}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(b'{"error": "gated"}')
+                if self.command != "HEAD":
+                    self.wfile.write(body)
 
             do_HEAD = do_GET
 
@@ -76,6 +112,13 @@ def _pids_with_token_in_argv() -> list[int]:
 @pytest.fixture
 def hub() -> Iterator[GatedHub]:
     server = GatedHub()
+    yield server
+    server.server.shutdown()
+
+
+@pytest.fixture
+def open_hub() -> Iterator[GatedHub]:
+    server = GatedHub(accepted=True)
     yield server
     server.server.shutdown()
 
@@ -119,6 +162,37 @@ def test_gated_download_sends_the_token_from_the_environment_only(hub: GatedHub,
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert lines[0].startswith(f"error: could not download pyannote ({PYANNOTE_REPO}) from the Hugging Face Hub")
     assert "accept its terms" in lines[0] and "invoke models --import PATH --name pyannote" in lines[0]
+
+
+@pytest.mark.usefixtures("tiny_en")
+def test_download_fetches_the_pipeline_files_where_the_run_looks(open_hub: GatedHub, tmp_path: Path) -> None:
+    """`invoke setup --diarizer pyannote` with the ASR model already imported: only the pipeline is fetched."""
+    assert _invoke("models", "--import", "tiny.en", tmp_path=tmp_path).returncode == 0
+    result = _invoke("setup", "--gpu", "cpu", "--no-build", "--diarizer", "pyannote", tmp_path=tmp_path,
+                     HF_ENDPOINT=open_hub.url, HF_HUB_OFFLINE="0", HF_TOKEN=TOKEN, TRANSCRIBER_MODEL_CPU="tiny.en",
+                     TRANSCRIBER_SYSFS_ROOT=str(tmp_path / "sys"),
+                     TRANSCRIBER_NVIDIA_SMI=str(tmp_path / "none"))  # fmt: skip
+    cache = tmp_path / "cache"
+    snapshot = cache / "hub" / f"models--{PYANNOTE_REPO.replace('/', '--')}" / "snapshots" / COMMIT
+    assert f"model pyannote: {snapshot}" in result.stdout, result.stdout + result.stderr
+    fetched = {p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file()}
+    assert fetched == {"config.yaml", "segmentation/pytorch_model.bin", "embedding/pytorch_model.bin", "plda/plda.npz"}
+    assert set(open_hub.served) == fetched, "only the files the pipeline reads are fetched"
+    assert (snapshot / "embedding" / "pytorch_model.bin").read_bytes() == REPO_FILES["embedding/pytorch_model.bin"]
+    assert open_hub.token_in_argv == [] and TOKEN not in result.stdout + result.stderr
+    assert _files_holding(tmp_path, TOKEN) == []
+    assert _run_side_finds(cache) == snapshot
+
+
+def _run_side_finds(cache: Path) -> Path:
+    """The run side's lookup, as in the container (HF_HOME is the mounted cache, offline)."""
+    probe = "from transcriber.diarize.pyannote import cached_pipeline; print(cached_pipeline())"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "HF_HOME": str(cache), "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    return Path(found.stdout.strip())
 
 
 def test_a_token_file_on_disk_is_never_used(hub: GatedHub, tmp_path: Path) -> None:
@@ -166,16 +240,8 @@ def test_imported_pipeline_lands_where_the_diarizer_looks(tmp_path: Path) -> Non
     assert (snapshot / "segmentation" / "pytorch_model.bin").read_bytes() == (
         folder / "segmentation" / "pytorch_model.bin"
     ).read_bytes()
-    cache = tmp_path / "cache"
-    assert model_cached(cache, "pyannote")
-    # The run side, as in the container (HF_HOME is the mounted cache, offline): its lookup finds the copy.
-    probe = "from transcriber.diarize.pyannote import cached_pipeline; print(cached_pipeline())"
-    found = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "HF_HOME": str(cache), "HF_HUB_OFFLINE": "1"},
-    )  # fmt: skip
-    assert found.returncode == 0, found.stderr
-    assert Path(found.stdout.strip()) == snapshot
+    assert model_cached(tmp_path / "cache", "pyannote")
+    assert _run_side_finds(tmp_path / "cache") == snapshot
 
 
 def test_import_of_a_folder_without_config_is_refused(tmp_path: Path) -> None:

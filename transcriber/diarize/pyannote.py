@@ -13,7 +13,7 @@ import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
 from transcriber.diarize import Turn
-from transcriber.shared import PYANNOTE_REPO
+from transcriber.shared import PYANNOTE_FILES, PYANNOTE_REPO
 
 __all__ = ["PYANNOTE_REPO", "PyannoteDiarizer", "cached_pipeline"]
 
@@ -24,7 +24,9 @@ def cached_pipeline(cache_dir: Path | None = None) -> Path | None:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        folder = Path(snapshot_download(PYANNOTE_REPO, cache_dir=cache_dir, local_files_only=True))
+        folder = Path(
+            snapshot_download(PYANNOTE_REPO, cache_dir=cache_dir, local_files_only=True, allow_patterns=PYANNOTE_FILES)
+        )
     except (LocalEntryNotFoundError, OSError, ValueError):
         return None
     return folder if (folder / "config.yaml").is_file() else None

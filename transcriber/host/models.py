@@ -20,11 +20,11 @@ from pathlib import Path
 
 from transcriber.errors import ConfigError, TranscriberError
 from transcriber.models import CATALOG
-from transcriber.shared import PYANNOTE_REPO, write_atomic
+from transcriber.shared import PYANNOTE_FILES, PYANNOTE_REPO, write_atomic
 
-#: Diarization pipelines by name: the repo and the files its loader reads (config.yaml names the models in
-#: its subfolders); the file that marks a complete copy is config.yaml, not an ASR model's model.bin.
-DIARIZERS = {"pyannote": (PYANNOTE_REPO, ("*.yaml", "segmentation/*", "embedding/*", "plda/*"))}
+#: Diarization pipelines by name: the repo and the files its loader reads; the file that marks a complete
+#: copy is config.yaml, not an ASR model's model.bin.
+DIARIZERS = {"pyannote": (PYANNOTE_REPO, PYANNOTE_FILES)}
 TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
 
@@ -84,7 +84,7 @@ def download_model(cache: Path, name: str) -> Path:
 
 def _download_failed(name: str, repo: str, reason: str) -> str:
     """What to do when the Hub did not give `repo`: for the gated pipeline, the terms and the token."""
-    failed = f"could not download {name} ({repo}) from the Hugging Face Hub: {reason}."
+    failed = f"could not download {name} ({repo}) from the Hugging Face Hub: {reason.rstrip('. ')}."
     if patterns_of(repo) is not None:
         return (
             f"{failed} It is gated: accept its terms at https://huggingface.co/{repo} and set HF_TOKEN in the "
