@@ -167,8 +167,10 @@ def models(c: Context, download: str | None = None, import_: str | None = None, 
 
 _RAY_HELP = {
     "node_ip": "this host's address, the one the other nodes reach (default: the default route's)",
-    "ports_from": "first of this node's block of fixed ports (26 from here: raylet, agents, 16 worker ports); a second "
-    "node on one host needs another block",
+    "ports_from": "first of this node's block of fixed ports (raylet and agents from here, worker ports from +10); "
+    "a second node on one host needs another block",
+    "worker_ports": "ports for Ray's worker processes, one each: at least one per actor (GPU or CPU slot) plus a "
+    "few for tasks; raise it on a many-core node, or bound the slots with --num-cpus",
     "num_cpus": "CPU slots Ray offers on this node (default: Ray counts them)",
     "num_gpus": "GPUs Ray offers on this node (default: Ray counts them)",
 }
@@ -199,11 +201,12 @@ def cluster_head(
     node_ip: str | None = None,
     port: int = 6379,
     ports_from: int = 6380,
+    worker_ports: int = 16,
     num_cpus: str | None = None,
     num_gpus: str | None = None,
 ) -> None:
     """Start a Ray head node in the image (detached), with the GPU, model cache and user a run gets."""
-    node = actions.RayNode(None, node_ip, port, ports_from, _ray_resources(num_cpus, num_gpus))
+    node = actions.RayNode(None, node_ip, port, ports_from, _ray_resources(num_cpus, num_gpus), worker_ports)
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)
     ip = next(a.split("=", 1)[1] for a in spec.command if a.startswith("--node-ip-address="))
@@ -217,13 +220,15 @@ def cluster_worker(
     address: str | None = None,
     node_ip: str | None = None,
     ports_from: int = 6380,
+    worker_ports: int = 16,
     num_cpus: str | None = None,
     num_gpus: str | None = None,
 ) -> None:
     """Start a Ray worker node in the image (detached) that joins the head at --address."""
     if not address:
         raise Exit("error: --address is required: invoke cluster-worker --address HEAD:6379", code=EXIT_USAGE)
-    node = actions.RayNode(address, node_ip, 6379, ports_from, _ray_resources(num_cpus, num_gpus))
+    resources = _ray_resources(num_cpus, num_gpus)
+    node = actions.RayNode(address, node_ip, ports_from=ports_from, resources=resources, worker_ports=worker_ports)
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)
     print(f"Ray worker {spec.name} joined {address}, listening on TCP {_port_ranges(node.ports.listening())}")

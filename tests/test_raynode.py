@@ -45,6 +45,9 @@ def test_bad_ports_and_addresses_are_usage_errors() -> None:
         RayPorts(6370, gcs=6379)
     with pytest.raises(ConfigError, match="must lie in 1024-65535"):
         RayPorts(65530)
+    with pytest.raises(ConfigError, match="--worker-ports 1: give at least 2"):
+        RayPorts(6380, workers=1)
+    assert RayPorts(6380, workers=64).flags()[-1] == "--max-worker-port=6453"
     assert head_address("10.0.0.2:6379") == "10.0.0.2:6379" and head_address("10.0.0.2") == "10.0.0.2:6379"
     with pytest.raises(ConfigError, match="give the head as HOST:PORT"):
         head_address("10.0.0.2:ray")

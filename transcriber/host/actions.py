@@ -283,10 +283,11 @@ class RayNode:
     port: int = HEAD_PORT
     ports_from: int = 6380
     resources: tuple[str, ...] = ()
+    worker_ports: int = 16
 
     @property
     def ports(self) -> RayPorts:
-        return RayPorts(self.ports_from, gcs=self.port if self.address is None else None)
+        return RayPorts(self.ports_from, self.worker_ports, gcs=self.port if self.address is None else None)
 
 
 def ray_node_spec(paths: HostPaths, node: RayNode) -> ContainerSpec:

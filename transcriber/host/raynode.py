@@ -49,7 +49,9 @@ class RayPorts:
     def __post_init__(self) -> None:
         last = self.first + _WORKERS_AT + self.workers - 1
         where = f"--ports-from {self.first}: the node's ports {self.first}-{last}"
-        if self.first < 1024 or last > 65535 or self.workers < 2:
+        if self.workers < 2:
+            raise ConfigError(f"--worker-ports {self.workers}: give at least 2 (one per actor, plus tasks)")
+        if self.first < 1024 or last > 65535:
             raise ConfigError(f"{where} must lie in 1024-65535")
         if self.gcs is not None and self.first <= self.gcs <= last:
             raise ConfigError(f"{where} overlap the head port {self.gcs}; choose another --ports-from")
