@@ -25,7 +25,9 @@ def cached_pipeline(cache_dir: Path | None = None) -> Path | None:
 
     try:
         folder = Path(
-            snapshot_download(PYANNOTE_REPO, cache_dir=cache_dir, local_files_only=True, allow_patterns=PYANNOTE_FILES)
+            snapshot_download(
+                PYANNOTE_REPO, cache_dir=cache_dir, local_files_only=True, allow_patterns=list(PYANNOTE_FILES)
+            )
         )
     except (LocalEntryNotFoundError, OSError, ValueError):
         return None
