@@ -16,11 +16,11 @@ from invoke import Context, Exit, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from transcriber.errors import EXIT_USAGE, TranscriberError
+from transcriber.errors import EXIT_USAGE, ConfigError, TranscriberError
 from transcriber.host import actions
 from transcriber.host.doctor import run_checks
 from transcriber.host.envfiles import default_model, model_cache
-from transcriber.host.models import download_model, import_model
+from transcriber.host.models import DIARIZERS, download_model, import_model
 from transcriber.models import ready_offline
 
 PATHS = actions.HostPaths()
@@ -48,11 +48,14 @@ def _here_or_in_image(local: bool, here: Callable[[], int], image: Callable[[], 
         "gpu": "auto (detect), rocm, cuda or cpu",
         "no_build": "skip building the image",
         "no_models": "skip downloading the default model",
+        "diarizer": "pyannote: also fetch the pyannote diarization pipeline (gated: HF_TOKEN from the environment)",
     }
 )
-def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool = False) -> None:
+def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool = False, diarizer: str = "") -> None:
     """Detect the GPU, write env/local.env, build the image and fetch the default model. Safe to rerun."""
     with _user_errors():
+        if diarizer not in ("", "embedding", *DIARIZERS):
+            raise ConfigError(f"--diarizer {diarizer}: choose pyannote (or embedding, which needs no download)")
         found, values = actions.setup_env(PATHS, gpu)
         print(f"GPU: {found.name} ({found.kind}); wrote {PATHS.env_dir / 'local.env'}: {values}")
         config = PATHS.config()
@@ -60,9 +63,10 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
             actions.docker_client()
             print("image:", actions.build(PATHS, found.kind))
         if not no_models:
-            model, cache = default_model(config, found.kind), model_cache(config)
-            where = cache if ready_offline(model, cache) else download_model(cache, model)
-            print(f"model {model}: {where}")
+            cache = model_cache(config)
+            for model in (default_model(config, found.kind), *([diarizer] if diarizer in DIARIZERS else [])):
+                where = cache if ready_offline(model, cache) else download_model(cache, model)
+                print(f"model {model}: {where}")
             if found.kind != "cpu" and not no_build:  # once per new image or GPU: the result is cached
                 actions.selftest_in_container(PATHS)
     print("ready: invoke transcribe --input DIR")
@@ -142,9 +146,11 @@ def build(c: Context, gpu: str | None = None, target: str = "runtime") -> None:
 
 @task(
     help={
-        "download": "catalog name or repo id to fetch from the Hub into the model cache",
-        "import_": "a CTranslate2 model folder (or tiny.en, the bundled copy) to put into the model cache",
-        "name": "with --import: the catalog name or repo id the folder is (default: the folder's name)",
+        "download": "catalog name, pyannote (the diarization pipeline; HF_TOKEN from the environment) or repo id "
+        "to fetch from the Hub into the model cache",
+        "import_": "a CTranslate2 model folder (or tiny.en, the bundled copy), or a pyannote pipeline folder with "
+        "--name pyannote, to put into the model cache",
+        "name": "with --import: the catalog name, pyannote or repo id the folder is (default: the folder's name)",
     }
 )
 def models(c: Context, download: str | None = None, import_: str | None = None, name: str | None = None) -> None:
@@ -158,6 +164,83 @@ def models(c: Context, download: str | None = None, import_: str | None = None, 
             print(import_model(cache, import_, name))
             return
     c.run(f"{sys.executable} -m transcriber models", env={"HF_HOME": str(cache)})
+
+
+_RAY_HELP = {
+    "node_ip": "this host's address, the one the other nodes reach (default: the default route's)",
+    "ports_from": "first of this node's block of fixed ports (raylet and agents from here, worker ports from +10); "
+    "a second node on one host needs another block",
+    "worker_ports": "ports for Ray's worker processes, one each: at least one per actor (GPU or CPU slot) plus a "
+    "few for tasks; raise it on a many-core node, or bound the slots with --num-cpus",
+    "num_cpus": "CPU slots Ray offers on this node (default: Ray counts them)",
+    "num_gpus": "GPUs Ray offers on this node (default: Ray counts them)",
+}
+
+
+def _ray_resources(num_cpus: str | None, num_gpus: str | None) -> tuple[str, ...]:
+    given = {kind: n for kind, n in (("cpus", num_cpus), ("gpus", num_gpus)) if n is not None}
+    for kind, n in given.items():
+        if not n.isdigit():
+            raise Exit(f"error: --num-{kind} {n}: give a whole number", code=EXIT_USAGE)
+    return tuple(f"--num-{kind}={n}" for kind, n in given.items())
+
+
+def _port_ranges(ports: tuple[int, ...]) -> str:
+    """6379-6385,6390-6405: the ports to open between the hosts, as firewalls take them."""
+    runs: list[list[int]] = []
+    for port in sorted(ports):
+        if runs and port == runs[-1][-1] + 1:
+            runs[-1].append(port)
+        else:
+            runs.append([port])
+    return ",".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+@task(help={**_RAY_HELP, "port": "the head's port (Ray's GCS), which workers join"})
+def cluster_head(
+    c: Context,
+    node_ip: str | None = None,
+    port: int = 6379,
+    ports_from: int = 6380,
+    worker_ports: int = 16,
+    num_cpus: str | None = None,
+    num_gpus: str | None = None,
+) -> None:
+    """Start a Ray head node in the image (detached), with the GPU, model cache and user a run gets."""
+    node = actions.RayNode(None, node_ip, port, ports_from, _ray_resources(num_cpus, num_gpus), worker_ports)
+    with _user_errors():
+        spec = actions.start_ray_node(PATHS, node)
+    ip = next(a.split("=", 1)[1] for a in spec.command if a.startswith("--node-ip-address="))
+    print(f"Ray head {spec.name} started at {ip}:{port}, listening on TCP {_port_ranges(node.ports.listening())}")
+    print(f"on each GPU host: invoke cluster-worker --address {ip}:{port}")
+
+
+@task(help={**_RAY_HELP, "address": "the head, HOST:PORT (as cluster-head printed it)"})
+def cluster_worker(
+    c: Context,
+    address: str | None = None,
+    node_ip: str | None = None,
+    ports_from: int = 6380,
+    worker_ports: int = 16,
+    num_cpus: str | None = None,
+    num_gpus: str | None = None,
+) -> None:
+    """Start a Ray worker node in the image (detached) that joins the head at --address."""
+    if not address:
+        raise Exit("error: --address is required: invoke cluster-worker --address HEAD:6379", code=EXIT_USAGE)
+    resources = _ray_resources(num_cpus, num_gpus)
+    node = actions.RayNode(address, node_ip, ports_from=ports_from, resources=resources, worker_ports=worker_ports)
+    with _user_errors():
+        spec = actions.start_ray_node(PATHS, node)
+    print(f"Ray worker {spec.name} joined {address}, listening on TCP {_port_ranges(node.ports.listening())}")
+
+
+@task
+def cluster_stop(c: Context) -> None:
+    """Stop and remove the Ray node containers of this host (started by cluster-head or cluster-worker)."""
+    with _user_errors():
+        names = actions.stop_ray_nodes()
+    print("stopped: " + (", ".join(names) if names else "no Ray node was running"))
 
 
 @task(help={"command": "run this bash command in the image instead of an interactive shell"})
@@ -178,11 +261,14 @@ def test(c: Context) -> None:
 
 @task
 def lock(c: Context) -> None:
-    """Regenerate requirements.lock for the image (Python 3.12, manylinux x86-64, hashes)."""
+    """Regenerate requirements.lock for the images (Python 3.12, manylinux x86-64, hashes).
+
+    Pins already in the lock are kept (uv prefers the output file's versions): only what changed resolves anew."""
     c.run(
-        "uv pip compile pyproject.toml --python-version 3.12 --python-platform x86_64-manylinux_2_28 "
-        "--extra llm --extra multimodal --extra quant --extra bench --generate-hashes "
-        "--override containers/lock-overrides.txt -o requirements.lock"
+        "uv pip compile pyproject.toml containers/lock-extras.in --python-version 3.12 "
+        "--python-platform x86_64-manylinux_2_28 --extra llm --extra multimodal --extra quant --extra bench "
+        "--extra diarize --extra cluster --generate-hashes --override containers/lock-overrides.txt "
+        "-o requirements.lock"
     )
 
 

@@ -2,8 +2,9 @@
 
 Why in the build: the lock is resolved for the image's Python (3.12), not the one CI's tests run on, so a
 pin that installs but breaks at import (or at a call, as PyAV 19 did for faster-whisper) must stop the
-build. A package whose import needs torch is reported, not failed, when the image was built without torch
-(TORCH_VERSION=none), as CI builds it.
+build; faster-whisper's decoding and resemblyzer's speaker encoder are also run once. A package whose
+import needs torch is reported, not failed, when the image was built without torch (TORCH_VERSION=none),
+as CI builds it.
 
 Usage: python check_lock.py requirements.lock
 """
@@ -77,12 +78,29 @@ def decode_smoke() -> str | None:
     return None if len(samples) == 1600 else f"decode_audio returned {len(samples)} samples, not 1600"
 
 
+def speaker_smoke() -> str | None:
+    """resemblyzer's GE2E encoder (weights from its wheel) embedding 1 s of a tone on the CPU: loads the
+    weights and runs librosa's mel spectrogram, which an import alone would not."""
+    import numpy as np
+    from resemblyzer import VoiceEncoder
+
+    tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)).astype(np.float32)
+    try:
+        embedding = VoiceEncoder("cpu", verbose=False).embed_utterance(tone)
+    except Exception as exc:
+        return f"VoiceEncoder.embed_utterance: {type(exc).__name__}: {exc}"
+    norm = float(np.linalg.norm(embedding))
+    return None if embedding.shape == (256,) and abs(norm - 1) < 1e-3 else f"embedding {embedding.shape}, norm {norm}"
+
+
 def main() -> int:
     torch = importlib.util.find_spec("torch") is not None
     names = pinned(Path(sys.argv[1]))
     failed = {name: problem for name in names if (problem := check(name, torch))}
     if "faster-whisper" not in failed and (problem := decode_smoke()):
         failed["faster-whisper"] = problem
+    if torch and "resemblyzer" in names and "resemblyzer" not in failed and (problem := speaker_smoke()):
+        failed["resemblyzer"] = problem
     for name, problem in failed.items():
         print(f"FAIL {name}: {problem}")
     version = sys.version.split()[0]

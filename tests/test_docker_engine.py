@@ -27,6 +27,7 @@ from tests.conftest import RECORDINGS, load_transcripts
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "transcriber-test"
+TOKEN = "hf_EngineTestTokenThatNoContainerMayGet"
 pytestmark = pytest.mark.docker
 
 
@@ -66,6 +67,8 @@ def host(tmp_path_factory: pytest.TempPathFactory, client) -> dict[str, str]:  #
         "TRANSCRIBER_BUILD_ARGS": os.environ.get("TRANSCRIBER_TEST_BUILD_ARGS", "TORCH_VERSION=none"),
         "TRANSCRIBER_SYSFS_ROOT": str(home / "no-sys"),
         "TRANSCRIBER_NVIDIA_SMI": str(home / "no-nvidia-smi"),
+        # A user's Hub token: no container may get it (the run and Ray node requests are inspected for it).
+        "HF_TOKEN": TOKEN,
     }
     subprocess.run(["bash", str(ROOT / "tests/docker/make_base_images.sh"), "cpu"], check=True, timeout=1800)
     imported = _invoke("models", "--import", "tiny.en", env=env)
@@ -146,6 +149,7 @@ def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Pa
     assert host_config["NetworkMode"] == "none"
     assert "no-new-privileges" in host_config["SecurityOpt"]
     assert info["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
+    assert TOKEN not in str(info["Config"]["Env"]) + str(info["Config"]["Cmd"])
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     assert mounts["/data/in"]["Source"] == str(source) and mounts["/data/in"]["RW"] is False
     assert mounts["/data/out"]["RW"] is True
@@ -332,3 +336,87 @@ def test_dev_target_gets_its_own_tag(host: dict[str, str], client) -> None:  # t
     tools = client.containers.run(f"{IMAGE}:cpu-dev", ["-c", "import pytest, invoke"], entrypoint="python",
                                   remove=True)  # fmt: skip
     assert tools == b""
+
+
+#: The TCP sockets the container's own processes listen on (by socket inode: on the host's network,
+#: /proc/net/tcp lists the whole host's), beyond loopback: what another host could reach.
+_LISTENING = """
+import os, pathlib
+inodes = set()
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        continue
+    inodes |= {link[8:-1] for link in links if link.startswith("socket:[")}
+for name in ("tcp", "tcp6"):
+    for line in pathlib.Path("/proc/net", name).read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes:
+            address, port = fields[1].rsplit(":", 1)
+            print(address, int(port, 16))
+"""
+
+
+def _listening(client, name: str) -> set[int]:  # type: ignore[no-untyped-def]
+    found = client.containers.get(name).exec_run(["python3", "-c", _LISTENING], user="0").output.decode()
+    loopback = ("0100007F", "00000000000000000000000001000000")
+    return {int(port) for address, port in (line.split() for line in found.splitlines()) if address not in loopback}
+
+
+def _ray_status(client, name: str, nodes: int, timeout: float = 180) -> str:  # type: ignore[no-untyped-def]
+    """`ray status` in the head container, polled until it lists `nodes` active nodes."""
+    deadline, text = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        text = client.containers.get(name).exec_run(["ray", "status"]).output.decode()
+        active = text.split("Active:", 1)[-1].split("Pending:", 1)[0]
+        if "Active:" in text and len(re.findall(r"^\s*1 node_", active, flags=re.MULTILINE)) == nodes:
+            return text
+        time.sleep(2)
+    raise AssertionError(f"the cluster did not reach {nodes} nodes within {timeout} s:\n{text}")
+
+
+#: A driver on the head: its own node id, then the node id a one-CPU task ran on.
+_ON_THE_WORKER = """
+import ray
+ray.init(address="auto", logging_level="ERROR")
+where = ray.remote(num_cpus=1)(lambda: ray.get_runtime_context().get_node_id())
+print(ray.get_runtime_context().get_node_id(), ray.get(where.remote(), timeout=120))
+"""
+
+
+def test_ray_head_and_worker_form_a_cluster_on_fixed_ports(host: dict[str, str], client) -> None:  # type: ignore[no-untyped-def]
+    """A head (no CPU slots) and a worker (one) on this one engine, on different port blocks (ports far
+    from Ray's defaults, so a Ray of another test on this host cannot collide); the worker joins at the
+    bridge gateway, an address of this host; a one-CPU task sent from the head runs on the worker; and
+    beyond loopback each node listens only on the ports it was given."""
+    from transcriber.host.raynode import RayPorts
+
+    gateway = client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    nodes = {"transcriber-ray-head-16380": RayPorts(16380, gcs=16379),
+             "transcriber-ray-worker-16480": RayPorts(16480)}  # fmt: skip
+    try:
+        head = _invoke("cluster-head", "--node-ip", gateway, "--port", "16379", "--ports-from", "16380",
+                       "--num-cpus", "0", env=host, timeout=300)  # fmt: skip
+        assert head.returncode == 0, head.stdout + head.stderr
+        assert f"started at {gateway}:16379, listening on TCP 16379-16385,16390-16405" in head.stdout
+        worker = _invoke("cluster-worker", "--address", f"{gateway}:16379", "--node-ip", gateway,
+                         "--ports-from", "16480", "--num-cpus", "1", env=host, timeout=300)  # fmt: skip
+        assert worker.returncode == 0, worker.stdout + worker.stderr
+        status = _ray_status(client, "transcriber-ray-head-16380", nodes=2)
+        assert "0.0/1.0 CPU" in status, status
+        ran = client.containers.get("transcriber-ray-head-16380").exec_run(["python3", "-c", _ON_THE_WORKER])
+        assert ran.exit_code == 0, ran.output.decode()[-3000:]
+        driver_node, task_node = ran.output.decode().strip().splitlines()[-1].split()
+        assert task_node != driver_node, "the task must have run on the worker node"
+        for name, ports in nodes.items():
+            info = client.api.inspect_container(name)
+            assert info["HostConfig"]["NetworkMode"] == "host" and not info["HostConfig"]["PortBindings"]
+            assert info["HostConfig"]["RestartPolicy"]["Name"] == "no"
+            assert info["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
+            assert TOKEN not in str(info["Config"]["Env"]) + str(info["Config"]["Cmd"])
+            assert _listening(client, name) <= set(ports.listening()), f"{name} listens on undeclared ports"
+    finally:
+        stop = _invoke("cluster-stop", env=host)
+    assert stop.returncode == 0 and set(nodes) <= set(stop.stdout.split(": ", 1)[1].strip().split(", "))
+    assert not client.containers.list(all=True, filters={"label": "transcriber.ray"})

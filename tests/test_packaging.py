@@ -20,7 +20,7 @@ DOCKERFILES = [ROOT / "containers" / "rocm" / "Dockerfile", ROOT / "containers" 
 #: Deliberately left out of the lock: the ROCm base image brings torch, the ROCm wheel brings ctranslate2.
 LEFT_TO_THE_IMAGE = {"torch", "ctranslate2"}
 #: The extras the image installs through the lock (see `invoke lock`).
-IMAGE_EXTRAS = ("llm", "multimodal", "quant", "bench")
+IMAGE_EXTRAS = ("llm", "multimodal", "quant", "bench", "diarize", "cluster")
 
 
 def _name(requirement: str) -> str:
@@ -45,6 +45,11 @@ def test_every_dependency_is_in_the_lock() -> None:
     missing = wanted - set(pinned)
     assert not missing, f"in pyproject.toml but not in requirements.lock (run `invoke lock`): {sorted(missing)}"
     assert not LEFT_TO_THE_IMAGE & set(pinned), "torch and ctranslate2 must come from the image, not the lock"
+    extras_in = (ROOT / "containers" / "lock-extras.in").read_text().splitlines()
+    for requirement in (line for line in extras_in if line.strip() and not line.startswith("#")):
+        name, version = requirement.split("==")
+        assert pinned.get(name) == version, f"{requirement} (containers/lock-extras.in) is not pinned in the lock"
+    assert not {"typing", "webrtcvad"} & set(pinned), "resemblyzer's sdist-only deps are overridden out"
     blocks = re.split(r"\n(?=[A-Za-z0-9])", lock.split("\n", 2)[-1])
     for block in blocks:
         if "==" in block:

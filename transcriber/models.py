@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from transcriber.errors import ModelNotFoundError
+from transcriber.shared import PYANNOTE_REPO
 
 
 @dataclass(frozen=True)
@@ -139,12 +140,17 @@ def cached_path(repo: str, patterns: tuple[str, ...] | None = None) -> Path | No
 
 
 def _repo_and_key_file(name: str) -> tuple[str, str] | None:
-    """(repo, the file its kind cannot load without) for a catalog name or repo of any kind; a repo id the
-    catalog does not know is taken for a Whisper model, as `--model` takes it. None: neither."""
+    """(repo, the file its kind cannot load without) for a catalog name, the pyannote pipeline or a repo of any
+    kind; a repo id the catalog does not know is taken for a Whisper model, as `--model` takes it. None: neither.
+
+    The pipeline is checked by its config.yaml alone: huggingface_hub 2.4 calls a snapshot fetched with file
+    patterns incomplete to a lookup made without them."""
     for catalog in (LLM_CATALOG, AUDIO_LLM_CATALOG, SEAMLESS_CATALOG):
         for info in catalog.values():
             if name in (info.name, info.repo):
                 return info.repo, "config.json"
+    if name in ("pyannote", PYANNOTE_REPO):
+        return PYANNOTE_REPO, "config.yaml"
     repo = CATALOG[name].repo if name in CATALOG else name
     return (repo, "model.bin") if "/" in repo else None
 

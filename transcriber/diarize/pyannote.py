@@ -13,8 +13,9 @@ import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
 from transcriber.diarize import Turn
+from transcriber.shared import PYANNOTE_FILES, PYANNOTE_REPO
 
-PYANNOTE_REPO = "pyannote/speaker-diarization-community-1"
+__all__ = ["PYANNOTE_REPO", "PyannoteDiarizer", "cached_pipeline"]
 
 
 def cached_pipeline(cache_dir: Path | None = None) -> Path | None:
@@ -23,7 +24,11 @@ def cached_pipeline(cache_dir: Path | None = None) -> Path | None:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        folder = Path(snapshot_download(PYANNOTE_REPO, cache_dir=cache_dir, local_files_only=True))
+        folder = Path(
+            snapshot_download(
+                PYANNOTE_REPO, cache_dir=cache_dir, local_files_only=True, allow_patterns=list(PYANNOTE_FILES)
+            )
+        )
     except (LocalEntryNotFoundError, OSError, ValueError):
         return None
     return folder if (folder / "config.yaml").is_file() else None

@@ -14,8 +14,9 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from transcriber.errors import ConfigError
+from transcriber.errors import ConfigError, TranscriberError
 from transcriber.host.container import (
     CONTAINER_INPUT,
     CONTAINER_OUTPUT,
@@ -38,6 +39,7 @@ from transcriber.host.envfiles import (
     write_local_env,
 )
 from transcriber.host.gpu import Gpu, detect, detect_choice
+from transcriber.host.raynode import HEAD_PORT, LABEL, RayPorts, detect_node_ip, head_address, start_command
 from transcriber.host.rocm import advice
 from transcriber.shared import BACKENDS
 
@@ -270,3 +272,66 @@ def bench_in_container(
         configs = f"{CONTAINER_OUTPUT}/{spec_file.name}"
     command = ["bench", "--input", CONTAINER_INPUT, "--output", CONTAINER_OUTPUT, "--configs", configs]
     return run_in_image(paths, source, target, lambda config, access: command, connect)
+
+
+@dataclass(frozen=True)
+class RayNode:
+    """What `invoke cluster-head` / `cluster-worker` asked for; `address` None makes a head."""
+
+    address: str | None = None
+    node_ip: str | None = None
+    port: int = HEAD_PORT
+    ports_from: int = 6380
+    resources: tuple[str, ...] = ()
+    worker_ports: int = 16
+
+    @property
+    def ports(self) -> RayPorts:
+        return RayPorts(self.ports_from, self.worker_ports, gcs=self.port if self.address is None else None)
+
+
+def ray_node_spec(paths: HostPaths, node: RayNode) -> ContainerSpec:
+    """The run's request (GPU devices, numeric GIDs, override, model cache, user, isolation) made into a
+    named Ray node: `ray start` as the entrypoint, on the host's network, no input or output folders."""
+    role = "head" if node.address is None else "worker"
+    address = None if node.address is None else head_address(node.address)
+    command = start_command(node.ports, node.node_ip or detect_node_ip(), address, list(node.resources))
+    return replace(_spec(paths, command, None, None), entrypoint="ray", network="host",
+                   name=f"transcriber-ray-{role}-{node.ports_from}", labels={LABEL: role})  # fmt: skip
+
+
+def start_ray_node(
+    paths: HostPaths, node: RayNode, connect: Callable[[], object] = docker_client, wait_s: float = 120
+) -> ContainerSpec:
+    """Start the node's container detached and wait until Ray says it started; a node that exits first is
+    an error carrying its last log line."""
+    import time
+
+    spec = ray_node_spec(paths, node)
+    client: Any = connect()
+    require_image(client, spec.image)
+    if any(c.name == spec.name for c in client.containers.list(all=True, filters={"name": spec.name})):
+        raise ConfigError(f"a container named {spec.name} exists: stop it first (invoke cluster-stop)")
+    container = client.containers.run(**spec.docker_kwargs())
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        container.reload()
+        logs = container.logs().decode("utf-8", errors="replace")
+        if "Ray runtime started" in logs:
+            return spec
+        if container.status not in ("created", "running"):
+            last = next((line for line in reversed(logs.strip().splitlines()) if line.strip()), "no output")
+            raise TranscriberError(f"the Ray node {spec.name} exited: {last.strip()[:300]} (docker logs {spec.name})")
+        time.sleep(1)
+    raise TranscriberError(f"the Ray node {spec.name} did not start within {wait_s:.0f} s (docker logs {spec.name})")
+
+
+def stop_ray_nodes(connect: Callable[[], object] = docker_client) -> list[str]:
+    """Stop and remove every Ray node container of ours on this engine (found by label); their names."""
+    client: Any = connect()
+    names = []
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        container.stop(timeout=10)
+        container.remove(force=True)
+        names.append(container.name)
+    return names

@@ -60,6 +60,12 @@ class ContainerSpec:
     user: str
     shm_size: str = "8g"
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: A batch talks to no network; a Ray node (`invoke cluster-head`) shares the host's (see host/raynode.py).
+    network: str = "none"
+    #: A long-lived service container (a Ray node) has a name, labels and its own entrypoint; a batch has none.
+    name: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    entrypoint: str = ""
 
     def environment(self) -> dict[str, str]:
         # The caller's uid has no home in the image: HOME and matplotlib's config go to /tmp, or libraries
@@ -100,13 +106,17 @@ class ContainerSpec:
             "command": list(self.command),
             "environment": self.environment(),
             "volumes": self.mounts(),
-            "network_mode": "none",  # transcription never talks to the network
+            "network_mode": self.network,
             "user": self.user,
             "security_opt": ["no-new-privileges"],
             "ipc_mode": "private",
             "shm_size": self.shm_size,
             "detach": True,
         }
+        if self.name:  # a service: named, labelled, never restarted by the engine behind the user's back
+            kwargs |= {"name": self.name, "labels": dict(self.labels), "restart_policy": {"Name": "no"}}
+        if self.entrypoint:
+            kwargs["entrypoint"] = [self.entrypoint]
         if self.gpu.kind == "rocm":
             kwargs["devices"] = list(self.gpu.devices)
             kwargs["group_add"] = [str(g) for g in self.gpu.group_ids]
@@ -130,6 +140,10 @@ class ContainerSpec:
             args.append("--gpus=all")
         args += [f"--env={key}={value}" for key, value in kwargs["environment"].items()]
         args += [f"--volume={host}:{m['bind']}:{m['mode']}" for host, m in kwargs["volumes"].items()]
+        if self.name:
+            args += [f"--name={self.name}", "--restart=no", *(f"--label={k}={v}" for k, v in self.labels.items())]
+        if self.entrypoint:
+            args.append(f"--entrypoint={self.entrypoint}")
         return args
 
 
