@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import socket
@@ -18,8 +17,10 @@ _REACH_SECONDS = 5.0
 
 
 def _require_ray() -> None:
-    if importlib.util.find_spec("ray") is None:
-        raise ConfigError("--cluster ray needs ray, which is not installed: pip install -e '.[cluster]'")
+    try:
+        import ray  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("--cluster ray needs ray, which is not installed: pip install -e '.[cluster]'") from exc
 
 
 def _check_reachable(address: str) -> None:
