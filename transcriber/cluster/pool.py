@@ -59,9 +59,10 @@ class Member:
         )
 
 
-def placements(settings: Settings) -> list[dict[str, Any]]:
-    """Actor options: one worker per GPU (`num_gpus=1`), or per `CPU_SLOT` cores of a node without one, each
-    pinned to its node. A node started with `--num-cpus 0` and no GPU (a head kept free) gets none."""
+def placements(settings: Settings) -> list[tuple[str, dict[str, Any]]]:
+    """(node address, actor options) per worker: one per GPU (`num_gpus=1`), or per `CPU_SLOT` cores of a node
+    without one, each pinned to its node. A node started with `--num-cpus 0` and no GPU (a head kept free)
+    gets none."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -71,12 +72,14 @@ def placements(settings: Settings) -> list[dict[str, Any]]:
             continue
         resources = node.get("Resources", {})
         cpus, gpus = resources.get("CPU", 0.0), int(resources.get("GPU", 0)) if settings.device != "cpu" else 0
-        pin = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+        address, pin = node["NodeManagerAddress"], NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
         if gpus:
-            options += [{"num_gpus": 1, "num_cpus": min(1.0, cpus / gpus), "scheduling_strategy": pin}] * gpus
+            options += [
+                (address, {"num_gpus": 1, "num_cpus": min(1.0, cpus / gpus), "scheduling_strategy": pin})
+            ] * gpus
         elif cpus >= 1:
             slots = max(1, int(cpus // CPU_SLOT))
-            options += [{"num_cpus": cpus / slots, "scheduling_strategy": pin}] * slots
+            options += [(address, {"num_cpus": cpus / slots, "scheduling_strategy": pin})] * slots
     return options
 
 
@@ -92,8 +95,8 @@ class Pool:
         actor = ray.remote(Worker)
         started = time.perf_counter()
         self.members = [
-            Member(n, actor.options(max_restarts=0, **opts).remote(settings))
-            for n, opts in enumerate(placements(settings), start=1)
+            Member(n, actor.options(max_restarts=0, **opts).remote(settings, node), node)
+            for n, (node, opts) in enumerate(placements(settings), start=1)
         ]
         self.retired: list[Member] = []
         if not self.members:
@@ -112,7 +115,7 @@ class Pool:
         keys, errors = None, []
         for ref in ready:
             member, info = refs[ref], ray.get(ref)
-            member.node, member.pid = info["node"], info["pid"]
+            member.pid = info["pid"]
             for note in info["notes"]:
                 self.reporter.note(f"worker {member.number} (node {member.node}): {note}")
             keys = keys or info["keys"]

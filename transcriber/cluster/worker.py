@@ -28,19 +28,13 @@ if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner
 
 
-def node_address() -> str:
-    """The node's IP address as Ray knows it (what `ray status` shows), for messages."""
-    import ray
-
-    return str(ray.util.get_node_ip_address())
-
-
 class Worker:
     """The actor: `describe` once, then `recognise` per file, then (with --cleanup llm) `clean` per file."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, node: str) -> None:
+        """`node`: the address of the node Ray placed it on (as `ray status` shows it), for messages."""
         self.settings = settings
-        self.node, self.pid = node_address(), os.getpid()
+        self.node, self.pid = node, os.getpid()
         self._notes = io.StringIO()
         reporter = Reporter(self._notes)
         self.error: str | None = None
@@ -59,7 +53,7 @@ class Worker:
         if self.slot is not None:
             asr_key = self.slot.key()
             keys = (asr_key, self.speakers.key(asr_key) if self.speakers else asr_key)
-        return {"node": self.node, "pid": self.pid, "keys": keys, "error": self.error,
+        return {"pid": self.pid, "keys": keys, "error": self.error,
                 "notes": self._notes.getvalue().splitlines()}  # fmt: skip
 
     def recognise(self, path: str, source: str, data: bytes | None, asr: dict[str, Any] | None) -> dict[str, Any]:
