@@ -11,13 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import wave
 from collections.abc import Iterator
@@ -28,87 +25,22 @@ import pytest
 import ray  # noqa: F401 - the `cluster` extra is part of CI: without it these tests fail, they do not skip
 
 from tests.conftest import RECORDINGS, run_cli
+from tests.ray_cluster import LoopbackCluster, free_ports
 from transcriber.audio import SAMPLE_RATE, decode
-from transcriber.errors import EXIT_OK, EXIT_USAGE, ConfigError
+from transcriber.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError
 from transcriber.settings import load_settings
 from transcriber.state import STATE_DIR
 
 pytestmark = pytest.mark.usefixtures("tiny_en")
-RAY = [sys.executable, "-m", "ray.scripts.scripts"]
-#: The per-node ports `ray start` would otherwise take at fixed defaults, clashing with any other cluster here.
-NODE_PORTS = ("--node-manager-port", "--object-manager-port", "--metrics-export-port", "--runtime-env-agent-port",
-              "--dashboard-agent-grpc-port", "--dashboard-agent-listen-port")  # fmt: skip
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
-def _node_args(ports: list[int]) -> list[str]:
-    """One node on loopback with one CPU and its own ports (worker processes bind free ones themselves)."""
-    args = [f"{flag}={port}" for flag, port in zip(NODE_PORTS, ports, strict=True)]
-    return [*args, "--node-ip-address=127.0.0.1", "--num-cpus=1", "--object-store-memory=100000000",
-            "--disable-usage-stats", "--block"]  # fmt: skip
-
-
-def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    """`ray start ... --block` in a session of its own, so the test can stop exactly what it started."""
-    process = subprocess.Popen([*RAY, "start", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=env, start_new_session=True)  # fmt: skip
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if "Ray runtime started" in line:
-            return process
-    raise AssertionError("ray start failed:\n" + "".join(seen[-30:]))
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    """HOST:PORT of a two-node cluster; both nodes stopped (their process groups killed) afterwards.
-
-    Token authentication with a token of its own, given to the nodes and (through the environment) to every
-    driver the tests start, so neither ~/.ray/auth_token nor its absence changes anything.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RAY_AUTH_MODE", "token")
-        patch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
-        yield from _cluster()
-
-
-def _cluster() -> Iterator[str]:
-    temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1"}
-    port, dashboard, *ports = _free_ports(2 + 2 * len(NODE_PORTS))
-    nodes = []
-    try:
-        nodes.append(_start(["--head", f"--port={port}", "--include-dashboard=false", f"--dashboard-port={dashboard}",
-                             f"--temp-dir={temp}", *_node_args(ports[:6])], env))  # fmt: skip
-        nodes.append(_start([f"--address=127.0.0.1:{port}", *_node_args(ports[6:])], env))
-        yield f"127.0.0.1:{port}"
-    finally:
-        for node in reversed(nodes):
-            _stop(node)
-        shutil.rmtree(temp, ignore_errors=True)
+    """HOST:PORT of a two-node cluster; its token in this process's environment, which the drivers inherit."""
+    with LoopbackCluster(2) as running, pytest.MonkeyPatch.context() as patch:
+        for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+            patch.setenv(name, running.env[name])
+        yield running.address
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +164,7 @@ def test_driver_killed_mid_batch_rerun_does_only_the_rest(cluster: str, eight: P
 
 
 def test_unreachable_address_is_one_line(tmp_path: Path) -> None:
-    [port] = _free_ports(1)
+    [port] = free_ports(1)
     result = _run(RECORDINGS, tmp_path / "out", f"127.0.0.1:{port}")
     assert result.returncode == EXIT_USAGE
     [line] = result.stderr.strip().splitlines()[-1:]
@@ -258,3 +190,34 @@ def test_local_address_starts_a_cluster_in_the_process(tmp_path: Path) -> None:
     assert result.returncode == EXIT_OK, result.stderr
     assert "(started here)" in result.stderr and "1 done" in result.stderr
     assert "budget" in (tmp_path / "out" / "meeting.txt").read_text()
+
+
+def test_ctrl_c_ends_the_batch_with_130_and_its_workers(cluster: str, eight: Path, tmp_path: Path) -> None:
+    driver = _popen(eight, tmp_path / "out", cluster)
+    assert driver.stderr is not None
+    lines, pids = [], []
+    for line in driver.stderr:
+        lines.append(line)
+        if re.match(r"worker \d+: node ", line):
+            pids.append(int(line.rsplit("pid ", 1)[1]))
+        if "transcribing on node" in line:
+            driver.send_signal(signal.SIGINT)
+            break
+    stderr = "".join(lines) + driver.stderr.read()
+    assert driver.wait(timeout=120) == EXIT_INTERRUPTED, stderr
+    assert "interrupted:" in stderr
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids), "a worker outlived its batch"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie is gone, only not yet reaped
+    except FileNotFoundError:
+        return False
