@@ -113,6 +113,19 @@ def test_cluster_run_writes_what_a_local_run_writes(cluster: str, example_run: P
     assert rerun.returncode == EXIT_OK and "0 done, 3 skipped" in rerun.stderr, rerun.stderr
 
 
+def test_diarization_runs_on_the_workers_and_hashes_as_a_local_run(cluster: str, tmp_path: Path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    shutil.copy(Path(__file__).parent / "fixtures" / "diarize" / "two_speakers.ogg", inp)
+    result = _run(inp, out, cluster, "--speakers", "2")
+    assert result.returncode == EXIT_OK, result.stderr
+    speakers = [s["id"] for s in json.loads((out / "two_speakers.json").read_text())["speakers"]]
+    assert speakers == ["S1", "S2"]
+    assert "**Speaker 2:** Morning" in (out / "two_speakers.md").read_text()
+    rerun = run_cli("run", "-i", str(inp), "-o", str(out), "--model", "tiny.en", "--speakers", "2")
+    assert rerun.returncode == EXIT_OK and "0 done, 1 skipped" in rerun.stderr, rerun.stderr
+
+
 def test_shared_input_sends_paths(cluster: str, tmp_path: Path) -> None:
     inp = tmp_path / "in"
     inp.mkdir()

@@ -173,8 +173,9 @@ class Pool:
             result = {"error": " ".join(str(exc).split())[:200], "fatal": True}
             self._drop(member, f"{type(exc).__name__}")
         if not result.get("fatal"):
-            member.files += "error" not in result
-            member.audio += result.get("duration", 0.0)
+            if "duration" in result and "error" not in result:  # a file recognised (cleaning one adds no file)
+                member.files += 1
+                member.audio += result["duration"]
             member.last = time.perf_counter()
             member.llm_stats = result.get("stats", member.llm_stats)
             done(item.task, member, result)
