@@ -126,6 +126,15 @@ def test_diarization_runs_on_the_workers_and_hashes_as_a_local_run(cluster: str,
     assert rerun.returncode == EXIT_OK and "0 done, 1 skipped" in rerun.stderr, rerun.stderr
 
 
+def test_workers_without_the_model_are_named_in_one_line(cluster: str, tmp_path: Path) -> None:
+    result = _run(RECORDINGS, tmp_path / "out", cluster, "--model", "nobody/not-cached-anywhere")
+    assert result.returncode == EXIT_USAGE, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: no Ray worker can serve this batch: node ")
+    assert line.count("is not in the Hugging Face cache") == 2, line  # one reason per node
+    assert not (tmp_path / "out" / "meeting.txt").exists()
+
+
 def test_shared_input_sends_paths(cluster: str, tmp_path: Path) -> None:
     inp = tmp_path / "in"
     inp.mkdir()
