@@ -135,12 +135,13 @@ def test_workers_without_the_model_are_named_in_one_line(cluster: str, tmp_path:
     assert not (tmp_path / "out" / "meeting.txt").exists()
 
 
-def test_shared_input_sends_paths(cluster: str, tmp_path: Path) -> None:
+def test_shared_input_sends_paths_and_auto_reads_ray_address(cluster: str, tmp_path: Path) -> None:
     inp = tmp_path / "in"
     inp.mkdir()
     shutil.copy(RECORDINGS / "meeting.flac", inp)
     (inp / "empty.wav").write_bytes(b"")
-    result = _run(inp, tmp_path / "out", cluster, "--shared-input")
+    result = run_cli("run", "-i", str(inp), "-o", str(tmp_path / "out"), "--model", "tiny.en", "--cluster", "ray",
+                     "--shared-input", env={"RAY_ADDRESS": cluster})  # --ray-address auto: RAY_ADDRESS  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert "budget" in (tmp_path / "out" / "meeting.txt").read_text()
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -167,6 +168,26 @@ def test_worker_killed_mid_batch_loses_nothing(cluster: str, eight: Path, tmp_pa
     assert "8 done, 0 skipped, 0 failed" in stderr
     assert len(_manifest(out)) == 8
     assert sum(name.endswith(".verbatim.txt") for name in _outputs(out)) == 8
+
+
+def test_no_worker_left_stops_the_batch_with_one_line(cluster: str, eight: Path, tmp_path: Path) -> None:
+    driver = _popen(eight, tmp_path / "out", cluster)
+    assert driver.stderr is not None
+    lines, pids = [], []
+    for line in driver.stderr:
+        lines.append(line)
+        if re.match(r"worker \d+: node ", line):
+            pids.append(int(line.rsplit("pid ", 1)[1]))
+        if "transcribing on node" in line:
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            break
+    stderr = "".join(lines) + driver.stderr.read()
+    assert driver.wait(timeout=120) == 1, stderr
+    [error] = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert re.match(r"error: no Ray worker is left \(worker \d on node [\d.]+: ActorDiedError; worker ", error), stderr
+    assert error.endswith("finished files are kept: check the cluster (`ray status`) and rerun")
+    assert "stopped:" in stderr
 
 
 def test_driver_killed_mid_batch_rerun_does_only_the_rest(cluster: str, eight: Path, tmp_path: Path) -> None:
