@@ -186,7 +186,8 @@ class Pool:
             give_up(item.task, f"{len(item.deaths)} workers died on it ({', '.join(item.deaths)}; last: "
                                f"{result['error']})")  # fmt: skip
         else:
-            self.reporter.note(f"worker {member.number} (node {member.node}) died; its file goes to another worker")
+            if self.members:  # else the batch stops, and says so
+                self.reporter.note(f"worker {member.number} (node {member.node}) died; its file goes to another worker")
             flow.retry(item)
 
     def _deaths(self) -> str:
