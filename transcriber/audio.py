@@ -9,6 +9,7 @@ file, the stage and the fix; a file that decodes to much less than it declares g
 
 from __future__ import annotations
 
+import io
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -79,10 +80,13 @@ def _frames(container: Any, stream: Any) -> Iterator[Any]:
             continue
 
 
-def _stream(path: Path) -> tuple[np.ndarray, float | None]:
+def _stream(path: Path, data: bytes | None) -> tuple[np.ndarray, float | None]:
     import av
 
-    with path.open("rb") as handle, av.open(handle, metadata_errors="ignore") as container:
+    with (
+        path.open("rb") if data is None else io.BytesIO(data) as handle,
+        av.open(handle, metadata_errors="ignore") as container,
+    ):
         if not container.streams.audio:
             raise AudioError(f"{display(path)}: decode: has no audio stream; nothing to transcribe")
         stream = container.streams.audio[0]
@@ -98,7 +102,7 @@ def _stream(path: Path) -> tuple[np.ndarray, float | None]:
     return samples.finish(), declared
 
 
-def _check_file(path: Path) -> None:
+def check_file(path: Path) -> None:
     """Refuse what is not a regular, non-empty file before any decoder (or a FIFO's open) can hang on it."""
     info = path.stat()
     if stat.S_ISDIR(info.st_mode):
@@ -113,13 +117,20 @@ def _check_file(path: Path) -> None:
         raise AudioError(f"{display(path)}: decode: is empty (0 bytes); re-export or re-copy the recording")
 
 
-def decode(path: Path) -> Audio:
-    """Decode `path`; raises `AudioError` for empty, corrupt, non-audio or unreadable files."""
+def decode(path: Path, data: bytes | None = None) -> Audio:
+    """Decode `path`; raises `AudioError` for empty, corrupt, non-audio or unreadable files.
+
+    With `data`, those bytes are decoded instead of reading `path` (a Ray worker gets the recording's bytes
+    from the driver, with no shared file system) and `path` only names the recording in errors.
+    """
     import av
 
     try:
-        _check_file(path)
-        samples, declared = _stream(path)
+        if data is None:
+            check_file(path)
+        elif not data:
+            raise AudioError(f"{display(path)}: decode: is empty (0 bytes); re-export or re-copy the recording")
+        samples, declared = _stream(path, data)
     except AudioError:
         raise
     except PermissionError as exc:

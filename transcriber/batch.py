@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from transcriber import __version__
 from transcriber.cleanup import apply_cleanup
@@ -62,6 +62,8 @@ class Summary:
     interrupted: bool = False
     stopped: bool = False
     llm: LlmStats | None = None
+    #: One line per Ray worker (`--cluster ray`): where it ran, its files, audio seconds and throughput.
+    workers: list[str] = field(default_factory=list)
 
     @property
     def real_time_factor(self) -> float:
@@ -86,7 +88,7 @@ class Summary:
                 f"\nllm cleanup: {self.llm.chunks} chunks, {self.llm.fallbacks} fell back to the rules output, "
                 f"{self.llm.tokens_per_second:.1f} tokens/s"
             )
-        return line
+        return "\n".join([line, *self.workers])
 
 
 def check_language(language: str, model_name: str) -> None:
@@ -217,7 +219,17 @@ def _write_outputs(transcript: Transcript, recording: Recording, settings: Setti
 
 
 @dataclass
-class _Pending:
+class Job:
+    """A file that needs the model stages; `asr` is its cached plain transcript when only diarization is to redo."""
+
+    index: int
+    recording: Recording
+    digest: str
+    asr: Transcript | None = None
+
+
+@dataclass
+class Pending:
     """A file whose verbatim transcript is ready and whose cleanup and outputs are still to do."""
 
     index: int
@@ -226,18 +238,39 @@ class _Pending:
     transcript: Transcript
 
 
-class _Batch:
-    """The state one run shares across its two stages: speech recognition, then cleanup and writing.
+class Stages(Protocol):
+    """The model stages of a batch (recognition, diarization, LLM cleanup), in this process or on a cluster;
+    everything else (the plan, the caches, cleanup by rules, writing) is `Batch`'s, wherever they run."""
+
+    def keys(self) -> tuple[dict[str, object], dict[str, object]]:
+        """The ASR settings key and the raw-transcript key (ASR plus diarization), as resolved where the
+        models run."""
+        ...
+
+    def recognise_all(self, batch: Batch, recordings: list[Recording], staged: bool) -> list[Pending]:
+        """Every recording through stage one; finished at once unless `staged` (LLM cleanup comes after)."""
+        ...
+
+    def clean_all(self, batch: Batch, pending: list[Pending]) -> None: ...
+
+    def close(self, batch: Batch | None) -> None: ...
+
+
+class Batch:
+    """The bookkeeping one run shares across its stages, wherever the models run (here or on Ray actors):
+    the manifest, the raw cache, the hashes, per-file errors, cleanup and writing.
 
     Every per-file error, of any type, becomes one line naming the recording, the stage and the fix, and
     the batch goes on; a condition that dooms every later file raises `BatchStopped` instead.
     """
 
-    def __init__(self, settings: Settings, reporter: Reporter, slot: EngineSlot, debug: bool = False) -> None:
-        self.settings, self.reporter, self.slot, self.debug = settings, reporter, slot, debug
-        asr_key = slot.key()
-        self.speakers = _diarize_stage(settings, reporter)
-        raw_key = self.speakers.key(asr_key) if self.speakers else asr_key  # the raw cache holds diarized text
+    def __init__(
+        self, settings: Settings, reporter: Reporter, keys: tuple[dict[str, object], dict[str, object]],
+        debug: bool = False,
+    ) -> None:  # fmt: skip
+        self.settings, self.reporter, self.debug = settings, reporter, debug
+        asr_key, raw_key = keys  # raw: the ASR key plus diarization's, as the raw cache holds diarized text
+        self.diarize = settings.speakers != "off"
         self.asr_hash, self.raw_hash = settings_hash(asr_key), settings_hash(raw_key)
         self.out_key = settings.output_key(raw_key)
         self.out_key["lexicon"] = lexicon_fingerprint()
@@ -248,20 +281,23 @@ class _Batch:
         self.manifest = Manifest(settings.output, reporter.note)
         self.cache = RawCache(settings.output, reporter.note)
         self.summary = Summary()
-        self.llm: LlmCleaner | None = None
-        self.prefetch = Prefetcher()
 
-    def _failed(self, recording: Recording, exc: Exception, stage: str) -> None:
+    def failed(self, recording: Recording, exc: Exception, stage: str) -> None:
         if interrupted():  # a library turned our KeyboardInterrupt into its own error
             raise KeyboardInterrupt from exc
         if isinstance(exc, TranscriberError) and not isinstance(exc, (AudioError, BatchStopped)):
             raise exc  # a configuration problem (model, flags) that no later file escapes either
         message, fatal = describe_failure(exc, stage, display(recording.path), display(self.settings.output))
-        self.summary.failed.append(display(recording.relative))
         if self.debug:
             self.reporter.note("".join(traceback.format_exception(exc)).rstrip())
         if fatal:
+            self.summary.failed.append(display(recording.relative))
             raise BatchStopped(message) from exc
+        self.failed_with(recording, message)
+
+    def failed_with(self, recording: Recording, message: str) -> None:
+        """A per-file failure already put in words (by a Ray worker): report it and go on."""
+        self.summary.failed.append(display(recording.relative))
         self.reporter.error(message)
         self.reporter.advance(0.0)
 
@@ -273,14 +309,6 @@ class _Batch:
             f"{folder}: cannot be listed ({exc.strerror}); its recordings were skipped: fix its permissions and rerun"
         )
 
-    def _engine(self) -> Engine:
-        try:
-            return self.slot.get()
-        except TranscriberError:
-            raise
-        except Exception as exc:  # a corrupt model file, a driver problem: no later file would fare better
-            raise BatchStopped(f"model {self.slot.model_name}: cannot be loaded ({exc}); check --model") from exc
-
     def _done(self, name: str, digest: str, outputs: list[str]) -> bool:
         """Whether the manifest says this file is finished with these settings (counted as skipped)."""
         if self.settings.force or not self.manifest.is_done(name, digest, self.out_hash, outputs, self.settings.output):
@@ -289,66 +317,138 @@ class _Batch:
         self.reporter.advance(0.0)
         return True
 
-    def recognise(self, index: int, recording: Recording, following: Recording | None = None) -> _Pending | None:
-        """Stage one for a file: skip it if done, else take its raw transcript from the cache or the engine.
-        While the engine works, `following` is decoded in the background (`transcriber.prefetch`)."""
-        name, stage = recording.relative.as_posix(), "decode"
-        outputs = output_names(recording, self.settings.formats)
+    def plan(self, index: int, recording: Recording) -> Job | Pending | None:
+        """Stage one's bookkeeping for a file: None if it is done (skipped) or failed, `Pending` if the raw
+        cache holds its transcript, else the `Job` the models must do."""
+        name = recording.relative.as_posix()
         try:
             digest = content_hash(recording.path) if recording.path.is_file() else ""
-            if self._done(name, digest, outputs):
+            if self._done(name, digest, output_names(recording, self.settings.formats)):
                 return None
             fresh = bool(digest) and not self.settings.force
+            job = Job(index, recording, digest)
             transcript = self.cache.get(digest, self.raw_hash) if fresh else None
-            if transcript is None:
-                self.reporter.step(index, display(name), "transcribing")
-                audio = self.prefetch.decode(recording.path)
-                if following is not None:
-                    self.prefetch.ahead(following.path)
-                stage = "recognise"
-                transcript = self.cache.get(digest, self.asr_hash) if fresh and self.speakers else None
-                if transcript is None:  # only diarization is to redo when the plain transcript is cached
-                    transcript = self._engine().transcribe(audio.samples, source=display(name))
-                    transcript.warnings = [*audio.warnings, *transcript.warnings]
-                    stage = "write"
-                    self.cache.put(digest, self.asr_hash, transcript)
-                if self.speakers:
-                    stage = "diarize"
-                    self.reporter.step(index, display(name), "diarizing")
-                    self.speakers.apply(transcript, audio.samples)
-                    stage = "write"
-                    self.cache.put(digest, self.raw_hash, transcript)
-                del audio
+            if transcript is not None:
+                return self.accept(job, transcript)
+            # only diarization is to redo when the plain transcript is cached
+            job.asr = self.cache.get(digest, self.asr_hash) if fresh and self.diarize else None
         except Exception as exc:
-            self._failed(recording, exc, stage)
+            self.failed(recording, exc, "decode")
             return None
-        transcript.source = display(name)  # the recording's own name, also when the cache held a copy's
-        for warning in transcript.warnings:
-            self.reporter.note(f"warning: {display(name)}: {warning}")
-        return _Pending(index, recording, digest, transcript)
+        return job
 
-    def finish(self, item: _Pending, llm: LlmCleaner | None) -> None:
-        """Stage two for a file: clean, write every format atomically, record it in the manifest."""
+    def accept(self, job: Job, transcript: Transcript) -> Pending:
+        """A recognised (and diarized) transcript, ready for cleanup and writing."""
+        name = display(job.recording.relative.as_posix())
+        transcript.source = name  # the recording's own name, also when the cache held a copy's
+        for warning in transcript.warnings:
+            self.reporter.note(f"warning: {name}: {warning}")
+        return Pending(job.index, job.recording, job.digest, transcript)
+
+    def finish(self, item: Pending, llm: LlmCleaner | None, cleaned: bool = False) -> None:
+        """Stage two for a file: clean (unless a Ray worker `cleaned` it), write every format atomically,
+        record it in the manifest."""
         name, transcript, stage = item.recording.relative.as_posix(), item.transcript, "clean"
         try:
             if llm is not None:
                 self.reporter.step(item.index, display(name), "cleaning")
-            apply_cleanup(transcript, self.settings.cleanup, llm)
-            if self.speakers:
+            if not cleaned:
+                apply_cleanup(transcript, self.settings.cleanup, llm)
+            if self.diarize:
                 rename(transcript, self.settings.speaker_names)
             stage = "write"
             transcript.settings = self.out_key
             outputs = _write_outputs(transcript, item.recording, self.settings)
             self.manifest.record(name, item.digest, self.out_hash, outputs)
         except Exception as exc:
-            self._failed(item.recording, exc, stage)
+            self.failed(item.recording, exc, stage)
             return
         self.summary.done += 1
         self.summary.audio_seconds += transcript.duration
         self.reporter.advance(transcript.duration)
 
 
-def _diarize_stage(settings: Settings, reporter: Reporter) -> DiarizeStage | None:
+class _Here:
+    """The model stages in this process: the engine, the diarizer, the cleanup LLM and the decoder thread."""
+
+    def __init__(self, settings: Settings, reporter: Reporter) -> None:
+        self.settings, self.reporter = settings, reporter
+        self.slot = EngineSlot(settings, reporter)
+        self.speakers = diarize_stage(settings, reporter)
+        self.prefetch = Prefetcher()
+        self.llm: LlmCleaner | None = None
+
+    def keys(self) -> tuple[dict[str, object], dict[str, object]]:
+        asr_key = self.slot.key()
+        return asr_key, self.speakers.key(asr_key) if self.speakers else asr_key
+
+    def _engine(self) -> Engine:
+        try:
+            return self.slot.get()
+        except TranscriberError:
+            raise
+        except Exception as exc:  # a corrupt model file, a driver problem: no later file would fare better
+            raise BatchStopped(f"model {self.slot.model_name}: cannot be loaded ({exc}); check --model") from exc
+
+    def recognise(self, batch: Batch, job: Job, following: Recording | None) -> Pending | None:
+        """Decode, recognise and diarize one file, caching each result. While the engine works, `following`
+        is decoded in the background (`transcriber.prefetch`)."""
+        name, stage = display(job.recording.relative.as_posix()), "decode"
+        try:
+            self.reporter.step(job.index, name, "transcribing")
+            audio = self.prefetch.decode(job.recording.path)
+            if following is not None:
+                self.prefetch.ahead(following.path)
+            stage, transcript = "recognise", job.asr
+            if transcript is None:
+                transcript = self._engine().transcribe(audio.samples, source=name)
+                transcript.warnings = [*audio.warnings, *transcript.warnings]
+                stage = "write"
+                batch.cache.put(job.digest, batch.asr_hash, transcript)
+            if self.speakers:
+                stage = "diarize"
+                self.reporter.step(job.index, name, "diarizing")
+                self.speakers.apply(transcript, audio.samples)
+                stage = "write"
+                batch.cache.put(job.digest, batch.raw_hash, transcript)
+            del audio
+        except Exception as exc:
+            batch.failed(job.recording, exc, stage)
+            return None
+        return batch.accept(job, transcript)
+
+    def recognise_all(self, batch: Batch, recordings: list[Recording], staged: bool) -> list[Pending]:
+        pending = []
+        for index, recording in enumerate(recordings, start=1):
+            item = batch.plan(index, recording)
+            if isinstance(item, Job):
+                item = self.recognise(batch, item, recordings[index] if index < len(recordings) else None)
+            if item is not None and staged:
+                pending.append(item)
+            elif item is not None:
+                batch.finish(item, None)
+        return pending
+
+    def clean_all(self, batch: Batch, pending: list[Pending]) -> None:
+        """The staged LLM cleanup over every recognised file, after the ASR model (and the diarizer) was freed."""
+        self.slot.close()
+        if self.speakers:
+            self.speakers.close()
+        if not pending:
+            return
+        self.llm = load_llm(self.settings)
+        for item in pending:
+            batch.finish(item, self.llm)
+        batch.summary.llm = self.llm.stats
+
+    def close(self, batch: Batch | None) -> None:
+        self.prefetch.close()
+        self.slot.close()
+        if self.llm is not None:
+            self.llm.close()
+
+
+def diarize_stage(settings: Settings, reporter: Reporter) -> DiarizeStage | None:
     if settings.speakers == "off":
         return None
     from transcriber.diarize.stage import DiarizeStage
@@ -401,30 +501,6 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
         lock.__exit__()
 
 
-def _recognise_all(batch: _Batch, recordings: list[Recording], staged: bool) -> list[_Pending]:
-    pending = []
-    for index, recording in enumerate(recordings, start=1):
-        item = batch.recognise(index, recording, recordings[index] if index < len(recordings) else None)
-        if item is not None and staged:
-            pending.append(item)
-        elif item is not None:
-            batch.finish(item, None)
-    return pending
-
-
-def _clean_all(batch: _Batch, pending: list[_Pending]) -> None:
-    """The staged LLM cleanup over every recognised file, after the ASR model (and the diarizer) was freed."""
-    batch.slot.close()
-    if batch.speakers:
-        batch.speakers.close()
-    if not pending:
-        return
-    batch.llm = load_llm(batch.settings)
-    for item in pending:
-        batch.finish(item, batch.llm)
-    batch.summary.llm = batch.llm.stats
-
-
 def _discover_or_fail(settings: Settings) -> tuple[list[Recording], list[OSError]]:
     """The recordings under the input and the folders that could not be listed; a usage error if both are empty."""
     unreadable: list[OSError] = []
@@ -435,6 +511,15 @@ def _discover_or_fail(settings: Settings) -> tuple[list[Recording], list[OSError
             "(hidden files and folders are skipped)"
         )
     return recordings, unreadable
+
+
+def _stages(settings: Settings, reporter: Reporter) -> Stages:
+    """Where the model stages run: in this process, or on Ray actors (`--cluster ray`)."""
+    if settings.cluster == "ray":
+        from transcriber.cluster.stages import RayStages
+
+        return RayStages(settings, reporter)
+    return _Here(settings, reporter)
 
 
 def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Summary:
@@ -449,26 +534,27 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
     recordings, unreadable = _discover_or_fail(settings)
     settings = resolve_cleanup(settings, reporter.note)
     with _output_folder(settings, reporter):
-        slot = EngineSlot(settings, reporter)
+        stages = _stages(settings, reporter)
         try:
-            batch = _Batch(settings, reporter, slot, debug)
+            batch = Batch(settings, reporter, stages.keys(), debug)
         except OSError as exc:  # a damaged manifest that cannot even be moved aside
+            stages.close(None)
             raise _unusable_output(settings, exc) from exc
+        except BaseException:
+            stages.close(None)
+            raise
         reporter.start(len(recordings) + len(unreadable))
         try:
             for problem in unreadable:
                 batch.unlistable(problem)
-            _clean_all(batch, _recognise_all(batch, recordings, staged=settings.cleanup == "llm"))
+            stages.clean_all(batch, stages.recognise_all(batch, recordings, staged=settings.cleanup == "llm"))
         except KeyboardInterrupt:
             batch.summary.interrupted = True
         except BatchStopped as exc:
             batch.summary.stopped = True
             reporter.error(str(exc))
         finally:
-            batch.prefetch.close()
-            slot.close()
-            if batch.llm is not None:
-                batch.llm.close()
+            stages.close(batch)
             reporter.close()
     batch.summary.wall_seconds = time.perf_counter() - started
     return batch.summary

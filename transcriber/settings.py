@@ -34,6 +34,7 @@ CLEANUPS = ("auto", "none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
 DIARIZERS = ("auto", "embedding", "pyannote")
+CLUSTERS = ("local", "ray")
 
 ASR = "asr"  #: changes the recognised (verbatim) text: part of `asr_key`, so a change redoes recognition
 #: changes who is said to speak when: part of the diarization key (`diarize.stage`), so a change redoes only that
@@ -207,6 +208,20 @@ class Settings:
         "auto", f"one of {', '.join(DIARIZERS)} or a pyannote pipeline folder; auto: pyannote when its weights "
         "are cached and pyannote.audio is installed, else embedding, which needs only pip",
         affects=DIARIZE, parse=_diarizer,
+    )  # fmt: skip
+
+    # Where the model stages run; none of these changes what is recognised or written, so none is hashed.
+    cluster: str = setting(
+        "local", "local: this process; ray: recognition (and diarization, LLM cleanup) on Ray actors, one per GPU "
+        "or CPU slot, while this process plans, writes and keeps the manifest", choices=CLUSTERS,
+    )  # fmt: skip
+    ray_address: str = setting(
+        "auto", "with --cluster ray: auto (RAY_ADDRESS or the cluster running on this host), local (start one in "
+        "this process) or HOST:PORT of a head node", parse=_text,
+    )  # fmt: skip
+    shared_input: bool = setting(
+        False, "with --cluster ray: send workers the recording's path (every node sees --input at the same path) "
+        "instead of its bytes",
     )  # fmt: skip
 
     @property

@@ -1,0 +1,266 @@
+"""`--cluster ray` on a real Ray cluster of two raylets on loopback, each with one CPU (one worker each).
+
+The cluster is started once for the module (`ray start --head` plus `ray start --address`, each with its
+own ports and a private temp dir) and stopped by killing the process groups it started. Then: the example
+folder gives the same files as a local run; a worker killed mid-batch loses nothing; a driver killed
+mid-batch leaves a manifest from which the rerun does only what was missing; bad addresses are one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ray  # noqa: F401 - the `cluster` extra is part of CI: without it these tests fail, they do not skip
+
+from tests.conftest import RECORDINGS, run_cli
+from tests.ray_cluster import LoopbackCluster, free_ports
+from transcriber.audio import SAMPLE_RATE, decode
+from transcriber.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError
+from transcriber.settings import load_settings
+from transcriber.state import STATE_DIR
+
+pytestmark = pytest.mark.usefixtures("tiny_en")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """HOST:PORT of a two-node cluster; its token in this process's environment, which the drivers inherit."""
+    with LoopbackCluster(2) as running, pytest.MonkeyPatch.context() as patch:
+        for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+            patch.setenv(name, running.env[name])
+        yield running.address
+
+
+@pytest.fixture(scope="module")
+def eight(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The three examples plus five louder and softer copies of the meeting: eight files of distinct content."""
+    folder = tmp_path_factory.mktemp("eight")
+    shutil.copytree(RECORDINGS, folder, dirs_exist_ok=True)
+    samples = decode(RECORDINGS / "meeting.flac").samples
+    for n in range(5):
+        pcm = (np.clip(samples * (0.5 + 0.1 * n), -1, 1) * 32767).astype("<i2")
+        with wave.open(str(folder / f"copy{n}.wav"), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            out.writeframes(pcm.tobytes())
+    return folder
+
+
+def _run(inp: Path, out: Path, address: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("run", "-i", str(inp), "-o", str(out), "--model", "tiny.en", "--cluster", "ray",
+                   "--ray-address", address, *extra)  # fmt: skip
+
+
+def _popen(inp: Path, out: Path, address: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "transcriber", "run", "-i", str(inp), "-o", str(out), "--model", "tiny.en",
+               "--cluster", "ray", "--ray-address", address]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _outputs(out: Path) -> dict[str, Path]:
+    return {p.relative_to(out).as_posix(): p for p in out.rglob("*") if p.is_file() and STATE_DIR not in p.parts}
+
+
+def _without_timings(path: Path) -> object:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.pop("timings")
+    return data
+
+
+def _manifest(out: Path) -> dict[str, object]:
+    path = out / STATE_DIR / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8"))["files"] if path.is_file() else {}
+
+
+def test_cluster_settings_enter_no_hash() -> None:
+    base = {"input": "in", "output": "out"}
+    local = load_settings(base, {})
+    ray_run = load_settings({**base, "cluster": "ray", "ray_address": "10.0.0.1:6379", "shared_input": True}, {})
+    asr = local.asr_key("tiny.en", "cpu", "int8")
+    assert ray_run.asr_key("tiny.en", "cpu", "int8") == asr
+    assert ray_run.output_key(asr) == local.output_key(asr)
+
+
+def test_cluster_run_writes_what_a_local_run_writes(cluster: str, example_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _run(RECORDINGS, out, cluster)
+    assert result.returncode == EXIT_OK, result.stderr
+    local, remote = _outputs(example_run), _outputs(out)
+    assert set(remote) == set(local)
+    for name, path in local.items():
+        if name.endswith(".json"):
+            assert _without_timings(remote[name]) == _without_timings(path), name
+        else:
+            assert remote[name].read_bytes() == path.read_bytes(), name
+    workers = [line for line in result.stderr.splitlines() if line.startswith("worker ") and "audio-s" in line]
+    assert len(workers) == 2, result.stderr  # one per raylet, both used
+    assert sum(int(line.split(": ")[1].split()[0]) for line in workers) == 3
+    rerun = run_cli("run", "-i", str(RECORDINGS), "-o", str(out), "--model", "tiny.en")  # local, same hashes
+    assert rerun.returncode == EXIT_OK and "0 done, 3 skipped" in rerun.stderr, rerun.stderr
+
+
+def test_diarization_runs_on_the_workers_and_hashes_as_a_local_run(cluster: str, tmp_path: Path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    shutil.copy(Path(__file__).parent / "fixtures" / "diarize" / "two_speakers.ogg", inp)
+    result = _run(inp, out, cluster, "--speakers", "2")
+    assert result.returncode == EXIT_OK, result.stderr
+    speakers = [s["id"] for s in json.loads((out / "two_speakers.json").read_text())["speakers"]]
+    assert speakers == ["S1", "S2"]
+    assert "**Speaker 2:** Morning" in (out / "two_speakers.md").read_text()
+    rerun = run_cli("run", "-i", str(inp), "-o", str(out), "--model", "tiny.en", "--speakers", "2")
+    assert rerun.returncode == EXIT_OK and "0 done, 1 skipped" in rerun.stderr, rerun.stderr
+
+
+def test_workers_without_the_model_are_named_in_one_line(cluster: str, tmp_path: Path) -> None:
+    result = _run(RECORDINGS, tmp_path / "out", cluster, "--model", "nobody/not-cached-anywhere")
+    assert result.returncode == EXIT_USAGE, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: no Ray worker can serve this batch: node ")
+    assert line.count("is not in the Hugging Face cache") == 2, line  # one reason per node
+    assert not (tmp_path / "out" / "meeting.txt").exists()
+
+
+def test_shared_input_sends_paths_and_auto_reads_ray_address(cluster: str, tmp_path: Path) -> None:
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(RECORDINGS / "meeting.flac", inp)
+    (inp / "empty.wav").write_bytes(b"")
+    result = run_cli("run", "-i", str(inp), "-o", str(tmp_path / "out"), "--model", "tiny.en", "--cluster", "ray",
+                     "--shared-input", env={"RAY_ADDRESS": cluster})  # --ray-address auto: RAY_ADDRESS  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "budget" in (tmp_path / "out" / "meeting.txt").read_text()
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert re.fullmatch(rf"error: {re.escape(str(inp / 'empty.wav'))}: decode: on node [\d.]+: is empty \(0 bytes\); "
+                        "re-export or re-copy the recording", error), result.stderr  # fmt: skip
+
+
+def test_worker_killed_mid_batch_loses_nothing(cluster: str, eight: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    driver = _popen(eight, out, cluster)
+    assert driver.stderr is not None
+    lines, victim, node = [], 0, ""
+    for line in driver.stderr:
+        lines.append(line)
+        if line.startswith("worker 1: node") and not victim:
+            node, pid = line.split("node ")[1].split(", pid ")
+            victim = int(pid)
+        if "transcribing on node" in line and victim:
+            os.kill(victim, signal.SIGKILL)  # its files are in flight: it was just sent two
+            break
+    stderr = "".join(lines) + driver.stderr.read()
+    assert driver.wait(timeout=300) == EXIT_OK, stderr
+    assert f"worker 1 (node {node}) died; its file goes to another worker" in stderr
+    assert "8 done, 0 skipped, 0 failed" in stderr
+    assert len(_manifest(out)) == 8
+    assert sum(name.endswith(".verbatim.txt") for name in _outputs(out)) == 8
+
+
+def test_no_worker_left_stops_the_batch_with_one_line(cluster: str, eight: Path, tmp_path: Path) -> None:
+    driver = _popen(eight, tmp_path / "out", cluster)
+    assert driver.stderr is not None
+    lines, pids = [], []
+    for line in driver.stderr:
+        lines.append(line)
+        if re.match(r"worker \d+: node ", line):
+            pids.append(int(line.rsplit("pid ", 1)[1]))
+        if "transcribing on node" in line:
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            break
+    stderr = "".join(lines) + driver.stderr.read()
+    assert driver.wait(timeout=120) == 1, stderr
+    [error] = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert re.match(r"error: no Ray worker is left \(worker \d on node [\d.]+: ActorDiedError; worker ", error), stderr
+    assert error.endswith("finished files are kept: check the cluster (`ray status`) and rerun")
+    assert "stopped:" in stderr
+
+
+def test_driver_killed_mid_batch_rerun_does_only_the_rest(cluster: str, eight: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    driver = _popen(eight, out, cluster)
+    deadline = time.monotonic() + 300
+    while not _manifest(out) and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    driver.kill()
+    driver.wait()
+    done = len(_manifest(out))
+    assert 0 < done < 8, f"{done} files were done when the driver was killed"
+    rerun = _run(eight, out, cluster)
+    assert rerun.returncode == EXIT_OK, rerun.stderr
+    assert f"{8 - done} done, {done} skipped, 0 failed" in rerun.stderr
+    assert len(_manifest(out)) == 8
+
+
+def test_unreachable_address_is_one_line(tmp_path: Path) -> None:
+    [port] = free_ports(1)
+    result = _run(RECORDINGS, tmp_path / "out", f"127.0.0.1:{port}")
+    assert result.returncode == EXIT_USAGE
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert line.startswith(f"error: --ray-address 127.0.0.1:{port}: no Ray head answers there")
+    assert "ray start --head" in line and "--ray-address local" in line
+    malformed = _run(RECORDINGS, tmp_path / "out", "nowhere")
+    assert malformed.returncode == EXIT_USAGE and "must be auto, local or HOST:PORT" in malformed.stderr
+
+
+def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from transcriber.cluster.connect import connect
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets without the extra
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[cluster\]'"):
+        connect("local")
+
+
+def test_local_address_starts_a_cluster_in_the_process(tmp_path: Path) -> None:
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(RECORDINGS / "meeting.flac", inp)
+    result = _run(inp, tmp_path / "out", "local")
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "(started here)" in result.stderr and "1 done" in result.stderr
+    assert "budget" in (tmp_path / "out" / "meeting.txt").read_text()
+
+
+def test_ctrl_c_ends_the_batch_with_130_and_its_workers(cluster: str, eight: Path, tmp_path: Path) -> None:
+    driver = _popen(eight, tmp_path / "out", cluster)
+    assert driver.stderr is not None
+    lines, pids = [], []
+    for line in driver.stderr:
+        lines.append(line)
+        if re.match(r"worker \d+: node ", line):
+            pids.append(int(line.rsplit("pid ", 1)[1]))
+        if "transcribing on node" in line:
+            driver.send_signal(signal.SIGINT)
+            break
+    stderr = "".join(lines) + driver.stderr.read()
+    assert driver.wait(timeout=120) == EXIT_INTERRUPTED, stderr
+    assert "interrupted:" in stderr
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids), "a worker outlived its batch"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie is gone, only not yet reaped
+    except FileNotFoundError:
+        return False
