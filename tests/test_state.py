@@ -14,7 +14,7 @@ import pytest
 
 import transcriber.shared
 from tests.conftest import RECORDINGS
-from transcriber.batch import EngineSlot, _Batch
+from transcriber.batch import Batch, EngineSlot
 from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
 from transcriber.progress import Reporter
 from transcriber.settings import load_settings
@@ -51,7 +51,8 @@ def test_the_cleanup_llms_files_decide_whether_cleanup_is_redone(tmp_path: Path)
         flags = {"input": str(NOTE), "output": str(tmp_path / "out"), "model": "tiny.en", "cleanup": cleanup}
         settings = load_settings({**flags, "cleanup_model": str(gguf)}, environ={})
         reporter = Reporter(io.StringIO())
-        return _Batch(settings, reporter, EngineSlot(settings, reporter)).out_hash
+        key = EngineSlot(settings, reporter).key()
+        return Batch(settings, reporter, (key, key)).out_hash
 
     first, rules = out_hash("llm"), out_hash("rules")
     (gguf.parent / "__pycache__").mkdir()  # what else the .gguf's folder holds (a package's bytecode) is no input

@@ -149,7 +149,6 @@ def _llm_stats(pool: Pool) -> Any:
     for member in [*pool.members, *pool.retired]:
         stats = member.llm_stats or {}
         total.chunks += stats.get("chunks", 0)
-        total.fallbacks += stats.get("fallbacks", 0)
         total.reasons += stats.get("reasons", [])
         total.new_tokens += stats.get("new_tokens", 0)
         total.seconds += stats.get("seconds", 0.0)
