@@ -6,7 +6,7 @@ ends as "interrupted" (exit 130), like one later on, not as a traceback from a h
 
 import sys
 
-from transcriber.errors import EXIT_INTERRUPTED, catch_signals, interrupted
+from transcriber.errors import EXIT_INTERRUPTED, catch_signals, exit_interrupted, interrupted
 
 catch_signals()
 try:
@@ -21,4 +21,4 @@ except Exception:
 except KeyboardInterrupt:
     print("interrupted", file=sys.stderr)
     code = EXIT_INTERRUPTED
-raise SystemExit(code)
+raise SystemExit(exit_interrupted() if code == EXIT_INTERRUPTED else code)

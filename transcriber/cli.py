@@ -23,6 +23,7 @@ from transcriber.errors import (
     EXIT_USAGE,
     TranscriberError,
     catch_signals,
+    exit_interrupted,
     interrupted,
 )
 from transcriber.settings import DEVICES, Option, bench_keys, options
@@ -184,9 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     stderr, sys.stderr = sys.stderr, TolerantStream(sys.stderr)
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
     finally:
         sys.stderr = stderr
+    return exit_interrupted() if code == EXIT_INTERRUPTED else code
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -126,6 +126,16 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def exit_interrupted() -> int:
+    """EXIT_INTERRUPTED, made to stick. CPython remembers a KeyboardInterrupt that escaped code run through
+    `PyRun_String` (C extensions run some while they import), and at exit kills itself with SIGINT in place
+    of the exit code asked for; running one empty statement that way clears the memory."""
+    import ctypes
+
+    ctypes.pythonapi.PyRun_SimpleString(b"pass")
+    return EXIT_INTERRUPTED
+
+
 def catch_signals() -> None:
     """Ctrl-C and SIGTERM become KeyboardInterrupt, and are remembered: an import or a library that turns
     the KeyboardInterrupt into another error (ImportError, RuntimeError) still ends as "interrupted", 130."""
