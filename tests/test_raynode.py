@@ -153,6 +153,12 @@ def test_the_driver_joins_this_hosts_node(engine: FakeEngine, tmp_path: Path) ->
         transcribe_on_cluster(host, source, tmp_path / "out", [], "10.0.0.2:6379", connect=lambda: client)
     with pytest.raises(ConfigError, match=r"--ray-address 10\.0\.0\.2:x: give the head as HOST:PORT"):
         transcribe_on_cluster(host, source, tmp_path / "out", [], "10.0.0.2:x", connect=lambda: client)
+    engine.listed = {
+        "Name": "/transcriber-ray-head-6380",
+        "Config": {"Tty": False, "Labels": {"transcriber.ray": "head"}},
+    }
+    with pytest.raises(ConfigError, match="keeps no Ray folder on this host"):
+        transcribe_on_cluster(host, source, tmp_path / "out", [], "10.0.0.2:6379", connect=lambda: client)
     node_tmp = tmp_path / "ray" / "transcriber-ray-head-6380"
     engine.listed = {"Name": "/transcriber-ray-head-6380", "State": {"Status": "running"},
                      "Config": {"Tty": False, "Labels": {"transcriber.ray": "head"}},

@@ -312,7 +312,11 @@ def local_ray_node(client: Any) -> Any:
 
 def ray_tmp_of(node: Any) -> Path:
     """The host folder a node container keeps Ray's temp folder (sockets, session) in."""
-    return Path(next(m["Source"] for m in node.attrs["Mounts"] if m["Destination"] == CONTAINER_RAY_TMP))
+    found = next((m["Source"] for m in node.attrs.get("Mounts", []) if m["Destination"] == CONTAINER_RAY_TMP), None)
+    if found is None:
+        raise ConfigError(f"the Ray node {node.name} keeps no Ray folder on this host (an older node): restart it "
+                          "(invoke cluster-stop, then cluster-head or cluster-worker)")  # fmt: skip
+    return Path(found)
 
 
 def bench_args(input_dir: str, output: str | None, configs: str) -> tuple[Path, Path, str]:
