@@ -81,6 +81,8 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
         "formats": "comma-separated: txt,md,srt,vtt,json",
         "local": "run on this machine without Docker",
         "extra": "more `transcriber run` flags, quoted: --extra '--language de --cleanup none'",
+        "ray_address": "HOST:PORT of a Ray head: run as the driver of that cluster (from a host with a Ray node)",
+        "token_file": "with --ray-address: the cluster's token file (default: env/ray-auth-token)",
     }
 )
 def transcribe(
@@ -92,17 +94,23 @@ def transcribe(
     formats: str | None = None,
     local: bool = False,
     extra: str = "",
+    ray_address: str | None = None,
+    token_file: str | None = None,
 ) -> None:
     """Transcribe a folder in the container (GPU passed in), or on this machine with --local."""
     if not input:
         raise Exit("error: --input is required: invoke transcribe --input FOLDER", code=EXIT_USAGE)
     with _user_errors():
         source, target, flags = actions.transcribe_args(input, output, model, formats, backend, extra)
-    _here_or_in_image(
-        local,
-        lambda: actions.transcribe_local(source, target, flags),
-        lambda: actions.transcribe_in_container(PATHS, source, target, flags),
-    )
+    token = Path(token_file).expanduser() if token_file else None
+
+    def in_image() -> int:
+        if ray_address:
+            return actions.transcribe_on_cluster(PATHS, source, target, flags, ray_address, token)
+        return actions.transcribe_in_container(PATHS, source, target, flags)
+
+    here = [*flags, "--cluster", "ray", "--ray-address", ray_address] if ray_address else flags
+    _here_or_in_image(local, lambda: actions.transcribe_local(source, target, here), in_image)
 
 
 @task(
@@ -174,6 +182,8 @@ _RAY_HELP = {
     "few for tasks; raise it on a many-core node, or bound the slots with --num-cpus",
     "num_cpus": "CPU slots Ray offers on this node (default: Ray counts them)",
     "num_gpus": "GPUs Ray offers on this node (default: Ray counts them)",
+    "token_file": "the cluster's token file (default: env/ray-auth-token; cluster-head makes it, copy it to the "
+    "other hosts)",
 }
 
 
@@ -205,13 +215,18 @@ def cluster_head(
     worker_ports: int = 16,
     num_cpus: str | None = None,
     num_gpus: str | None = None,
+    token_file: str | None = None,
 ) -> None:
-    """Start a Ray head node in the image (detached), with the GPU, model cache and user a run gets."""
-    node = actions.RayNode(None, node_ip, port, ports_from, _ray_resources(num_cpus, num_gpus), worker_ports)
+    """Start a Ray head node in the image (detached), with the GPU, model cache and user a run gets, and
+    token authentication (the token file is made unless it exists)."""
+    token = Path(token_file).expanduser().resolve() if token_file else PATHS.ray_token
+    resources = _ray_resources(num_cpus, num_gpus)
+    node = actions.RayNode(None, node_ip, port, ports_from, resources, worker_ports, token_file=token)
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)
     ip = next(a.split("=", 1)[1] for a in spec.command if a.startswith("--node-ip-address="))
     print(f"Ray head {spec.name} started at {ip}:{port}, listening on TCP {_port_ranges(node.ports.listening())}")
+    print(f"token: {token} (copy it to each other host, same place: scp {token} HOST:{token})")
     print(f"on each GPU host: invoke cluster-worker --address {ip}:{port}")
 
 
@@ -224,12 +239,15 @@ def cluster_worker(
     worker_ports: int = 16,
     num_cpus: str | None = None,
     num_gpus: str | None = None,
+    token_file: str | None = None,
 ) -> None:
-    """Start a Ray worker node in the image (detached) that joins the head at --address."""
+    """Start a Ray worker node in the image (detached) that joins the head at --address, with the head's token."""
     if not address:
         raise Exit("error: --address is required: invoke cluster-worker --address HEAD:6379", code=EXIT_USAGE)
     resources = _ray_resources(num_cpus, num_gpus)
-    node = actions.RayNode(address, node_ip, ports_from=ports_from, resources=resources, worker_ports=worker_ports)
+    token = Path(token_file).expanduser().resolve() if token_file else PATHS.ray_token
+    node = actions.RayNode(address, node_ip, ports_from=ports_from, resources=resources, worker_ports=worker_ports,
+                           token_file=token)  # fmt: skip
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)
     print(f"Ray worker {spec.name} joined {address}, listening on TCP {_port_ranges(node.ports.listening())}")

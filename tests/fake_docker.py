@@ -37,6 +37,8 @@ class FakeEngine:
     hang_logs: bool = False
     images: dict[str, dict[str, str]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    #: What /containers/json lists as running (and the container's inspect adds), such as a Ray node.
+    listed: dict[str, Any] = field(default_factory=dict)
     stopped: threading.Event = field(default_factory=threading.Event)
     logs_started: threading.Event = field(default_factory=threading.Event)
 
@@ -96,8 +98,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"ApiVersion": "1.43", "MinAPIVersion": "1.24", "Version": "fake"})
         elif path == "/containers/create":
             self._reply(201, {"Id": CONTAINER_ID, "Warnings": []})
+        elif path == "/containers/json":
+            self._reply(200, [{"Id": CONTAINER_ID, **self.fake.listed}] if self.fake.listed else [])
         elif path == f"{container}/json":
-            self._reply(200, {"Id": CONTAINER_ID, "Name": "/fake", "Config": {"Tty": False}, "State": {}})
+            described = {"Id": CONTAINER_ID, "Name": "/fake", "Config": {"Tty": False}, "State": {}}
+            self._reply(200, described | self.fake.listed)
         elif path == f"{container}/logs":
             self._stream_logs()
         elif path == f"{container}/wait":

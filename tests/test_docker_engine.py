@@ -385,23 +385,61 @@ print(ray.get_runtime_context().get_node_id(), ray.get(where.remote(), timeout=1
 """
 
 
-def test_ray_head_and_worker_form_a_cluster_on_fixed_ports(host: dict[str, str], client) -> None:  # type: ignore[no-untyped-def]
+def _refused_without_the_token(client, head: str, address: str) -> None:  # type: ignore[no-untyped-def]
+    """A client with another token cannot even ask the cluster's status."""
+    wrong = f"echo {'0' * 64} > /tmp/wrong && RAY_AUTH_TOKEN_PATH=/tmp/wrong timeout 90 ray status --address {address}"
+    refused = client.containers.get(head).exec_run(["bash", "-c", wrong])
+    text = refused.output.decode()
+    assert refused.exit_code != 0 and "Active:" not in text, text[-2000:]
+    assert re.search(r"(?i)auth|token|unauthenticated", text), text[-2000:]
+
+
+def _transcribe_on_the_cluster(host: dict[str, str], tmp_path: Path, address: str, node: str) -> None:
+    """`invoke transcribe --ray-address`: the image as the driver writes what a plain run in it writes,
+    recognised on the worker (the head has no CPU slot)."""
+    source = _recordings(tmp_path, bad=False)
+    args = ("transcribe", "--input", str(source), "--formats", "txt")
+    plain = _invoke(*args, "--output", str(tmp_path / "plain"), env=host)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    ran = _invoke(*args, "--output", str(tmp_path / "cluster"), "--ray-address", address, env=host)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert re.search(rf"worker 1 \(node {re.escape(node)}, pid \d+\): 3 files", ran.stdout), ran.stdout[-3000:]
+
+    def texts(folder: Path) -> dict[str, str]:
+        return {
+            str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*.txt") if ".transcriber" not in p.parts
+        }
+
+    plain_texts = texts(tmp_path / "plain")  # clean and verbatim of each of the 3 recordings
+    assert len(plain_texts) == 6 and texts(tmp_path / "cluster") == plain_texts
+    assert all(p.stat().st_uid == os.getuid() for p in (tmp_path / "cluster").rglob("*"))
+
+
+def test_ray_head_and_worker_form_a_cluster_on_fixed_ports(host: dict[str, str], client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A head (no CPU slots) and a worker (one) on this one engine, on different port blocks (ports far
-    from Ray's defaults, so a Ray of another test on this host cannot collide); the worker joins at the
-    bridge gateway, an address of this host; a one-CPU task sent from the head runs on the worker; and
-    beyond loopback each node listens only on the ports it was given."""
+    from Ray's defaults, so a Ray of another test on this host cannot collide), with token authentication;
+    the worker joins at the bridge gateway, an address of this host; a one-CPU task sent from the head runs
+    on the worker; beyond loopback each node listens only on the ports it was given; no container shows
+    the token; a client with another token is refused; and the image as a driver transcribes on the cluster."""
     from transcriber.host.raynode import RayPorts
 
     gateway = client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
     nodes = {"transcriber-ray-head-16380": RayPorts(16380, gcs=16379),
              "transcriber-ray-worker-16480": RayPorts(16480)}  # fmt: skip
+    token = Path(host["TRANSCRIBER_ENV_DIR"]) / "ray-auth-token"
+    joining = ("cluster-worker", "--address", f"{gateway}:16379", "--node-ip", gateway, "--ports-from", "16480",
+               "--num-cpus", "1")  # fmt: skip
     try:
         head = _invoke("cluster-head", "--node-ip", gateway, "--port", "16379", "--ports-from", "16380",
                        "--num-cpus", "0", env=host, timeout=300)  # fmt: skip
         assert head.returncode == 0, head.stdout + head.stderr
         assert f"started at {gateway}:16379, listening on TCP 16379-16385,16390-16405" in head.stdout
-        worker = _invoke("cluster-worker", "--address", f"{gateway}:16379", "--node-ip", gateway,
-                         "--ports-from", "16480", "--num-cpus", "1", env=host, timeout=300)  # fmt: skip
+        assert token.stat().st_mode & 0o777 == 0o600 and token.stat().st_uid == os.getuid()
+        secret = token.read_text().strip()
+        assert re.fullmatch(r"[0-9a-f]{64}", secret)
+        missing = _invoke(*joining, "--token-file", str(tmp_path / "no-token"), env=host)
+        assert missing.returncode == 2 and "scp" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+        worker = _invoke(*joining, env=host, timeout=300)
         assert worker.returncode == 0, worker.stdout + worker.stderr
         status = _ray_status(client, "transcriber-ray-head-16380", nodes=2)
         assert "0.0/1.0 CPU" in status, status
@@ -415,7 +453,10 @@ def test_ray_head_and_worker_form_a_cluster_on_fixed_ports(host: dict[str, str],
             assert info["HostConfig"]["RestartPolicy"]["Name"] == "no"
             assert info["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
             assert TOKEN not in str(info["Config"]["Env"]) + str(info["Config"]["Cmd"])
+            assert "RAY_AUTH_MODE=token" in info["Config"]["Env"] and secret not in json.dumps(info)
             assert _listening(client, name) <= set(ports.listening()), f"{name} listens on undeclared ports"
+        _refused_without_the_token(client, "transcriber-ray-head-16380", f"{gateway}:16379")
+        _transcribe_on_the_cluster(host, tmp_path, f"{gateway}:16379", gateway)
     finally:
         stop = _invoke("cluster-stop", env=host)
     assert stop.returncode == 0 and set(nodes) <= set(stop.stdout.split(": ", 1)[1].strip().split(", "))

@@ -16,8 +16,15 @@ import pytest
 from tests.fake_docker import FakeEngine
 from tests.test_container import _host
 from transcriber.errors import ConfigError
-from transcriber.host.actions import RayNode, _spec, ray_node_spec, start_ray_node, transcribe_in_container
-from transcriber.host.raynode import RayPorts, detect_node_ip, head_address
+from transcriber.host.actions import (
+    RayNode,
+    _spec,
+    ray_node_spec,
+    start_ray_node,
+    transcribe_in_container,
+    transcribe_on_cluster,
+)
+from transcriber.host.raynode import AUTH_ENV, RayPorts, detect_node_ip, ensure_token, head_address, require_token
 
 AMD = {"TRANSCRIBER_GPU": "rocm", "TRANSCRIBER_RENDER_NODE": "/dev/dri/renderD128",
        "HSA_OVERRIDE_GFX_VERSION": "11.0.1", "TRANSCRIBER_DEVICE_GIDS": "44"}  # fmt: skip
@@ -59,14 +66,20 @@ def test_head_gets_the_runs_gpu_request(tmp_path: Path) -> None:
     spec = ray_node_spec(host, RayNode(node_ip="192.168.1.10", resources=("--num-gpus=1",)))
     kwargs = spec.docker_kwargs()
     run = _spec(host, ("run",), None, None).docker_kwargs()  # what `invoke transcribe` sends
-    for key in ("image", "devices", "group_add", "environment", "user", "security_opt", "ipc_mode", "shm_size"):
+    for key in ("image", "devices", "group_add", "user", "security_opt", "ipc_mode", "shm_size"):
         assert kwargs[key] == run[key], key
+    assert kwargs["environment"] == {**run["environment"], **AUTH_ENV}
     dev = host.dev_root
     assert kwargs["devices"] == [f"{dev}/kfd:/dev/kfd:rwm", f"{dev}/dri/renderD128:/dev/dri/renderD128:rwm"]
     assert "44" in kwargs["group_add"] and "seccomp=unconfined" in kwargs["security_opt"]
     assert kwargs["environment"]["HSA_OVERRIDE_GFX_VERSION"] == "11.0.1"
     assert kwargs["environment"]["HF_HUB_OFFLINE"] == "1"
-    assert kwargs["volumes"] == {str(tmp_path / "cache"): {"bind": "/models", "mode": "rw"}}
+    assert kwargs["volumes"] == {
+        str(tmp_path / "cache"): {"bind": "/models", "mode": "rw"},
+        str(tmp_path / "env" / "ray-auth-token"): {"bind": "/run/transcriber-ray-token", "mode": "ro"},
+        str(tmp_path / "ray" / "transcriber-ray-head-6380"): {"bind": "/tmp/ray", "mode": "rw"},
+    }
+    assert (tmp_path / "ray" / "transcriber-ray-head-6380").is_dir(), "made as the caller, not by the engine as root"
     assert kwargs["network_mode"] == "host" and "ports" not in kwargs
     assert (kwargs["name"], kwargs["labels"], kwargs["restart_policy"]) == (
         "transcriber-ray-head-6380", {"transcriber.ray": "head"}, {"Name": "no"})  # fmt: skip
@@ -110,3 +123,54 @@ def test_missing_image_is_one_line(engine: FakeEngine, tmp_path: Path) -> None:
     client = docker.DockerClient(base_url=engine.url, version="1.43")
     with pytest.raises(TranscriberError, match=r"image transcriber:cpu is not built: run `invoke build`"):
         start_ray_node(host, RayNode(node_ip="10.0.0.3"), connect=lambda: client)
+
+
+def test_the_head_makes_the_token_once_and_a_worker_needs_it(tmp_path: Path) -> None:
+    token = ensure_token(tmp_path / "env" / "ray-auth-token")
+    secret = token.read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", secret) and token.stat().st_mode & 0o777 == 0o600
+    assert ensure_token(token).read_text() == secret, "a second head start keeps the token the workers have"
+    assert require_token(token) == token
+    with pytest.raises(ConfigError, match=r"--token-file .*/missing: no Ray token there; copy the head's file .*scp"):
+        require_token(tmp_path / "missing")
+    (tmp_path / "empty").write_text("")
+    with pytest.raises(ConfigError, match="no Ray token there"):
+        require_token(tmp_path / "empty")
+
+
+def test_the_driver_joins_this_hosts_node(engine: FakeEngine, tmp_path: Path) -> None:
+    """`invoke transcribe --ray-address`: the run's request on the host's network, in the node's process
+    namespace with its Ray folder, the token file mounted and named, never its content."""
+    host = _host(tmp_path, TRANSCRIBER_GPU="cpu")
+    engine.images["transcriber:cpu"] = {}
+    source = tmp_path / "in"
+    source.mkdir()
+    client = docker.DockerClient(base_url=engine.url, version="1.43")
+    with pytest.raises(ConfigError, match=r"--token-file .*ray-auth-token: no Ray token there"):
+        transcribe_on_cluster(host, source, tmp_path / "out", [], "10.0.0.2:6379", connect=lambda: client)
+    secret = ensure_token(host.ray_token).read_text()
+    with pytest.raises(ConfigError, match="no Ray node runs on this host"):
+        transcribe_on_cluster(host, source, tmp_path / "out", [], "10.0.0.2:6379", connect=lambda: client)
+    with pytest.raises(ConfigError, match=r"--ray-address 10\.0\.0\.2:x: give the head as HOST:PORT"):
+        transcribe_on_cluster(host, source, tmp_path / "out", [], "10.0.0.2:x", connect=lambda: client)
+    engine.listed = {
+        "Name": "/transcriber-ray-head-6380",
+        "Config": {"Tty": False, "Labels": {"transcriber.ray": "head"}},
+    }
+    with pytest.raises(ConfigError, match="keeps no Ray folder on this host"):
+        transcribe_on_cluster(host, source, tmp_path / "out", [], "10.0.0.2:6379", connect=lambda: client)
+    node_tmp = tmp_path / "ray" / "transcriber-ray-head-6380"
+    engine.listed = {"Name": "/transcriber-ray-head-6380", "State": {"Status": "running"},
+                     "Config": {"Tty": False, "Labels": {"transcriber.ray": "head"}},
+                     "Mounts": [{"Source": str(node_tmp), "Destination": "/tmp/ray"}]}  # fmt: skip
+    code = transcribe_on_cluster(host, source, tmp_path / "out", ["--extra-flag"], "10.0.0.2", connect=lambda: client)
+    assert code == 0
+    create = engine.call("POST", "/containers/create").body
+    assert create["HostConfig"]["NetworkMode"] == "host"
+    assert create["HostConfig"]["PidMode"] == "container:transcriber-ray-head-6380"
+    assert {f"{host.ray_token}:/run/transcriber-ray-token:ro", f"{node_tmp}:/tmp/ray:rw",
+            f"{source}:/data/in:ro"} <= set(create["HostConfig"]["Binds"])  # fmt: skip
+    assert {"RAY_AUTH_MODE=token", "RAY_AUTH_TOKEN_PATH=/run/transcriber-ray-token"} <= set(create["Env"])
+    assert secret not in str(create)
+    assert create["Cmd"][:5] == ["run", "--input", "/data/in", "--output", "/data/out"]
+    assert create["Cmd"][-5:] == ["--extra-flag", "--cluster", "ray", "--ray-address", "10.0.0.2:6379"]

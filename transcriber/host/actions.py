@@ -39,7 +39,19 @@ from transcriber.host.envfiles import (
     write_local_env,
 )
 from transcriber.host.gpu import Gpu, detect, detect_choice
-from transcriber.host.raynode import HEAD_PORT, LABEL, RayPorts, detect_node_ip, head_address, start_command
+from transcriber.host.raynode import (
+    AUTH_ENV,
+    CONTAINER_RAY_TMP,
+    CONTAINER_TOKEN,
+    HEAD_PORT,
+    LABEL,
+    RayPorts,
+    detect_node_ip,
+    ensure_token,
+    head_address,
+    require_token,
+    start_command,
+)
 from transcriber.host.rocm import advice
 from transcriber.shared import BACKENDS
 
@@ -58,6 +70,11 @@ class HostPaths:
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     #: TRANSCRIBER_ENV_DIR points the tasks at another folder of env files (a second machine profile).
     env_dir: Path = Path(os.environ.get("TRANSCRIBER_ENV_DIR", REPO / "env"))
+
+    @property
+    def ray_token(self) -> Path:
+        """The Ray cluster's token file: made by `invoke cluster-head`, copied to the other hosts."""
+        return self.env_dir.resolve() / "ray-auth-token"
 
     def config(self, flags: dict[str, str | None] | None = None) -> HostConfig:
         return load_host_config(self.env_dir, self.environ, flags)
@@ -199,15 +216,18 @@ def run_in_image(
     target: Path,
     command: Callable[[HostConfig, GpuAccess], Sequence[str]],
     connect: Callable[[], object] = docker_client,
+    adjust: Callable[[Any, ContainerSpec], ContainerSpec] = lambda client, spec: spec,
 ) -> int:
     """Run a `transcriber` command in the image with the GPU, the folders and the model cache; its exit code.
 
-    `command` gets the host config and the GPU access, so it can fill in defaults that depend on them.
+    `command` gets the host config and the GPU access, so it can fill in defaults that depend on them;
+    `adjust` changes the request with the engine at hand (a Ray driver joins a node there).
     """
     config = paths.config()
     spec = _spec(paths, (), source, target)
     spec = replace(spec, command=tuple(command(config, spec.gpu)))
     client = connect()
+    spec = adjust(client, spec)
     require_image(client, spec.image)
     target.mkdir(parents=True, exist_ok=True)
     return run_container(client, spec)
@@ -232,10 +252,8 @@ def selftest_in_container(paths: HostPaths, connect: Callable[[], object] = dock
         return run_in_image(paths, folder, folder / "out", lambda config, access: ["selftest"], connect)
 
 
-def transcribe_in_container(
-    paths: HostPaths, source: Path, target: Path, flags: Sequence[str], connect: Callable[[], object] = docker_client
-) -> int:
-    """`transcriber run` inside the image; the ASR model defaults to env's model for the GPU kind."""
+def _transcribe_command(source: Path, flags: Sequence[str]) -> Callable[[HostConfig, GpuAccess], Sequence[str]]:
+    """The in-image `transcriber run`; the ASR model defaults to env's model for the GPU kind."""
 
     def command(config: HostConfig, access: GpuAccess) -> Sequence[str]:
         chosen = list(flags)
@@ -244,7 +262,61 @@ def transcribe_in_container(
             chosen = ["--model", default_model(config, access.kind), *chosen]
         return run_command(chosen, "" if source.is_dir() else source.name)
 
-    return run_in_image(paths, source, target, command, connect)
+    return command
+
+
+def transcribe_in_container(
+    paths: HostPaths, source: Path, target: Path, flags: Sequence[str], connect: Callable[[], object] = docker_client
+) -> int:
+    """`transcriber run` inside the image."""
+    return run_in_image(paths, source, target, _transcribe_command(source, flags), connect)
+
+
+def transcribe_on_cluster(
+    paths: HostPaths,
+    source: Path,
+    target: Path,
+    flags: Sequence[str],
+    address: str,
+    token_file: Path | None = None,
+    connect: Callable[[], object] = docker_client,
+) -> int:
+    """`transcriber run --cluster ray` in the image as a driver of the cluster at `address`: the run's
+    request, on the host's network, joined to this host's Ray node, with the cluster's token file."""
+    try:
+        head = head_address(address)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("--address", "--ray-address", 1)) from None
+    token = require_token(token_file or paths.ray_token)
+    cluster = [*flags, "--cluster", "ray", "--ray-address", head]
+
+    def as_driver(client: Any, spec: ContainerSpec) -> ContainerSpec:
+        node = local_ray_node(client)
+        binds = ((token, CONTAINER_TOKEN, "ro"), (ray_tmp_of(node), CONTAINER_RAY_TMP, "rw"))
+        return replace(spec, network="host", pid_mode=f"container:{node.name}", binds=binds,
+                       extra_env={**spec.extra_env, **AUTH_ENV})  # fmt: skip
+
+    return run_in_image(paths, source, target, _transcribe_command(source, cluster), connect, as_driver)
+
+
+def local_ray_node(client: Any) -> Any:
+    """This host's running Ray node container of ours (the head first): a driver joins the cluster through it."""
+    nodes = client.containers.list(filters={"label": LABEL, "status": "running"})
+    if not nodes:
+        raise ConfigError(
+            "--ray-address: no Ray node runs on this host, and a driver joins the cluster through one: run "
+            "this on the head's host, or start a node here first (invoke cluster-worker --address HEAD:PORT)"
+        )
+    return min(nodes, key=lambda node: (node.labels.get(LABEL) != "head", node.name))
+
+
+def ray_tmp_of(node: Any) -> Path:
+    """The host folder a node container keeps Ray's temp folder (sockets, session) in."""
+    found = next((m["Source"] for m in node.attrs.get("Mounts", []) if m["Destination"] == CONTAINER_RAY_TMP), None)
+    if found is None:
+        raise ConfigError(f"the Ray node {node.name} keeps no Ray folder on this host (an older node): restart it "
+                          "(invoke cluster-stop, then cluster-head or cluster-worker)")  # fmt: skip
+    return Path(found)
 
 
 def bench_args(input_dir: str, output: str | None, configs: str) -> tuple[Path, Path, str]:
@@ -284,6 +356,8 @@ class RayNode:
     ports_from: int = 6380
     resources: tuple[str, ...] = ()
     worker_ports: int = 16
+    #: The cluster's token file (default: the env folder's `ray-auth-token`).
+    token_file: Path | None = None
 
     @property
     def ports(self) -> RayPorts:
@@ -292,12 +366,18 @@ class RayNode:
 
 def ray_node_spec(paths: HostPaths, node: RayNode) -> ContainerSpec:
     """The run's request (GPU devices, numeric GIDs, override, model cache, user, isolation) made into a
-    named Ray node: `ray start` as the entrypoint, on the host's network, no input or output folders."""
+    named Ray node: `ray start` as the entrypoint, on the host's network, no input or output folders, the
+    token file mounted read-only and Ray's temp folder kept in a host folder (for a driver to join)."""
     role = "head" if node.address is None else "worker"
     address = None if node.address is None else head_address(node.address)
     command = start_command(node.ports, node.node_ip or detect_node_ip(), address, list(node.resources))
-    return replace(_spec(paths, command, None, None), entrypoint="ray", network="host",
-                   name=f"transcriber-ray-{role}-{node.ports_from}", labels={LABEL: role})  # fmt: skip
+    spec = _spec(paths, command, None, None)
+    name = f"transcriber-ray-{role}-{node.ports_from}"
+    tmp = spec.model_cache.parent / "ray" / name
+    tmp.mkdir(parents=True, exist_ok=True)  # made here, or the engine makes it root's
+    binds = ((node.token_file or paths.ray_token, CONTAINER_TOKEN, "ro"), (tmp, CONTAINER_RAY_TMP, "rw"))
+    return replace(spec, entrypoint="ray", network="host", name=name, labels={LABEL: role}, binds=binds,
+                   extra_env={**spec.extra_env, **AUTH_ENV})  # fmt: skip
 
 
 def start_ray_node(
@@ -307,6 +387,11 @@ def start_ray_node(
     an error carrying its last log line."""
     import time
 
+    token = node.token_file or paths.ray_token
+    if node.address is None:
+        ensure_token(token)
+    else:
+        require_token(token)
     spec = ray_node_spec(paths, node)
     client: Any = connect()
     require_image(client, spec.image)

@@ -66,6 +66,10 @@ class ContainerSpec:
     name: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     entrypoint: str = ""
+    #: More host paths to mount, (host, container, mode): a Ray token file, a node's Ray temp folder.
+    binds: tuple[tuple[Path, str, str], ...] = ()
+    #: A Ray driver joins a node's process namespace (`container:<name>`), where Ray looks for the raylet.
+    pid_mode: str = ""
 
     def environment(self) -> dict[str, str]:
         # The caller's uid has no home in the image: HOME and matplotlib's config go to /tmp, or libraries
@@ -83,6 +87,8 @@ class ContainerSpec:
             volumes[str(self.input_dir)] = {"bind": CONTAINER_INPUT, "mode": "ro"}
         if self.output_dir is not None:
             volumes[str(self.output_dir)] = {"bind": CONTAINER_OUTPUT, "mode": "rw"}
+        for host, bind, mode in self.binds:
+            volumes[str(host)] = {"bind": bind, "mode": mode}
         return volumes
 
     def to_host(self, text: str) -> str:
@@ -117,6 +123,8 @@ class ContainerSpec:
             kwargs |= {"name": self.name, "labels": dict(self.labels), "restart_policy": {"Name": "no"}}
         if self.entrypoint:
             kwargs["entrypoint"] = [self.entrypoint]
+        if self.pid_mode:
+            kwargs["pid_mode"] = self.pid_mode
         if self.gpu.kind == "rocm":
             kwargs["devices"] = list(self.gpu.devices)
             kwargs["group_add"] = [str(g) for g in self.gpu.group_ids]
@@ -144,6 +152,8 @@ class ContainerSpec:
             args += [f"--name={self.name}", "--restart=no", *(f"--label={k}={v}" for k, v in self.labels.items())]
         if self.entrypoint:
             args.append(f"--entrypoint={self.entrypoint}")
+        if self.pid_mode:
+            args.append(f"--pid={self.pid_mode}")
         return args
 
 

@@ -10,13 +10,26 @@ host's network, and every port it listens on (the GCS on the head, the raylet's 
 managers, the agents, the metrics exporter and a small range for worker processes) is fixed by flag:
 those are the ports to open between the hosts, and nothing else listens beyond loopback.
 
+Token authentication is on for every node and driver we start: anyone who reaches the GCS port of a
+cluster without it can run code there. The token is a file of the caller's (0600), mounted read-only into
+each container, which Ray reads through RAY_AUTH_TOKEN_PATH: the token itself never appears in an
+environment, an argv or `docker inspect`.
+
+A driver (`invoke transcribe --ray-address`) must share a host with a node: Ray connects a driver to a
+raylet it finds among the local processes and through that raylet's sockets under /tmp/ray. So each node
+keeps /tmp/ray in a host folder of its own, and the driver's container joins the node's process namespace
+and mounts that folder at the same place.
+
 Standard library only: this is the host side.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from transcriber.errors import ConfigError
 
@@ -26,6 +39,11 @@ DEFAULT_PORTS_FROM = 6380
 #: Worker processes each take one port of the range: enough for one actor per CPU slot or GPU, plus tasks.
 DEFAULT_WORKER_PORTS = 16
 LABEL = "transcriber.ray"
+#: Where the token file is mounted (read-only) in a node or driver container, and Ray's temp folder there.
+CONTAINER_TOKEN = "/run/transcriber-ray-token"
+CONTAINER_RAY_TMP = "/tmp/ray"
+#: Ray reads the token from the mounted file, never from the environment.
+AUTH_ENV = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": CONTAINER_TOKEN}
 #: Offsets into a node's block; the worker range follows them.
 _OFFSETS = {
     "node-manager-port": 0,
@@ -97,3 +115,25 @@ def detect_node_ip() -> str:
             raise ConfigError(
                 "cannot tell this host's network address (no default route): give it with --node-ip ADDRESS"
             ) from None
+
+
+def ensure_token(path: Path) -> Path:
+    """The head's token file: made (256 random bits, hex, mode 0600, the caller's) unless it exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return require_token(path)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_hex(32))
+    return path
+
+
+def require_token(path: Path) -> Path:
+    """A token file that a worker or driver can use, or one line saying where to get it."""
+    if not path.is_file() or not path.read_text(encoding="ascii", errors="replace").strip():
+        raise ConfigError(
+            f"--token-file {path}: no Ray token there; copy the head's file from its host "
+            f"(scp HEAD:{path} {path}, the path `invoke cluster-head` printed) and rerun"
+        )
+    return path
