@@ -92,7 +92,7 @@ def test_bad_environment_value_names_the_variable() -> None:
 def test_models_lists_the_catalog_and_the_bundled_model(tiny_en: Path, tmp_path: Path) -> None:
     result = run_cli("models", env={"HF_HOME": str(tmp_path / "hf")})
     assert result.returncode == 0
-    kinds = {"asr", "cleanup-llm", "audio-llm"}
+    kinds = {"asr", "cleanup-llm", "audio-llm", "seamless"}
     rows = {f[1]: line for line in result.stdout.splitlines() if (f := line.split()) and f[0] in kinds}
     assert "bundled" in rows["tiny.en"]
     assert "not cached" in rows["large-v3"]
@@ -107,6 +107,10 @@ def test_models_lists_the_catalog_and_the_bundled_model(tiny_en: Path, tmp_path:
         "-",
         "5.8",
     ]
+    assert (
+        "not cached" in rows["seamless-m4t-v2-large"]
+        and "facebook/seamless-m4t-v2-large" in rows["seamless-m4t-v2-large"]
+    )
     assert {line.split()[0] for line in rows.values()} == kinds
 
 
@@ -115,3 +119,18 @@ def test_a_missing_optional_stage_names_its_install_command() -> None:
 
     with pytest.raises(ConfigError, match=r"--cleanup llm needs no_such_module_xyz, which is not installed: pip"):
         require("llm", "--cleanup llm", "json", "no_such_module_xyz")
+
+
+def test_a_model_path_that_does_not_exist_is_named_as_a_path(tmp_path: Path) -> None:
+    result = run_cli("run", "-i", str(RECORDINGS), "-o", str(tmp_path / "out"), "--model", "/nonexistent/model")
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr.strip() == (
+        "error: --model /nonexistent/model: no such model folder or file; check the path, or give a catalog name "
+        "(`transcriber models`) or a repo id (org/name)"
+    )
+    from_env = run_cli(
+        "run", "-i", str(RECORDINGS), "-o", str(tmp_path / "out"), env={"TRANSCRIBER_CLEANUP_MODEL": "~/no.gguf"}
+    )
+    assert from_env.returncode == EXIT_USAGE and from_env.stderr.startswith(
+        "error: TRANSCRIBER_CLEANUP_MODEL ~/no.gguf: no such"
+    )

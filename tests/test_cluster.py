@@ -264,3 +264,82 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie is gone, only not yet reaped
     except FileNotFoundError:
         return False
+
+
+def _driver_env(**changes: str | None) -> dict[str, str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def test_a_token_at_hand_is_used_and_a_wrong_one_named(cluster: str, tmp_path: Path) -> None:
+    """`ray start --head` turns token auth on; a driver with the token but no RAY_AUTH_MODE still joins."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(RECORDINGS / "meeting.flac", inp)
+    command = [sys.executable, "-m", "transcriber", "run", "-i", str(inp), "-o", str(tmp_path / "out"),
+               "--model", "tiny.en", "--ray-address", cluster]  # fmt: skip  # --ray-address implies --cluster ray
+    joined = subprocess.run(command, capture_output=True, text=True, env=_driver_env(RAY_AUTH_MODE=None), timeout=300)
+    assert joined.returncode == EXIT_OK, joined.stderr
+    assert f"joined {cluster}" in joined.stderr and "1 done" in joined.stderr
+    wrong = _driver_env(RAY_AUTH_MODE=None, RAY_AUTH_TOKEN="0" * 64)
+    refused = subprocess.run(command, capture_output=True, text=True, env=wrong, timeout=300)
+    assert refused.returncode == EXIT_USAGE, refused.stderr
+    [line] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: --ray-address {cluster}: the cluster wants its token"), refused.stderr
+
+
+def test_an_address_that_is_no_ray_head_is_one_line_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listener that never answers as Ray (a web server, a head shutting down) made `ray.init` block for
+    good; the trial join gives up after its deadline."""
+    import socket as sockets
+
+    from transcriber.cluster import connect as joining
+
+    monkeypatch.setattr(joining, "PROBE_SECONDS", 4.0)
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    with sockets.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(ConfigError, match=rf"--ray-address {address}: no Ray cluster answered within 4 s"):
+            joining.connect(address)
+    assert time.monotonic() - started < 30
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:99999")
+    with pytest.raises(ConfigError, match=r"RAY_ADDRESS '127.0.0.1:99999' must be auto, local or HOST:PORT \(port"):
+        joining.connect("auto")
+    with pytest.raises(ConfigError, match="Ray Client addresses"):
+        joining.connect("ray://127.0.0.1:10001")
+
+
+def test_sigterm_ends_a_cluster_batch_as_130(cluster: str, eight: Path, tmp_path: Path) -> None:
+    """ray.init puts its own SIGTERM handler in place; ours is put back, so SIGTERM is an interrupt."""
+    driver = _popen(eight, tmp_path / "out", cluster)
+    assert driver.stderr is not None
+    lines = []
+    for line in driver.stderr:
+        lines.append(line)
+        if "transcribing on node" in line:
+            driver.send_signal(signal.SIGTERM)
+            break
+    stderr = "".join(lines) + driver.stderr.read()
+    assert driver.wait(timeout=120) == EXIT_INTERRUPTED, stderr
+    assert "interrupted:" in stderr and "SIGTERM received" not in stderr
+
+
+def test_shared_input_names_a_path_the_workers_cannot_see(
+    cluster: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver sends absolute paths (a relative one would be taken from the worker's own folder)."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(RECORDINGS / "meeting.flac", inp)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("run", "-i", "in", "-o", "out", "--model", "tiny.en", "--ray-address", cluster, "--shared-input")
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "budget" in (tmp_path / "out" / "meeting.txt").read_text()

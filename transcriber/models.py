@@ -226,11 +226,11 @@ def resolve_model(name_or_path: str, download: bool = True) -> tuple[str, Path]:
     return name_or_path, fetch_model(name_or_path, repo, bundled, download)
 
 
-def model_status(info: ModelInfo | LlmInfo | AudioLlmInfo) -> str:
+def model_status(info: ModelInfo | LlmInfo | AudioLlmInfo | SeamlessInfo) -> str:
     """'cached', 'bundled' or 'not cached' for the `transcriber models` listing."""
-    if cached_path(info.repo) is not None:
+    if cached_path(info.repo, info.files if isinstance(info, SeamlessInfo) else None) is not None:
         return "cached"
-    if not isinstance(info, AudioLlmInfo) and bundled_copy(info) is not None:
+    if isinstance(info, ModelInfo | LlmInfo) and bundled_copy(info) is not None:
         return "bundled"
     return "not cached"
 
@@ -282,12 +282,17 @@ def render_catalog() -> str:
         ("audio-llm", m.name, m.params, f"{m.vram_bf16:.1f}", "-", f"{m.vram_4bit:.1f}", model_status(m), m.repo)
         for m in AUDIO_LLM_CATALOG.values()
     ]
+    rows += [
+        ("seamless", m.name, m.params, f"{m.vram_gb['bfloat16']:.1f}", f"{m.vram_gb['8bit']:.1f}",
+         f"{m.vram_gb['4bit']:.1f}", model_status(m), m.repo)
+        for m in SEAMLESS_CATALOG.values()
+    ]  # fmt: skip
     header = ("kind", "name", "params", "VRAM 16-bit", "8-bit", "4-bit", "status", "repo")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
     lines.append(
         "\nVRAM in GB at float16/bf16, 8-bit (int8 for Whisper) and 4-bit; asr: --model, cleanup-llm: "
-        "--cleanup-model, audio-llm: --backend multimodal --model"
+        "--cleanup-model, audio-llm: --backend multimodal --model, seamless: --backend seamless --model"
     )
     lines.append(f"cache: {os.environ.get('HF_HOME', '~/.cache/huggingface')} (set HF_HOME to move it)")
     return "\n".join(lines)

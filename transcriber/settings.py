@@ -88,6 +88,16 @@ def _text(value: Any, where: str) -> str:
     return str(value).strip() or "auto"
 
 
+def _model(value: Any, where: str) -> str:
+    """A name, a repo id or a path; a path (`/`, `./`, `../`, `~`) must exist, or it would be taken for a
+    repo id and fail later as a download."""
+    text = _text(value, where)
+    if text.startswith(("/", "./", "../", "~")) and not Path(text).expanduser().exists():
+        raise ConfigError(f"{where} {text}: no such model folder or file; check the path, or give a catalog name "
+                          "(`transcriber models`) or a repo id (org/name)")  # fmt: skip
+    return text
+
+
 def _language(value: Any, where: str) -> str:
     return str(value).strip().lower() or "auto"
 
@@ -145,7 +155,7 @@ class Settings:
         "catalog name (see `transcriber models`), repo id or model folder; "
         "auto: large-v3-turbo on a GPU, small on the CPU",
         affects=ASR,
-        parse=_text,
+        parse=_model,
     )
     multimodal_verbatim: bool = setting(
         False,
@@ -172,7 +182,7 @@ class Settings:
         "for --cleanup llm: qwen2.5-3b-instruct, phi-3-mini, gemma-2-2b, smollm2-135m-instruct, a repo id, "
         "a folder or a .gguf file; auto: qwen2.5-3b-instruct",
         affects=OUTPUT,
-        parse=_text,
+        parse=_model,
         when=("cleanup", "llm"),
     )
     cleanup_mode: str = setting(
@@ -216,11 +226,11 @@ class Settings:
         "or CPU slot, while this process plans, writes and keeps the manifest", choices=CLUSTERS,
     )  # fmt: skip
     ray_address: str = setting(
-        "auto", "with --cluster ray: auto (RAY_ADDRESS or the cluster running on this host), local (start one in "
-        "this process) or HOST:PORT of a head node", parse=_text,
+        "auto", "implies --cluster ray: auto (RAY_ADDRESS or the cluster running on this host), local (start one "
+        "in this process) or HOST:PORT of a head node", parse=_text,
     )  # fmt: skip
     shared_input: bool = setting(
-        False, "with --cluster ray: send workers the recording's path (every node sees --input at the same path) "
+        False, "implies --cluster ray: send workers the recording's path (every node sees --input at the same path) "
         "instead of its bytes",
     )  # fmt: skip
 
@@ -375,6 +385,8 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
             raise ConfigError(f"{option.flag} is required (or set {option.env})")
     if "speakers" not in values and (values.get("voices") or values.get("speaker_names")):
         values["speakers"] = "auto"  # naming speakers asks for them
+    if "cluster" not in values and ("ray_address" in values or values.get("shared_input")):
+        values["cluster"] = "ray"  # a Ray address asks for Ray
     settings = Settings(**values)
     from transcriber.engines.languages import check_language_code
 

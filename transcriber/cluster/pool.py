@@ -53,8 +53,9 @@ class Member:
         wall = max(self.last - since, 1e-9)
         speed = f"{self.audio / wall:.1f} audio-s per wall-s" if self.files else "idle"
         state = f"; died ({self.died})" if self.died else ""
+        plural = "" if self.files == 1 else "s"
         return (
-            f"worker {self.number} (node {self.node}, pid {self.pid}): {self.files} files, "
+            f"worker {self.number} (node {self.node}, pid {self.pid}): {self.files} file{plural}, "
             f"{self.audio:.1f} s audio, {speed}{state}"
         )
 
@@ -147,10 +148,11 @@ class Pool:
         flow = _Flow(iter(tasks))
         flying: dict[Any, tuple[Member, _Try[T]]] = {}
         while True:
-            for member in self.members:
-                while member.load < IN_FLIGHT and (item := flow.next()) is not None:
-                    flying[send(member, item.task)] = (member, item)
-                    member.load += 1
+            for level in range(1, IN_FLIGHT + 1):  # every worker one file before any gets its second
+                for member in self.members:
+                    if member.load < level and (item := flow.next()) is not None:
+                        flying[send(member, item.task)] = (member, item)
+                        member.load += 1
             if not flying:
                 if flow.exhausted():
                     return

@@ -7,6 +7,7 @@ exactly as a local run does, file by file, so a killed driver's rerun redoes onl
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +69,10 @@ class RayStages:
             recording = item.job.recording
             self.reporter.step(item.job.index, display(recording.relative), f"transcribing on node {member.node}")
             asr = item.job.asr.to_dict() if item.job.asr is not None else None
-            return member.handle.recognise.remote(display(recording.path), display(recording.relative), item.data, asr)
+            # With --shared-input the worker opens the path itself: absolute (its working folder is not ours)
+            # and as the file system names it (undecodable bytes kept), not as printed.
+            where = os.fsdecode(recording.path.absolute()) if item.data is None else display(recording.path)
+            return member.handle.recognise.remote(where, display(recording.relative), item.data, asr)
 
         def done(item: _Send, member: Member, result: dict[str, Any]) -> None:
             accepted = _accept(batch, item.job, result)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from transcriber.audio import decode
 from transcriber.batch import EngineSlot, diarize_stage, load_llm
 from transcriber.cleanup import apply_cleanup
-from transcriber.errors import AudioError, TranscriberError, describe_failure
+from transcriber.errors import AudioError, TranscriberError, describe_failure, display
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
 from transcriber.transcript import Transcript
@@ -65,6 +65,9 @@ class Worker:
         started, stage = time.perf_counter(), "decode"
         result: dict[str, Any] = {}
         try:
+            if data is None and not os.path.lexists(path):
+                raise AudioError(f"{display(path)}: decode: is not at that path on this node; --shared-input needs "
+                                 "--input at the same path on every node (leave it out to send the bytes)")  # fmt: skip
             audio = decode(Path(path), data)
             stage = "recognise"
             if self.slot is None:
@@ -114,4 +117,4 @@ class Worker:
             message = f"{head}on node {self.node}: {message[len(head) :]}"
         else:
             message = f"{message} (on node {self.node})"
-        return {"error": message, "fatal": fatal, "traceback": "".join(traceback.format_exception(exc))}
+        return {"error": display(message), "fatal": fatal, "traceback": "".join(traceback.format_exception(exc))}
