@@ -187,12 +187,19 @@ _RAY_HELP = {
 }
 
 
-def _ray_resources(num_cpus: str | None, num_gpus: str | None) -> tuple[str, ...]:
+def _ray_node(
+    address: str | None, node_ip: str | None, port: int, ports_from: int, worker_ports: int,
+    num_cpus: str | None, num_gpus: str | None, token_file: str | None,
+) -> actions.RayNode:  # fmt: skip
+    """What cluster-head (`address` None) or cluster-worker asked for: CPU/GPU counts checked, the token file
+    resolved (default: the env folder's)."""
     given = {kind: n for kind, n in (("cpus", num_cpus), ("gpus", num_gpus)) if n is not None}
     for kind, n in given.items():
         if not n.isdigit():
             raise Exit(f"error: --num-{kind} {n}: give a whole number", code=EXIT_USAGE)
-    return tuple(f"--num-{kind}={n}" for kind, n in given.items())
+    resources = tuple(f"--num-{kind}={n}" for kind, n in given.items())
+    token = Path(token_file).expanduser().resolve() if token_file else PATHS.ray_token
+    return actions.RayNode(address, node_ip, port, ports_from, resources, worker_ports, token_file=token)
 
 
 def _port_ranges(ports: tuple[int, ...]) -> str:
@@ -219,13 +226,12 @@ def cluster_head(
 ) -> None:
     """Start a Ray head node in the image (detached), with the GPU, model cache and user a run gets, and
     token authentication (the token file is made unless it exists)."""
-    token = Path(token_file).expanduser().resolve() if token_file else PATHS.ray_token
-    resources = _ray_resources(num_cpus, num_gpus)
-    node = actions.RayNode(None, node_ip, port, ports_from, resources, worker_ports, token_file=token)
+    node = _ray_node(None, node_ip, port, ports_from, worker_ports, num_cpus, num_gpus, token_file)
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)
     ip = next(a.split("=", 1)[1] for a in spec.command if a.startswith("--node-ip-address="))
     print(f"Ray head {spec.name} started at {ip}:{port}, listening on TCP {_port_ranges(node.ports.listening())}")
+    token = node.token_file
     print(f"token: {token} (copy it to each other host, same place: scp {token} HOST:{token})")
     print(f"on each GPU host: invoke cluster-worker --address {ip}:{port}")
 
@@ -244,10 +250,7 @@ def cluster_worker(
     """Start a Ray worker node in the image (detached) that joins the head at --address, with the head's token."""
     if not address:
         raise Exit("error: --address is required: invoke cluster-worker --address HEAD:6379", code=EXIT_USAGE)
-    resources = _ray_resources(num_cpus, num_gpus)
-    token = Path(token_file).expanduser().resolve() if token_file else PATHS.ray_token
-    node = actions.RayNode(address, node_ip, ports_from=ports_from, resources=resources, worker_ports=worker_ports,
-                           token_file=token)  # fmt: skip
+    node = _ray_node(address, node_ip, actions.HEAD_PORT, ports_from, worker_ports, num_cpus, num_gpus, token_file)
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)
     print(f"Ray worker {spec.name} joined {address}, listening on TCP {_port_ranges(node.ports.listening())}")

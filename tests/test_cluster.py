@@ -18,6 +18,7 @@ import sys
 import time
 import wave
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,34 @@ def _popen(inp: Path, out: Path, address: str) -> subprocess.Popen[str]:
                "--cluster", "ray", "--ray-address", address]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+
+
+@dataclass
+class _Started:
+    """A driver read up to its first file sent: its stderr so far and its workers (number: (node, pid))."""
+
+    driver: subprocess.Popen[str]
+    lines: list[str]
+    workers: dict[int, tuple[str, int]]
+
+    def stderr(self) -> str:
+        """All of its stderr, once it has ended."""
+        assert self.driver.stderr is not None
+        return "".join(self.lines) + self.driver.stderr.read()
+
+
+def _at_first_file(inp: Path, out: Path, address: str) -> _Started:
+    driver = _popen(inp, out, address)
+    assert driver.stderr is not None
+    lines: list[str] = []
+    workers: dict[int, tuple[str, int]] = {}
+    for line in driver.stderr:
+        lines.append(line)
+        if found := re.fullmatch(r"worker (\d+): node (\S+), pid (\d+)", line.strip()):
+            workers[int(found[1])] = (found[2], int(found[3]))
+        if "transcribing on node" in line:
+            return _Started(driver, lines, workers)
+    raise AssertionError(f"the driver ended before its first file: {''.join(lines)}")
 
 
 def _outputs(out: Path) -> dict[str, Path]:
@@ -151,18 +180,10 @@ def test_shared_input_sends_paths_and_auto_reads_ray_address(cluster: str, tmp_p
 
 def test_worker_killed_mid_batch_loses_nothing(cluster: str, eight: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    driver = _popen(eight, out, cluster)
-    assert driver.stderr is not None
-    lines, victim, node = [], 0, ""
-    for line in driver.stderr:
-        lines.append(line)
-        if line.startswith("worker 1: node") and not victim:
-            node, pid = line.split("node ")[1].split(", pid ")
-            victim = int(pid)
-        if "transcribing on node" in line and victim:
-            os.kill(victim, signal.SIGKILL)  # its files are in flight: it was just sent two
-            break
-    stderr = "".join(lines) + driver.stderr.read()
+    started = _at_first_file(eight, out, cluster)
+    node, victim = started.workers[1]
+    os.kill(victim, signal.SIGKILL)  # its file is in flight: it was just sent one
+    driver, stderr = started.driver, started.stderr()
     assert driver.wait(timeout=300) == EXIT_OK, stderr
     assert f"worker 1 (node {node}) died; its file goes to another worker" in stderr
     assert "8 done, 0 skipped, 0 failed" in stderr
@@ -171,18 +192,10 @@ def test_worker_killed_mid_batch_loses_nothing(cluster: str, eight: Path, tmp_pa
 
 
 def test_no_worker_left_stops_the_batch_with_one_line(cluster: str, eight: Path, tmp_path: Path) -> None:
-    driver = _popen(eight, tmp_path / "out", cluster)
-    assert driver.stderr is not None
-    lines, pids = [], []
-    for line in driver.stderr:
-        lines.append(line)
-        if re.match(r"worker \d+: node ", line):
-            pids.append(int(line.rsplit("pid ", 1)[1]))
-        if "transcribing on node" in line:
-            for pid in pids:
-                os.kill(pid, signal.SIGKILL)
-            break
-    stderr = "".join(lines) + driver.stderr.read()
+    started = _at_first_file(eight, tmp_path / "out", cluster)
+    for _, pid in started.workers.values():
+        os.kill(pid, signal.SIGKILL)
+    driver, stderr = started.driver, started.stderr()
     assert driver.wait(timeout=120) == 1, stderr
     [error] = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert re.match(r"error: no Ray worker is left \(worker \d on node [\d.]+: ActorDiedError; worker ", error), stderr
@@ -236,17 +249,10 @@ def test_local_address_starts_a_cluster_in_the_process(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_ends_the_batch_with_130_and_its_workers(cluster: str, eight: Path, tmp_path: Path) -> None:
-    driver = _popen(eight, tmp_path / "out", cluster)
-    assert driver.stderr is not None
-    lines, pids = [], []
-    for line in driver.stderr:
-        lines.append(line)
-        if re.match(r"worker \d+: node ", line):
-            pids.append(int(line.rsplit("pid ", 1)[1]))
-        if "transcribing on node" in line:
-            driver.send_signal(signal.SIGINT)
-            break
-    stderr = "".join(lines) + driver.stderr.read()
+    started = _at_first_file(eight, tmp_path / "out", cluster)
+    pids = [pid for _, pid in started.workers.values()]
+    started.driver.send_signal(signal.SIGINT)
+    driver, stderr = started.driver, started.stderr()
     assert driver.wait(timeout=120) == EXIT_INTERRUPTED, stderr
     assert "interrupted:" in stderr
     deadline = time.monotonic() + 30
@@ -319,15 +325,9 @@ def test_an_address_that_is_no_ray_head_is_one_line_not_a_hang(monkeypatch: pyte
 
 def test_sigterm_ends_a_cluster_batch_as_130(cluster: str, eight: Path, tmp_path: Path) -> None:
     """ray.init puts its own SIGTERM handler in place; ours is put back, so SIGTERM is an interrupt."""
-    driver = _popen(eight, tmp_path / "out", cluster)
-    assert driver.stderr is not None
-    lines = []
-    for line in driver.stderr:
-        lines.append(line)
-        if "transcribing on node" in line:
-            driver.send_signal(signal.SIGTERM)
-            break
-    stderr = "".join(lines) + driver.stderr.read()
+    started = _at_first_file(eight, tmp_path / "out", cluster)
+    started.driver.send_signal(signal.SIGTERM)
+    driver, stderr = started.driver, started.stderr()
     assert driver.wait(timeout=120) == EXIT_INTERRUPTED, stderr
     assert "interrupted:" in stderr and "SIGTERM received" not in stderr
 
@@ -343,3 +343,18 @@ def test_shared_input_names_a_path_the_workers_cannot_see(
     result = run_cli("run", "-i", "in", "-o", "out", "--model", "tiny.en", "--ray-address", cluster, "--shared-input")
     assert result.returncode == EXIT_OK, result.stderr
     assert "budget" in (tmp_path / "out" / "meeting.txt").read_text()
+
+
+def test_llm_cleanup_on_the_workers_writes_and_counts_as_a_local_run(cluster: str, tmp_path: Path) -> None:
+    """--cleanup llm runs on the workers; their LLM statistics, summed by the driver, are a local run's."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(RECORDINGS / "meeting.flac", inp)
+    llm = ("--cleanup", "llm", "--cleanup-model", "smollm2-135m-instruct")
+    local = run_cli("run", "-i", str(inp), "-o", str(tmp_path / "local"), "--model", "tiny.en", *llm)
+    assert local.returncode == EXIT_OK, local.stderr
+    on_ray = _run(inp, tmp_path / "ray", cluster, *llm)
+    assert on_ray.returncode == EXIT_OK, on_ray.stderr
+    [local_line] = re.findall(r"llm cleanup: \d+ chunks, \d+ fell back", local.stderr)
+    assert re.findall(r"llm cleanup: \d+ chunks, \d+ fell back", on_ray.stderr) == [local_line], on_ray.stderr
+    assert (tmp_path / "ray" / "meeting.txt").read_text() == (tmp_path / "local" / "meeting.txt").read_text()

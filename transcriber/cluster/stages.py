@@ -146,15 +146,14 @@ def _accept(batch: Batch, job: Job, result: dict[str, Any]) -> Pending | None:
 
 
 def _llm_stats(pool: Pool) -> Any:
-    """Every worker's cleanup LLM statistics, summed."""
+    """Every worker's cleanup LLM statistics, summed field by field (lists joined), whatever fields it has."""
+    from dataclasses import fields
+
     from transcriber.cleanup.llm import LlmStats
 
     total = LlmStats()
     for member in [*pool.members, *pool.retired]:
-        stats = member.llm_stats or {}
-        total.chunks += stats.get("chunks", 0)
-        total.reasons += stats.get("reasons", [])
-        total.new_tokens += stats.get("new_tokens", 0)
-        total.seconds += stats.get("seconds", 0.0)
-        total.load_seconds += stats.get("load_seconds", 0.0)
+        for name in (f.name for f in fields(LlmStats)):
+            mine = getattr(total, name)
+            setattr(total, name, mine + (member.llm_stats or {}).get(name, type(mine)()))
     return total
