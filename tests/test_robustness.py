@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import transcriber
 from tests.conftest import RECORDINGS, load_transcripts, run_cli
 from transcriber.batch import Summary, run_batch
 from transcriber.engines.faster_whisper import FasterWhisperEngine
@@ -360,6 +362,22 @@ def shared_dir() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture
+def reachable_checkout() -> Iterator[None]:
+    """The nobody user runs this checkout's venv and source. A checkout in a root-only folder (`mktemp -d`
+    makes one 0700) gets search permission for others (o+x, not listing) on its folders' ancestors for the
+    test, and their modes back after it."""
+    changed = []
+    for folder in {*Path(sys.prefix).resolve().parents, *Path(transcriber.__file__).resolve().parents}:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+            changed.append((folder, stat.S_IMODE(mode)))
+    yield
+    for folder, mode in changed:
+        folder.chmod(mode)
+
+
 def _as_nobody(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     if os.geteuid() != 0:
         pytest.skip("switching to the nobody user needs root")
@@ -368,6 +386,7 @@ def _as_nobody(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     return subprocess.run([*command, *args], capture_output=True, text=True, env=full_env, timeout=300, check=False)
 
 
+@pytest.mark.usefixtures("reachable_checkout")
 def test_permissions_as_a_non_root_user(shared_dir: Path) -> None:
     inp = shared_dir / "in"
     shutil.copytree(RECORDINGS, inp)
