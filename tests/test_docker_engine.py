@@ -26,7 +26,8 @@ import pytest
 from tests.conftest import RECORDINGS, load_transcripts
 
 ROOT = Path(__file__).resolve().parent.parent
-IMAGE = "transcriber-test"
+#: Worktrees that test side by side on one engine each name their own image.
+IMAGE = os.environ.get("TRANSCRIBER_TEST_IMAGE", "transcriber-test")
 TOKEN = "hf_EngineTestTokenThatNoContainerMayGet"
 pytestmark = pytest.mark.docker
 
