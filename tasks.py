@@ -20,8 +20,8 @@ from transcriber.errors import EXIT_USAGE, ConfigError, TranscriberError
 from transcriber.host import actions
 from transcriber.host.doctor import run_checks
 from transcriber.host.envfiles import default_model, model_cache
-from transcriber.host.models import DIARIZERS, download_model, import_model
-from transcriber.models import ready_offline
+from transcriber.host.model_cache import DIARIZERS, download_model, import_model
+from transcriber.catalog import ready_offline
 
 PATHS = actions.HostPaths()
 

@@ -65,7 +65,7 @@ def main() -> None:
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
     from transcriber.discovery import discover
     from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
-    from transcriber.models import resolve_model
+    from transcriber.catalog import resolve_model
 
     name, path = resolve_model(args.model)
     engine = FasterWhisperEngine(path, name, "cpu", "int8", WhisperOptions())

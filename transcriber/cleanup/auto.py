@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from transcriber import vram
 from transcriber.errors import ModelNotFoundError
-from transcriber.models import DEFAULT_LLM, LLM_CATALOG, resolve_llm
+from transcriber.catalog import DEFAULT_LLM, LLM_CATALOG, resolve_llm
 from transcriber.settings import Settings
 
 

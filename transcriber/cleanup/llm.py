@@ -15,7 +15,7 @@ from typing import Any
 from transcriber.cleanup.constrain import DeletionOnlyConstraint, DeletionOnlyLogitsProcessor, Vocabulary
 from transcriber.cleanup.prompt import messages
 from transcriber.errors import ConfigError, ModelNotFoundError
-from transcriber.models import LlmInfo, LlmSource, resolve_llm
+from transcriber.catalog import LlmInfo, LlmSource, resolve_llm
 from transcriber.vram import total_gb, widest_fit
 
 _NF4_MAX_ERROR = 0.05

@@ -28,7 +28,7 @@ from transcriber.host.container import (
     run_container,
 )
 from transcriber.host.doctor import SOURCE_LABEL, source_hash
-from transcriber.host.engine import build_image, docker_client, require_image
+from transcriber.host.docker_engine import build_image, docker_client, require_image
 from transcriber.host.envfiles import (
     HostConfig,
     build_args,
@@ -53,7 +53,7 @@ from transcriber.host.raynode import (
     start_command,
 )
 from transcriber.host.rocm import advice
-from transcriber.shared import BACKENDS
+from transcriber.catalog import BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
 
