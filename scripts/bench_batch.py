@@ -61,8 +61,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions, pick_compute_type
     from transcriber.catalog import resolve_model
+    from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions, pick_compute_type
 
     name, path = resolve_model(args.model)
     compute_type = pick_compute_type(args.compute_type, args.device)

