@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from transcriber.catalog import ready_offline
 from transcriber.errors import EXIT_USAGE, ConfigError, TranscriberError
-from transcriber.host import actions
+from transcriber.host import actions, node_containers
 from transcriber.host.doctor import run_checks
 from transcriber.host.envfiles import default_model, model_cache
 from transcriber.host.model_cache import DIARIZERS, download_model, import_model
@@ -190,7 +190,7 @@ _RAY_HELP = {
 def _ray_node(
     address: str | None, node_ip: str | None, port: int, ports_from: int, worker_ports: int,
     num_cpus: str | None, num_gpus: str | None, token_file: str | None,
-) -> actions.RayNode:  # fmt: skip
+) -> node_containers.RayNode:  # fmt: skip
     """What cluster-head (`address` None) or cluster-worker asked for: CPU/GPU counts checked, the token file
     resolved (default: the env folder's)."""
     given = {kind: n for kind, n in (("cpus", num_cpus), ("gpus", num_gpus)) if n is not None}
@@ -199,7 +199,7 @@ def _ray_node(
             raise Exit(f"error: --num-{kind} {n}: give a whole number", code=EXIT_USAGE)
     resources = tuple(f"--num-{kind}={n}" for kind, n in given.items())
     token = Path(token_file).expanduser().resolve() if token_file else PATHS.ray_token
-    return actions.RayNode(address, node_ip, port, ports_from, resources, worker_ports, token_file=token)
+    return node_containers.RayNode(address, node_ip, port, ports_from, resources, worker_ports, token_file=token)
 
 
 def _port_ranges(ports: tuple[int, ...]) -> str:
@@ -228,7 +228,7 @@ def cluster_head(
     token authentication (the token file is made unless it exists)."""
     node = _ray_node(None, node_ip, port, ports_from, worker_ports, num_cpus, num_gpus, token_file)
     with _user_errors():
-        spec = actions.start_ray_node(PATHS, node)
+        spec = node_containers.start_ray_node(PATHS, node)
     ip = next(a.split("=", 1)[1] for a in spec.command if a.startswith("--node-ip-address="))
     print(f"Ray head {spec.name} started at {ip}:{port}, listening on TCP {_port_ranges(node.ports.listening())}")
     token = node.token_file
@@ -250,9 +250,10 @@ def cluster_worker(
     """Start a Ray worker node in the image (detached) that joins the head at --address, with the head's token."""
     if not address:
         raise Exit("error: --address is required: invoke cluster-worker --address HEAD:6379", code=EXIT_USAGE)
-    node = _ray_node(address, node_ip, actions.HEAD_PORT, ports_from, worker_ports, num_cpus, num_gpus, token_file)
+    port = node_containers.HEAD_PORT
+    node = _ray_node(address, node_ip, port, ports_from, worker_ports, num_cpus, num_gpus, token_file)
     with _user_errors():
-        spec = actions.start_ray_node(PATHS, node)
+        spec = node_containers.start_ray_node(PATHS, node)
     print(f"Ray worker {spec.name} joined {address}, listening on TCP {_port_ranges(node.ports.listening())}")
 
 
@@ -260,7 +261,7 @@ def cluster_worker(
 def cluster_stop(c: Context) -> None:
     """Stop and remove the Ray node containers of this host (started by cluster-head or cluster-worker)."""
     with _user_errors():
-        names = actions.stop_ray_nodes()
+        names = node_containers.stop_ray_nodes()
     print("stopped: " + (", ".join(names) if names else "no Ray node was running"))
 
 

@@ -2,7 +2,7 @@
 """Benchmark: a folder of short distinct voice notes with and without decoding the next file ahead.
 
 Makes `--files` distinct recordings with espeak-ng (different sentences, voices and speeds, each encoded
-to Opus as phones do), then runs the whole batch in-process twice per mode (`transcriber.batch.run_batch`,
+to Opus as phones do), then runs the whole batch in-process twice per mode (`transcriber.api.run`,
 tiny.en, no cleanup, txt only), with decoding one file ahead (`transcriber.prefetch`) and with it switched
 off, and prints the fastest wall time of each. Prints numbers and asserts nothing. Needs espeak-ng, ffmpeg.
 
@@ -46,7 +46,7 @@ def make_folder(folder: Path, count: int) -> float:
 
 def timed_run(folder: Path, prefetch: bool) -> float:
     from transcriber import prefetch as module
-    from transcriber.batch import run_batch
+    from transcriber.api import run
     from transcriber.progress import make_reporter
     from transcriber.settings import load_settings
 
@@ -58,7 +58,7 @@ def timed_run(folder: Path, prefetch: bool) -> float:
             flags = {"input": str(folder), "output": out, "model": "tiny.en", "cleanup": "none", "formats": "txt",
                      "quiet": True}  # fmt: skip
             started = time.perf_counter()
-            summary = run_batch(load_settings(flags, {}), make_reporter(True))
+            summary = run(load_settings(flags, {}), make_reporter(True))
             assert summary.done == len(list(folder.iterdir())), summary.render()
             return time.perf_counter() - started
     finally:

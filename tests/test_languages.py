@@ -49,7 +49,7 @@ def test_no_other_lexicon_touches_the_script(code: str) -> None:
 
 @pytest.mark.parametrize("code", CODES)
 def test_the_recordings_hold_speech(code: str) -> None:
-    from transcriber.engines.windows import speech_regions
+    from transcriber.vad import speech_regions
 
     samples = decode(LANGUAGES / f"{code}.ogg").samples
     regions = speech_regions(samples)

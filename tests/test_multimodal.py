@@ -13,8 +13,9 @@ import pytest
 from tests.conftest import RECORDINGS, load_transcripts, run_cli
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.catalog import AUDIO_LLM_CATALOG
-from transcriber.engines.windows import plan_windows, speech_regions
+from transcriber.engines.windows import plan_windows
 from transcriber.errors import EXIT_USAGE, ConfigError
+from transcriber.vad import speech_regions
 
 pytest.importorskip("transformers", reason="the multimodal backend needs transformers (pip install -e '.[multimodal]')")
 pytest.importorskip(

@@ -16,14 +16,8 @@ import pytest
 from tests.fake_docker import FakeEngine
 from tests.test_container import _host
 from transcriber.errors import ConfigError
-from transcriber.host.actions import (
-    RayNode,
-    _spec,
-    ray_node_spec,
-    start_ray_node,
-    transcribe_in_container,
-    transcribe_on_cluster,
-)
+from transcriber.host.actions import container_spec, transcribe_in_container, transcribe_on_cluster
+from transcriber.host.node_containers import RayNode, ray_node_spec, start_ray_node
 from transcriber.host.raynode import AUTH_ENV, RayPorts, detect_node_ip, ensure_token, head_address, require_token
 
 AMD = {"TRANSCRIBER_GPU": "rocm", "TRANSCRIBER_RENDER_NODE": "/dev/dri/renderD128",
@@ -65,7 +59,7 @@ def test_head_gets_the_runs_gpu_request(tmp_path: Path) -> None:
     host = _host(tmp_path, **AMD)
     spec = ray_node_spec(host, RayNode(node_ip="192.168.1.10", resources=("--num-gpus=1",)))
     kwargs = spec.docker_kwargs()
-    run = _spec(host, ("run",), None, None).docker_kwargs()  # what `invoke transcribe` sends
+    run = container_spec(host, ("run",), None, None).docker_kwargs()  # what `invoke transcribe` sends
     for key in ("image", "devices", "group_add", "user", "security_opt", "ipc_mode", "shm_size"):
         assert kwargs[key] == run[key], key
     assert kwargs["environment"] == {**run["environment"], **AUTH_ENV}

@@ -22,7 +22,8 @@ import pytest
 
 import transcriber
 from tests.conftest import RECORDINGS, load_transcripts, run_cli
-from transcriber.batch import Summary, run_batch
+from transcriber.api import run
+from transcriber.batch import Summary
 from transcriber.engines.faster_whisper import FasterWhisperEngine
 from transcriber.engines.languages import whisper_languages
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -47,7 +48,7 @@ def _in_process(inp: Path, out: Path, **flags: str) -> tuple[Summary, str]:
     """One batch in this process (so a test can reach into the engine), with its stderr text."""
     stream = io.StringIO()
     settings = load_settings({"input": str(inp), "output": str(out), "model": "tiny.en", **flags}, environ={})
-    summary = run_batch(settings, Reporter(stream))
+    summary = run(settings, Reporter(stream))
     return summary, stream.getvalue()
 
 
@@ -425,19 +426,19 @@ def test_debug_shows_the_traceback_behind_an_error(monkeypatch: pytest.MonkeyPat
     _fail_one(monkeypatch, "note café.ogg", ValueError("bad shape"))
     stream = io.StringIO()
     settings = load_settings({"input": str(NOTE), "output": str(tmp_path / "out"), "model": "tiny.en"}, environ={})
-    summary = run_batch(settings, Reporter(stream), debug=True)
+    summary = run(settings, Reporter(stream), debug=True)
     assert summary.failed == ["note café.ogg"]
     assert "Traceback (most recent call last)" in stream.getvalue()
     assert "raise exc\nValueError: bad shape" in stream.getvalue()
 
 
 def test_a_new_package_version_redoes_recognition(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import transcriber.batch
+    import transcriber.plan
 
     out = tmp_path / "out"
     assert _in_process(NOTE, out)[0].done == 1
     assert _in_process(NOTE, out)[0].skipped == 1
-    monkeypatch.setattr(transcriber.batch, "__version__", "99.0")
+    monkeypatch.setattr(transcriber.plan, "__version__", "99.0")
     summary, stderr = _in_process(NOTE, out)
     assert summary.done == 1 and "] transcribing" in stderr
     assert json.loads((out / "note café.json").read_text())["settings"]["version"] == "99.0"

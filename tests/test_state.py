@@ -14,8 +14,8 @@ import pytest
 
 import transcriber.atomic
 from tests.conftest import RECORDINGS
-from transcriber.batch import Batch, EngineSlot
 from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
+from transcriber.plan import resolve_plan, resolve_recognition
 from transcriber.progress import Reporter
 from transcriber.settings import load_settings
 from transcriber.state import Manifest
@@ -50,9 +50,8 @@ def test_the_cleanup_llms_files_decide_whether_cleanup_is_redone(tmp_path: Path)
     def out_hash(cleanup: str) -> str:
         flags = {"input": str(NOTE), "output": str(tmp_path / "out"), "model": "tiny.en", "cleanup": cleanup}
         settings = load_settings({**flags, "cleanup_model": str(gguf)}, environ={})
-        reporter = Reporter(io.StringIO())
-        key = EngineSlot(settings, reporter).key()
-        return Batch(settings, reporter, (key, key)).out_hash
+        note = Reporter(io.StringIO()).note
+        return resolve_plan(settings, resolve_recognition(settings, note), note).out_hash
 
     first, rules = out_hash("llm"), out_hash("rules")
     (gguf.parent / "__pycache__").mkdir()  # what else the .gguf's folder holds (a package's bytecode) is no input

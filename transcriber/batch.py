@@ -13,17 +13,11 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from transcriber import __version__
-from transcriber.catalog import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
 from transcriber.cleanup import apply_cleanup
-from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
-from transcriber.engines.base import Engine
-from transcriber.engines.batch_size import resolve_batch_size, seamless_vram_gb, whisper_vram_gb
 from transcriber.errors import (
     EXIT_FILES_FAILED,
     EXIT_INTERRUPTED,
@@ -36,18 +30,15 @@ from transcriber.errors import (
     display,
     interrupted,
 )
-from transcriber.extras import require
-from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
-from transcriber.prefetch import Prefetcher
+from transcriber.plan import Recognition, RunPlan
 from transcriber.progress import Reporter
-from transcriber.settings import AUTO_MODEL, Settings, settings_hash
+from transcriber.settings import Settings
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
 from transcriber.transcript import Transcript
 from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, write_all_atomic
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
-    from transcriber.diarize.stage import DiarizeStage
 
 
 @dataclass
@@ -91,117 +82,6 @@ class Summary:
         return "\n".join([line, *self.workers])
 
 
-def check_language(language: str, model_name: str) -> None:
-    """Refuse, before any file, a language an English-only model cannot do (unknown codes are refused earlier,
-    as the settings load: `engines.languages.check_language_code`)."""
-    if language == "auto":
-        return
-    info = CATALOG.get(model_name)
-    english_only = info.english_only if info else Path(model_name).name.endswith(".en")
-    if english_only and language != "en":
-        raise ConfigError(f"--language {language}: model {model_name} knows English only; use --language en or auto")
-
-
-def _local_model(name: str) -> Path | None:
-    """The folder an audio LLM or Seamless loads from, if it is on disk (for its fingerprint); never downloads."""
-    from transcriber.catalog import AUDIO_LLM_CATALOG, SEAMLESS_CATALOG
-
-    if Path(name).expanduser().is_dir():
-        return Path(name).expanduser()
-    info = AUDIO_LLM_CATALOG.get(name) or SEAMLESS_CATALOG.get(name)
-    repo = info.repo if info else name
-    return cached_path(repo) if "/" in repo else None
-
-
-class EngineSlot:
-    """Resolves the model up front (so the settings hash is known) and loads it on first use.
-
-    Public because `transcriber bench` drives the same engine choice and loading as a batch, so a
-    benchmark measures exactly what `transcriber run` would load.
-    """
-
-    def __init__(self, settings: Settings, reporter: Reporter) -> None:
-        self.settings = settings
-        self._engine: Engine | None = None
-        if settings.translate_to and settings.backend != "seamless":
-            raise ConfigError(
-                f"--translate-to {settings.translate_to} needs --backend seamless: Whisper and the audio LLMs "
-                "write the spoken language"
-            )
-        if settings.backend in ("multimodal", "seamless"):
-            require("multimodal", f"--backend {settings.backend}", "torch", "transformers", "accelerate")
-            import torch
-
-            self.device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
-            if self.device == "cpu":
-                reporter.note("torch sees no GPU; the audio LLM runs on the CPU in float32 (slow)")
-            self.compute_type = "bfloat16" if self.device == "cuda" else "float32"
-            default = DEFAULT_AUDIO_LLM if settings.backend == "multimodal" else DEFAULT_SEAMLESS
-            self.model_name = default if settings.model == "auto" else settings.model
-            self.model_path = _local_model(self.model_name)
-            # The audio LLMs take one window at a time; Seamless batches its windows.
-            seamless = settings.backend == "seamless"
-            vram = seamless_vram_gb(self.model_name)
-            self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram) if seamless else 1
-        else:
-            from transcriber.engines.faster_whisper import pick_compute_type, pick_device
-
-            self.device, note = pick_device(settings.device)
-            if note:
-                reporter.note(note)
-            self.compute_type = pick_compute_type(settings.compute_type, self.device)
-            self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
-            self.model_name, self.model_path = resolve_model(self.model_name)
-            vram = whisper_vram_gb(self.model_name, self.model_path)
-            self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram)
-        if settings.backend != "seamless":  # Seamless checks its own languages
-            check_language(settings.language, self.model_name)
-
-    def key(self) -> dict[str, object]:
-        """The ASR settings hash's input: the settings, plus what else changes the recognised text."""
-        key = self.settings.asr_key(self.model_name, self.device, self.compute_type, self.batch_size)
-        return {**key, "version": __version__, "model_files": model_fingerprint(self.model_path)}
-
-    def get(self) -> Engine:
-        if self._engine is None:
-            builders = {"multimodal": self._multimodal, "seamless": self._seamless}
-            self._engine = builders.get(self.settings.backend, self._whisper)()
-        return self._engine
-
-    def _multimodal(self) -> Engine:
-        from transcriber.engines.audio_llm import AudioLlmEngine
-
-        s = self.settings
-        return AudioLlmEngine(self.model_name, self.device, s.language, s.multimodal_verbatim, s.vram)
-
-    def _seamless(self) -> Engine:
-        from transcriber.engines.seamless import SeamlessEngine
-
-        s = self.settings
-        return SeamlessEngine(self.model_name, self.device, s.language, s.translate_to, self.batch_size, s.beam_size,
-                              s.vram)  # fmt: skip
-
-    def _whisper(self) -> Engine:
-        from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
-
-        options = WhisperOptions(
-            language=None if self.settings.language == "auto" else self.settings.language,
-            beam_size=self.settings.beam_size,
-            batch_size=self.batch_size,
-            vad=self.settings.vad,
-        )
-        assert self.model_path is not None  # resolve_model always gives the pipeline a folder
-        try:
-            return FasterWhisperEngine(self.model_path, self.model_name, self.device, self.compute_type, options)
-        except ValueError as exc:  # CTranslate2 says so for an unsupported compute type on this device
-            raise ConfigError(f"--compute-type {self.compute_type} on {self.device}: {exc}") from exc
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
-
-
 def output_names(recording: Recording, formats: tuple[str, ...]) -> list[str]:
     """Output file names relative to the output folder, the verbatim text last (stems come from discovery,
     which plans them for the whole batch so that no two recordings share one)."""
@@ -239,12 +119,16 @@ class Pending:
 
 
 class Stages(Protocol):
-    """The model stages of a batch (recognition, diarization, LLM cleanup), in this process or on a cluster;
-    everything else (the plan, the caches, cleanup by rules, writing) is `Batch`'s, wherever they run."""
+    """The model stages of a batch (recognition, diarization, LLM cleanup), in this process
+    (`stages.LocalStages`) or on a cluster (`cluster.stages.RayStages`), chosen by the caller; everything
+    else (the caches, cleanup by rules, writing) is `Batch`'s, wherever they run."""
 
-    def keys(self) -> tuple[dict[str, object], dict[str, object]]:
-        """The ASR settings key and the raw-transcript key (ASR plus diarization), as resolved where the
-        models run."""
+    def resolve(self) -> Recognition:
+        """The engine, model, device and diarizer, as resolved where the models run."""
+        ...
+
+    def use(self, plan: RunPlan) -> None:
+        """Load (on first use) exactly what `plan` names."""
         ...
 
     def recognise_all(self, batch: Batch, recordings: list[Recording], staged: bool) -> list[Pending]:
@@ -264,20 +148,11 @@ class Batch:
     the batch goes on; a condition that dooms every later file raises `BatchStopped` instead.
     """
 
-    def __init__(
-        self, settings: Settings, reporter: Reporter, keys: tuple[dict[str, object], dict[str, object]],
-        debug: bool = False,
-    ) -> None:  # fmt: skip
-        self.settings, self.reporter, self.debug = settings, reporter, debug
-        asr_key, raw_key = keys  # raw: the ASR key plus diarization's, as the raw cache holds diarized text
-        self.diarize = settings.speakers != "off"
-        self.asr_hash, self.raw_hash = settings_hash(asr_key), settings_hash(raw_key)
-        self.out_key = settings.output_key(raw_key)
-        self.out_key["lexicon"] = lexicon_fingerprint()
-        if settings.cleanup == "llm":  # as the ASR model's files are in the raw key: a replaced LLM redoes cleanup
-            _require_llm()  # before the fingerprint, which may download the model
-            self.out_key["cleanup_model_files"] = llm_fingerprint(_llm_name(settings))
-        self.out_hash = settings_hash(self.out_key)
+    def __init__(self, plan: RunPlan, reporter: Reporter, debug: bool = False) -> None:
+        self.plan, self.settings, self.reporter, self.debug = plan, plan.settings, reporter, debug
+        self.diarize = plan.diarize
+        self.asr_hash, self.raw_hash, self.out_hash = plan.asr_hash, plan.raw_hash, plan.out_hash
+        settings = plan.settings
         self.manifest = Manifest(settings.output, reporter.note)
         self.cache = RawCache(settings.output, reporter.note)
         self.summary = Summary()
@@ -317,7 +192,7 @@ class Batch:
         self.reporter.advance(0.0)
         return True
 
-    def plan(self, index: int, recording: Recording) -> Job | Pending | None:
+    def plan_file(self, index: int, recording: Recording) -> Job | Pending | None:
         """Stage one's bookkeeping for a file: None if it is done (skipped) or failed, `Pending` if the raw
         cache holds its transcript, else the `Job` the models must do."""
         name = recording.relative.as_posix()
@@ -357,7 +232,7 @@ class Batch:
             if self.diarize:
                 rename(transcript, self.settings.speaker_names)
             stage = "write"
-            transcript.settings = self.out_key
+            transcript.settings = self.plan.out_key
             outputs = _write_outputs(transcript, item.recording, self.settings)
             self.manifest.record(name, item.digest, self.out_hash, outputs)
         except Exception as exc:
@@ -366,114 +241,6 @@ class Batch:
         self.summary.done += 1
         self.summary.audio_seconds += transcript.duration
         self.reporter.advance(transcript.duration)
-
-
-class _Here:
-    """The model stages in this process: the engine, the diarizer, the cleanup LLM and the decoder thread."""
-
-    def __init__(self, settings: Settings, reporter: Reporter) -> None:
-        self.settings, self.reporter = settings, reporter
-        self.slot = EngineSlot(settings, reporter)
-        self.speakers = diarize_stage(settings, reporter)
-        self.prefetch = Prefetcher()
-        self.llm: LlmCleaner | None = None
-
-    def keys(self) -> tuple[dict[str, object], dict[str, object]]:
-        asr_key = self.slot.key()
-        return asr_key, self.speakers.key(asr_key) if self.speakers else asr_key
-
-    def _engine(self) -> Engine:
-        try:
-            return self.slot.get()
-        except TranscriberError:
-            raise
-        except Exception as exc:  # a corrupt model file, a driver problem: no later file would fare better
-            raise BatchStopped(f"model {self.slot.model_name}: cannot be loaded ({exc}); check --model") from exc
-
-    def recognise(self, batch: Batch, job: Job, following: Recording | None) -> Pending | None:
-        """Decode, recognise and diarize one file, caching each result. While the engine works, `following`
-        is decoded in the background (`transcriber.prefetch`)."""
-        name, stage = display(job.recording.relative.as_posix()), "decode"
-        try:
-            self.reporter.step(job.index, name, "transcribing")
-            audio = self.prefetch.decode(job.recording.path)
-            if following is not None:
-                self.prefetch.ahead(following.path)
-            stage, transcript = "recognise", job.asr
-            if transcript is None:
-                transcript = self._engine().transcribe(audio.samples, source=name)
-                transcript.warnings = [*audio.warnings, *transcript.warnings]
-                stage = "write"
-                batch.cache.put(job.digest, batch.asr_hash, transcript)
-            if self.speakers:
-                stage = "diarize"
-                self.reporter.step(job.index, name, "diarizing")
-                self.speakers.apply(transcript, audio.samples)
-                stage = "write"
-                batch.cache.put(job.digest, batch.raw_hash, transcript)
-            del audio
-        except Exception as exc:
-            batch.failed(job.recording, exc, stage)
-            return None
-        return batch.accept(job, transcript)
-
-    def recognise_all(self, batch: Batch, recordings: list[Recording], staged: bool) -> list[Pending]:
-        pending = []
-        for index, recording in enumerate(recordings, start=1):
-            item = batch.plan(index, recording)
-            if isinstance(item, Job):
-                item = self.recognise(batch, item, recordings[index] if index < len(recordings) else None)
-            if item is not None and staged:
-                pending.append(item)
-            elif item is not None:
-                batch.finish(item, None)
-        return pending
-
-    def clean_all(self, batch: Batch, pending: list[Pending]) -> None:
-        """The staged LLM cleanup over every recognised file, after the ASR model (and the diarizer) was freed."""
-        self.slot.close()
-        if self.speakers:
-            self.speakers.close()
-        if not pending:
-            return
-        self.llm = load_llm(self.settings)
-        for item in pending:
-            batch.finish(item, self.llm)
-        batch.summary.llm = self.llm.stats
-
-    def close(self, batch: Batch | None) -> None:
-        self.prefetch.close()
-        self.slot.close()
-        if self.llm is not None:
-            self.llm.close()
-
-
-def diarize_stage(settings: Settings, reporter: Reporter) -> DiarizeStage | None:
-    if settings.speakers == "off":
-        return None
-    from transcriber.diarize.stage import DiarizeStage
-
-    return DiarizeStage(settings, reporter)
-
-
-def load_llm(settings: Settings) -> LlmCleaner:
-    """The cleanup LLM the settings ask for (the default model for "auto"), or a clear error if the extra is missing.
-
-    Public so `transcriber bench` loads the cleanup model the way a batch does.
-    """
-    _require_llm()
-    from transcriber.cleanup.llm import LlmCleaner, LlmOptions
-
-    options = LlmOptions(_llm_name(settings), settings.cleanup_mode, settings.llm_quant, settings.device)
-    return LlmCleaner(options)
-
-
-def _llm_name(settings: Settings) -> str:
-    return DEFAULT_LLM if settings.cleanup_model == "auto" else settings.cleanup_model
-
-
-def _require_llm() -> None:
-    require("llm", "--cleanup llm", "torch", "transformers", "accelerate")
 
 
 def _unusable_output(settings: Settings, exc: OSError) -> ConfigError:
@@ -501,7 +268,11 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
         lock.__exit__()
 
 
-def _discover_or_fail(settings: Settings) -> tuple[list[Recording], list[OSError]]:
+#: The recordings under the input, and the folders that could not be listed.
+Found = tuple[list[Recording], list[OSError]]
+
+
+def find_recordings(settings: Settings) -> Found:
     """The recordings under the input and the folders that could not be listed; a usage error if both are empty."""
     unreadable: list[OSError] = []
     recordings = discover(settings.input, settings.output, unreadable)
@@ -513,17 +284,10 @@ def _discover_or_fail(settings: Settings) -> tuple[list[Recording], list[OSError
     return recordings, unreadable
 
 
-def _stages(settings: Settings, reporter: Reporter) -> Stages:
-    """Where the model stages run: in this process, or on Ray actors (`--cluster ray`)."""
-    if settings.cluster == "ray":
-        from transcriber.cluster.stages import RayStages
-
-        return RayStages(settings, reporter)
-    return _Here(settings, reporter)
-
-
-def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Summary:
-    """Run the whole batch under the output lock; never raises for a single bad file.
+def run_batch(plan: RunPlan, stages: Stages, reporter: Reporter, recordings: Found | None = None,
+              debug: bool = False) -> Summary:  # fmt: skip
+    """Run the whole batch under the output lock with the `stages` given (which `use` the plan); never raises
+    for a single bad file. `recordings`: what `find_recordings` found, if the caller looked already.
 
     With an LLM cleanup the stages run one after the other over all files (all speech recognition, the
     ASR model freed, then all cleanup), so the GPU holds one model at a time; otherwise each file is
@@ -531,30 +295,33 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
     full, output not writable, GPU lost) ends it at once with one line; finished files are kept.
     """
     started = time.perf_counter()
-    recordings, unreadable = _discover_or_fail(settings)
-    settings = resolve_cleanup(settings, reporter.note)
-    with _output_folder(settings, reporter):
-        stages = _stages(settings, reporter)
-        try:
-            batch = Batch(settings, reporter, stages.keys(), debug)
-        except OSError as exc:  # a damaged manifest that cannot even be moved aside
+    settings = plan.settings
+    found, unreadable = recordings or find_recordings(settings)
+    batch = None
+    try:
+        with _output_folder(settings, reporter):
+            try:
+                batch = Batch(plan, reporter, debug)
+            except OSError as exc:  # a damaged manifest that cannot even be moved aside
+                raise _unusable_output(settings, exc) from exc
+            for line in plan.header():
+                reporter.note(line)
+            reporter.start(len(found) + len(unreadable))
+            try:
+                stages.use(plan)
+                for problem in unreadable:
+                    batch.unlistable(problem)
+                stages.clean_all(batch, stages.recognise_all(batch, found, staged=settings.cleanup == "llm"))
+            except KeyboardInterrupt:
+                batch.summary.interrupted = True
+            except BatchStopped as exc:
+                batch.summary.stopped = True
+                reporter.error(str(exc))
+            finally:
+                stages.close(batch)
+                reporter.close()
+    finally:
+        if batch is None:
             stages.close(None)
-            raise _unusable_output(settings, exc) from exc
-        except BaseException:
-            stages.close(None)
-            raise
-        reporter.start(len(recordings) + len(unreadable))
-        try:
-            for problem in unreadable:
-                batch.unlistable(problem)
-            stages.clean_all(batch, stages.recognise_all(batch, recordings, staged=settings.cleanup == "llm"))
-        except KeyboardInterrupt:
-            batch.summary.interrupted = True
-        except BatchStopped as exc:
-            batch.summary.stopped = True
-            reporter.error(str(exc))
-        finally:
-            stages.close(batch)
-            reporter.close()
     batch.summary.wall_seconds = time.perf_counter() - started
     return batch.summary

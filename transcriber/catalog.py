@@ -33,12 +33,11 @@ PYANNOTE_FILES = ("*.yaml", "segmentation/*", "embedding/*", "plda/*")
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A Whisper model: float16 size on disk and VRAM for transcription at float16 with beam 5."""
+    """A Whisper model: VRAM for transcription at float16 with beam 5."""
 
     name: str
     repo: str
     params: str
-    disk_gb: float
     vram_gb: float
     english_only: bool = False
     bundled: str = ""
@@ -62,7 +61,7 @@ class LlmInfo:
 @dataclass(frozen=True)
 class AudioLlmInfo:
     """An audio LLM for `--backend multimodal`: VRAM in GB at bf16 and 4-bit, how much audio one input may
-    hold (`max_seconds`, after which its processor cuts) and the window used, and audio tokens per second."""
+    hold (`max_seconds`, after which its processor cuts) and the window used."""
 
     name: str
     repo: str
@@ -72,7 +71,6 @@ class AudioLlmInfo:
     vram_4bit: float
     max_seconds: float
     window_seconds: float
-    audio_tokens_per_second: float
     notes: str = ""
 
 
@@ -85,7 +83,6 @@ class SeamlessInfo:
     name: str
     repo: str
     params: str
-    disk_gb: float
     vram_gb: dict[str, float]
     window_seconds: float
     files: tuple[str, ...] = ("*.json", "*.safetensors", "*.model")

@@ -15,7 +15,6 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from transcriber import __version__
 from transcriber.errors import (
     EXIT_FILES_FAILED,
     EXIT_INTERRUPTED,
@@ -27,6 +26,7 @@ from transcriber.errors import (
     interrupted,
 )
 from transcriber.settings import DEVICES, Option, bench_keys, options
+from transcriber.version import __version__
 
 EXIT_CODES_HELP = (
     "exit codes: 0 every file done or skipped; 1 some files failed (each named on stderr); "
@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
     Transcribe every recording under --input into --output, skipping files already done. Each flag can also be
     set by the environment variable named in its help (e.g. TRANSCRIBER_MODEL).
     """
-    from transcriber.batch import run_batch
+    from transcriber.api import run
     from transcriber.progress import make_reporter
     from transcriber.selftest import check_before_run
     from transcriber.settings import load_settings
@@ -89,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings(vars(args))
     reporter = make_reporter(settings.quiet)
     check_before_run(settings.backend, settings.device, settings.model, reporter.note)
-    summary = run_batch(settings, reporter, debug=args.debug)
+    summary = run(settings, reporter, debug=args.debug)
     if not settings.quiet or summary.exit_code != EXIT_OK:
         print(summary.render(), file=sys.stderr)
     return summary.exit_code

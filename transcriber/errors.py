@@ -52,8 +52,6 @@ class BatchStopped(TranscriberError):
     exit_code = EXIT_FILES_FAILED
 
 
-#: Stages a recording goes through; every per-file error names one.
-STAGES = ("decode", "recognise", "clean", "write")
 #: OSError numbers that mean no later file can be written either.
 _FATAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 #: Phrases CUDA/ROCm runtimes use when the device itself is gone, not just one input too big for it.

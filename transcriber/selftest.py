@@ -125,8 +125,8 @@ def identity(model_name: str) -> dict[str, str]:
     """
     import ctranslate2
 
-    from transcriber import __version__
     from transcriber.host.gpu import amd_gpus, nvidia_gpus
+    from transcriber.version import __version__
 
     gpus = amd_gpus() or nvidia_gpus()
     library = Path(ctranslate2.__file__).parent

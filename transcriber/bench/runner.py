@@ -14,7 +14,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.bench.baseline import BASELINE_PREFIX, load_plain, plain_text
@@ -25,6 +25,9 @@ from transcriber.errors import AudioError, ConfigError
 from transcriber.progress import Reporter
 from transcriber.settings import Settings, bench_keys, load_settings
 from transcriber.transcript import Transcript
+
+if TYPE_CHECKING:
+    from transcriber.slots import ModelSlots
 
 CONFIG_KEYS = bench_keys()
 
@@ -113,17 +116,19 @@ def _reference(recording: Recording, kind: str) -> str | None:
 
 
 def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Recording], reporter: Reporter) -> Row:
-    from transcriber.batch import EngineSlot, load_llm
     from transcriber.cleanup import apply_cleanup
-    from transcriber.cleanup.auto import resolve_cleanup
+    from transcriber.plan import resolve_plan, resolve_recognition
+    from transcriber.slots import ModelSlots
 
     row = Row(config.describe())
-    settings = resolve_cleanup(config.settings, reporter.note)
+    plan = resolve_plan(config.settings, resolve_recognition(config.settings, reporter.note), reporter.note)
+    settings, recognition = plan.settings, plan.recognition
+    slots = ModelSlots(settings, recognition, plan.llm)
     with PeakMemory() as peak:
-        slot = EngineSlot(settings, reporter)
-        row.config |= {"model": slot.model_name, "device": slot.device, "compute_type": slot.compute_type}
+        row.config |= {"model": recognition.model, "device": recognition.device,
+                       "compute_type": recognition.compute_type}  # fmt: skip
         started = time.perf_counter()
-        engine = slot.get()
+        engine = slots.engine.get()
         row.load_seconds = time.perf_counter() - started
         transcripts: dict[str, Transcript] = {}
         for recording in recordings:
@@ -132,17 +137,17 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
             started = time.perf_counter()
             transcripts[name] = engine.transcribe(audio[name], source=name)
             row.seconds[name] = time.perf_counter() - started
-        slot.close()
-        llm = load_llm(settings) if settings.cleanup == "llm" else None
+        slots.engine.close()
+        llm = slots.llm() if plan.llm else None
         for recording in recordings:
             name = recording.relative.as_posix()
             started = time.perf_counter()
             apply_cleanup(transcripts[name], settings.cleanup, llm)
             row.seconds[name] += time.perf_counter() - started
-        _diarize(settings, reporter, recordings, audio, transcripts, row)
+        _diarize(slots, recordings, audio, transcripts, row)
         if llm is not None:
             row.load_seconds += llm.stats.load_seconds
-            llm.close()
+        slots.close()
     for recording in recordings:
         name = recording.relative.as_posix()
         done = transcripts[name]
@@ -153,15 +158,14 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
     return row
 
 
-def _diarize(settings: Settings, reporter: Reporter, recordings: list[Recording], audio: dict[str, Any],
+def _diarize(slots: ModelSlots, recordings: list[Recording], audio: dict[str, Any],
              transcripts: dict[str, Transcript], row: Row) -> None:  # fmt: skip
     """With `speakers` set: diarize each transcript as `run` does, and score it where `<stem>.rttm` exists."""
-    if settings.speakers == "off":
+    stage = slots.speakers
+    if stage is None:
         return
     from transcriber.diarize.der import der, read_rttm, speaker_word_counts
-    from transcriber.diarize.stage import DiarizeStage
 
-    stage = DiarizeStage(settings, reporter)
     for recording in recordings:
         name = recording.relative.as_posix()
         started = time.perf_counter()

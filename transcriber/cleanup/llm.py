@@ -16,9 +16,8 @@ from transcriber.catalog import LlmInfo, LlmSource, resolve_llm
 from transcriber.cleanup.constrain import DeletionOnlyConstraint, DeletionOnlyLogitsProcessor, Vocabulary
 from transcriber.cleanup.prompt import messages
 from transcriber.errors import ConfigError, ModelNotFoundError
+from transcriber.quantise import bnb_config, checked_precision
 from transcriber.vram import total_gb, widest_fit
-
-_NF4_MAX_ERROR = 0.05
 
 
 @dataclass(frozen=True)
@@ -68,34 +67,6 @@ def plan_quant(requested: str, device: str, info: LlmInfo | None, vram_gb: float
     )
 
 
-def nf4_agrees_with_bf16() -> bool:
-    """One Linear layer in NF4 against bf16 on the GPU: False where 4-bit gives wrong numbers (ROCm RDNA3)."""
-    import bitsandbytes as bnb
-    import torch
-
-    torch.manual_seed(0)
-    reference = torch.nn.Linear(512, 512, bias=False, dtype=torch.bfloat16)
-    quantized = bnb.nn.Linear4bit(512, 512, bias=False, compute_dtype=torch.bfloat16, quant_type="nf4")
-    quantized.load_state_dict(reference.state_dict())
-    reference, quantized = reference.cuda(), quantized.cuda()
-    x = torch.randn(8, 512, dtype=torch.bfloat16, device="cuda")
-    expected, got = reference(x).float(), quantized(x).float()
-    error = ((expected - got).norm() / expected.norm()).item()
-    return error < _NF4_MAX_ERROR
-
-
-def _quant_config(quant: str) -> Any:
-    if quant == "none":
-        return None
-    from transformers import BitsAndBytesConfig
-
-    if quant == "8bit":
-        return BitsAndBytesConfig(load_in_8bit=True)
-    import torch
-
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
-
-
 class LlmCleaner:
     """One loaded cleanup model."""
 
@@ -109,8 +80,7 @@ class LlmCleaner:
         gpu = torch.cuda.is_available() and options.device != "cpu"
         self.device = "cuda" if gpu else "cpu"
         self.quant = plan_quant(options.quant, self.device, source.info, total_gb(gpu))
-        if self.quant == "4bit" and torch.version.hip and not nf4_agrees_with_bf16():
-            self.quant = "8bit"
+        self.quant = checked_precision(self.quant)  # NF4 gives wrong numbers on some ROCm cards (RDNA3)
         started = time.perf_counter()
         kwargs = self._load_kwargs(source, gpu)
         try:
@@ -137,7 +107,7 @@ class LlmCleaner:
         kwargs: dict[str, Any] = {"gguf_file": source.gguf_file}
         if gpu:
             kwargs |= {"dtype": torch.bfloat16, "device_map": "cuda"}
-            if (config := _quant_config(self.quant)) is not None:
+            if (config := bnb_config(self.quant, needed_for=" of the cleanup LLM")) is not None:
                 kwargs["quantization_config"] = config
         else:
             kwargs["dtype"] = torch.float32

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from transcriber.cluster.connect import START_ONE
 from transcriber.errors import BatchStopped, ConfigError
+from transcriber.plan import Recognition, RunPlan
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
 
@@ -102,24 +103,25 @@ class Pool:
         self.retired: list[Member] = []
         if not self.members:
             raise ConfigError(f"the Ray cluster has no CPU or GPU a worker could use; {START_ONE}")
-        self.keys = self._describe(time.perf_counter() - started + START_SECONDS)
+        self.recognition = self._describe(time.perf_counter() - started + START_SECONDS)
         self.started = time.perf_counter()
         reporter.note(f"ray: {len(self.members)} workers ready in {self.started - started:.1f} s")
 
-    def _describe(self, timeout: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _describe(self, timeout: float) -> Recognition:
         """Each worker's node, pid and settings keys; those that cannot serve, or resolve other keys than the
-        first (another model, device or precision), are dropped with a note."""
+        first (another model, device or precision), are dropped with a note. Returns the first's recognition."""
         import ray
 
         refs = {m.handle.describe.remote(): m for m in self.members}
         ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
-        keys, errors = None, []
+        keys, recognition, errors = None, None, []
         for ref in ready:
             member, info = refs[ref], ray.get(ref)
             member.pid = info["pid"]
             for note in info["notes"]:
                 self.reporter.note(f"worker {member.number} (node {member.node}): {note}")
             keys = keys or info["keys"]
+            recognition = recognition or info["recognition"]
             if info["keys"] is None or info["keys"] != keys:
                 why = info["error"] or f"its models resolve otherwise ({info['keys'][0]}); give --model and --device"
                 errors.append(f"node {member.node}: {why}")
@@ -128,10 +130,23 @@ class Pool:
                 self.reporter.note(f"worker {member.number}: node {member.node}, pid {member.pid}")
         for ref in late:
             self._drop(refs[ref], f"not started within {timeout:.0f} s")
-        if keys is None:
+        if recognition is None:
             reason = "; ".join(errors) or f"none started within {timeout:.0f} s (see `ray status`)"
             raise ConfigError(f"no Ray worker can serve this batch: {reason}")
-        return keys
+        return recognition
+
+    def use(self, plan: RunPlan) -> None:
+        """Hand every worker the run's plan; one whose node resolves otherwise is dropped, as in `_describe`."""
+        import ray
+
+        refs = {m.handle.use.remote(plan): m for m in self.members}
+        for ref, member in refs.items():
+            why = ray.get(ref)
+            if why is not None:
+                self.reporter.note(f"worker {member.number} (node {member.node}): dropped: {why}")
+                self._drop(member, why)
+        if not self.members:
+            raise ConfigError("no Ray worker can serve this batch: none agrees with the plan")
 
     def _drop(self, member: Member, why: str) -> None:
         import ray

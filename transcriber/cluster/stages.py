@@ -18,6 +18,7 @@ from transcriber.cluster.connect import connect, disconnect
 from transcriber.cluster.pool import Member, Pool
 from transcriber.discovery import Recording
 from transcriber.errors import display
+from transcriber.plan import Recognition, RunPlan
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
 from transcriber.transcript import Transcript
@@ -43,13 +44,17 @@ class RayStages:
             disconnect()
             raise
 
-    def keys(self) -> tuple[dict[str, object], dict[str, object]]:
-        return self.pool.keys
+    def resolve(self) -> Recognition:
+        """What the first worker that can serve resolved (those that resolve otherwise were dropped)."""
+        return self.pool.recognition
+
+    def use(self, plan: RunPlan) -> None:
+        self.pool.use(plan)
 
     def _jobs(self, batch: Batch, recordings: list[Recording], staged: bool, pending: list[Pending]) -> Iterator[_Send]:
         """Planned as the workers ask for more: done files are skipped, cached ones finished here."""
         for index, recording in enumerate(recordings, start=1):
-            item = batch.plan(index, recording)
+            item = batch.plan_file(index, recording)
             if isinstance(item, Job):
                 try:
                     data = None if self.settings.shared_input else _read(recording)

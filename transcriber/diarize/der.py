@@ -9,7 +9,7 @@ reference boundary are not scored (0 by default, the strictest; NIST used 0.25).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +30,6 @@ def read_rttm(path: Path) -> list[Turn]:
             start, duration = float(parts[3]), float(parts[4])
             turns.append(Turn(start, start + duration, parts[7]))
     return turns
-
-
-def format_rttm(turns: Iterable[Turn], file_id: str) -> str:
-    return "".join(
-        f"SPEAKER {file_id} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n" for t in turns
-    )
 
 
 def _grid(turns: Sequence[Turn], frames: int) -> tuple[np.ndarray, list[str]]:

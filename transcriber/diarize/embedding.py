@@ -10,40 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from transcriber.audio import SAMPLE_RATE
 from transcriber.diarize import Turn
 from transcriber.diarize.clustering import cluster
-from transcriber.diarize.encoder import FRAMES_PER_SECOND, SpeakerEncoder
+from transcriber.diarize.encoder import SpeakerEncoder
+from transcriber.diarize.spans import FRAMES_PER_SECOND, speech_frames, windows
 
-WINDOW_FRAMES = 160  # 1.6 s
-STEP_FRAMES = 40  # 0.4 s
-MIN_WINDOW_FRAMES = 40  # regions shorter than 0.4 s are not embedded; they take their neighbour's speaker
 MIN_TURN_SECONDS = 0.6
-
-
-def speech_regions(samples: np.ndarray) -> list[tuple[int, int]]:
-    """Speech as (first, last) 10 ms frames from Silero VAD, split at pauses of 250 ms (turn-taking gaps)."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    options = VadOptions(min_silence_duration_ms=250, speech_pad_ms=30, min_speech_duration_ms=100)
-    per_frame = SAMPLE_RATE // FRAMES_PER_SECOND
-    return [(r["start"] // per_frame, r["end"] // per_frame) for r in get_speech_timestamps(samples, options)]
-
-
-def windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sliding windows inside each region; a region shorter than one window is one window of its own length."""
-    spans = []
-    for first, last in regions:
-        if last - first < MIN_WINDOW_FRAMES:
-            continue
-        if last - first <= WINDOW_FRAMES:
-            spans.append((first, last))
-            continue
-        starts = list(range(first, last - WINDOW_FRAMES + 1, STEP_FRAMES))
-        if starts[-1] + WINDOW_FRAMES < last:
-            starts.append(last - WINDOW_FRAMES)
-        spans += [(s, s + WINDOW_FRAMES) for s in starts]
-    return spans
 
 
 def frame_labels(regions: list[tuple[int, int]], spans: list[tuple[int, int]], labels: np.ndarray) -> np.ndarray:
@@ -102,7 +74,7 @@ class EmbeddingDiarizer:
         self.encoder = SpeakerEncoder(device)
 
     def turns(self, samples: np.ndarray) -> list[Turn]:
-        regions = speech_regions(samples)
+        regions = speech_frames(samples)
         spans = windows(regions)
         if not spans:
             return [Turn(f / FRAMES_PER_SECOND, t / FRAMES_PER_SECOND, "spk0") for f, t in regions]

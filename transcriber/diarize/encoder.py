@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from transcriber.diarize.spans import speech_frames, windows
 from transcriber.extras import require
 
-FRAMES_PER_SECOND = 100  # resemblyzer's mel hop is 10 ms
 _BATCH = 64
 
 
@@ -61,9 +61,7 @@ class SpeakerEncoder:
 
     def embed_samples(self, samples: np.ndarray) -> np.ndarray | None:
         """One embedding for a whole stretch of one voice (the mean of its windows), or None if silent."""
-        from transcriber.diarize.embedding import speech_regions, windows
-
-        spans = windows(speech_regions(samples))
+        spans = windows(speech_frames(samples))
         if not spans:
             return None
         mean = self.embed(self.mel(samples), spans).mean(axis=0)

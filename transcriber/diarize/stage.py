@@ -1,22 +1,20 @@
 """Diarization as a batch stage: choose the diarizer up front, load it on first use, speakers onto transcripts.
 
-The batch calls `key` to extend the recognition settings hash (so diarized transcripts are cached apart
-from plain ones and a changed `--speakers`, `--diarizer` or voice sample redoes only diarization), and
-`apply` once per file after speech recognition. `--speaker-names` is left to the output stage.
+The diarizer was chosen when the run was planned (`plan.resolve_recognition`, which also puts the choice in
+the raw cache's key); the stage builds it on first use and `apply`s it once per file after speech
+recognition. `--speaker-names` is left to the output stage.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from transcriber.diarize import Diarizer, Turn
 from transcriber.diarize.assign import assign_speakers
-from transcriber.diarize.select import build, choose_here
-from transcriber.progress import Reporter
+from transcriber.diarize.select import Choice, build
 from transcriber.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -27,21 +25,11 @@ if TYPE_CHECKING:
 class DiarizeStage:
     """One per batch; the diarizer and the voice samples are loaded once, when the first file needs them."""
 
-    def __init__(self, settings: Settings, reporter: Reporter) -> None:
-        from transcriber.diarize.voices import fingerprint
-
-        self.settings, self.reporter = settings, reporter
-        self.choice = choose_here(settings.diarizer)
-        reporter.note(self.choice.note)
-        self.voices_key = fingerprint(settings.voices) if settings.voices else None
+    def __init__(self, settings: Settings, choice: Choice) -> None:
+        self.settings, self.choice = settings, choice
         self._diarizer: Diarizer | None = None
         self._encoder: SpeakerEncoder | None = None
         self._voices: dict[str, np.ndarray] | None = None
-
-    def key(self, asr_key: Mapping[str, Any]) -> dict[str, Any]:
-        """The recognition key plus everything that changes who is said to speak when."""
-        extra = {"speakers": self.settings.speakers, "diarizer": self.choice.key, "voices": self.voices_key}
-        return {**asr_key, **extra}
 
     def apply(self, transcript: Transcript, samples: np.ndarray) -> list[Turn]:
         """Speakers onto `transcript`; returns the diarizer's turns (the bench scores them against RTTM)."""

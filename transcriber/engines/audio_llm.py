@@ -20,6 +20,7 @@ from transcriber.audio import SAMPLE_RATE
 from transcriber.catalog import AUDIO_LLM_CATALOG, AudioLlmInfo, fetch_model
 from transcriber.engines.windows import plan_windows
 from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
+from transcriber.quantise import bnb_config, checked_precision
 from transcriber.text_guards import collapse_loops, has_loop, strip_chatter
 from transcriber.transcript import Segment, Transcript
 from transcriber.vram import total_gb, usable_gb, widest_fit
@@ -54,23 +55,8 @@ def quant_skip_modules() -> list[str]:
 
 
 def quantization_config(precision: str) -> Any:
-    """The bitsandbytes config for `precision` ("4bit" or "8bit"), or a clear error where it is missing."""
-    import importlib.util
-
-    if importlib.util.find_spec("bitsandbytes") is None:
-        raise ConfigError(
-            f"{precision} loading needs bitsandbytes: pip install -e '.[quant]' (on ROCm, its ROCm build), "
-            "or choose a model that fits the GPU in bf16"
-        )
-    import torch
-    import transformers
-
-    if precision == "8bit":
-        return transformers.BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=quant_skip_modules())
-    return transformers.BitsAndBytesConfig(
-        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
-        llm_int8_skip_modules=quant_skip_modules(),
-    )  # fmt: skip
+    """The bitsandbytes config for `precision` ("4bit" or "8bit"), the audio parts kept in bf16."""
+    return bnb_config(precision, skip_modules=quant_skip_modules())
 
 
 def language_name(code: str) -> str | None:
@@ -166,13 +152,9 @@ class AudioLlmEngine:
         if gpu:
             kwargs["device_map"] = "cuda"
             if self.precision != "none":
+                quantization_config(self.precision)  # says what to install before any check runs
+                self.precision = checked_precision(self.precision)  # NF4 is wrong on some ROCm cards (RDNA3)
                 kwargs["quantization_config"] = quantization_config(self.precision)
-            if self.precision == "4bit" and torch.version.hip:
-                from transcriber.cleanup.llm import nf4_agrees_with_bf16
-
-                if not nf4_agrees_with_bf16():  # NF4 gives wrong numbers on some ROCm cards (RDNA3)
-                    self.precision = "8bit"
-                    kwargs["quantization_config"] = quantization_config("8bit")
         try:
             self.model = getattr(transformers, classes[self.family]).from_pretrained(str(folder), **kwargs).eval()
         except (OSError, ValueError) as exc:

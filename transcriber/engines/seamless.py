@@ -21,6 +21,7 @@ from transcriber.catalog import SEAMLESS_CATALOG, SeamlessInfo, fetch_model, res
 from transcriber.engines.languages import from_seamless, to_seamless
 from transcriber.engines.windows import Window, plan_windows
 from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
+from transcriber.quantise import bnb_config
 from transcriber.text_guards import collapse_loops
 from transcriber.transcript import Segment, Transcript
 from transcriber.vram import total_gb, usable_gb, widest_fit
@@ -87,11 +88,8 @@ class SeamlessEngine:
         kwargs: dict[str, Any] = {"dtype": torch.float32 if self.device == "cpu" else torch.bfloat16}
         if self.device == "cuda":
             kwargs["device_map"] = "cuda"
-            if self.precision in ("8bit", "4bit"):
-                kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
-                    load_in_8bit=self.precision == "8bit", load_in_4bit=self.precision == "4bit",
-                    bnb_4bit_compute_dtype=torch.bfloat16,
-                )  # fmt: skip
+            if self.precision in ("8bit", "4bit"):  # 4-bit as bitsandbytes defaults it (fp4)
+                kwargs["quantization_config"] = bnb_config(self.precision, quant_type="fp4")
         try:
             model = transformers.SeamlessM4Tv2ForSpeechToText.from_pretrained(str(folder), **kwargs)
             self.processor = transformers.AutoProcessor.from_pretrained(str(folder))

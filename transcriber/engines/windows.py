@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
+from transcriber.vad import speech_regions
 
 _FRAME = SAMPLE_RATE // 50  # 20 ms
 _SEARCH_SECONDS = 3.0
@@ -27,14 +28,6 @@ class Window:
     @property
     def seconds(self) -> tuple[float, float]:
         return self.start / SAMPLE_RATE, self.end / SAMPLE_RATE
-
-
-def speech_regions(samples: np.ndarray) -> list[tuple[int, int]]:
-    """Speech (start, end) in samples, padded by 200 ms, from the Silero VAD that ships with faster-whisper."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    options = VadOptions(min_silence_duration_ms=300, speech_pad_ms=200)
-    return [(r["start"], r["end"]) for r in get_speech_timestamps(samples, options)]
 
 
 def _quietest_cut(samples: np.ndarray, start: int, limit: int) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from transcriber.catalog import BACKENDS
-from transcriber.errors import ConfigError, TranscriberError
+from transcriber.errors import ConfigError
 from transcriber.host.container import (
     CONTAINER_INPUT,
     CONTAINER_OUTPUT,
@@ -44,14 +44,9 @@ from transcriber.host.raynode import (
     AUTH_ENV,
     CONTAINER_RAY_TMP,
     CONTAINER_TOKEN,
-    HEAD_PORT,
     LABEL,
-    RayPorts,
-    detect_node_ip,
-    ensure_token,
     head_address,
     require_token,
-    start_command,
 )
 from transcriber.host.rocm import advice
 
@@ -191,7 +186,7 @@ def transcribe_local(source: Path, target: Path, flags: Sequence[str]) -> int:
     return subprocess.run(command, check=False).returncode
 
 
-def _spec(paths: HostPaths, command: Sequence[str], source: Path | None, target: Path | None) -> ContainerSpec:
+def container_spec(paths: HostPaths, command: Sequence[str], source: Path | None, target: Path | None) -> ContainerSpec:
     """The one request every container of ours gets (runs, bench, `invoke shell`), from the host facts."""
     config = paths.config()
     access = gpu_access(config, paths)
@@ -224,7 +219,7 @@ def run_in_image(
     `adjust` changes the request with the engine at hand (a Ray driver joins a node there).
     """
     config = paths.config()
-    spec = _spec(paths, (), source, target)
+    spec = container_spec(paths, (), source, target)
     spec = replace(spec, command=tuple(command(config, spec.gpu)))
     client = connect()
     spec = adjust(client, spec)
@@ -235,7 +230,7 @@ def run_in_image(
 
 def shell_argv(paths: HostPaths, command: str | None, connect: Callable[[], object] = docker_client) -> list[str]:
     """`docker run` for `invoke shell`: bash in the image with the same request as a run (no folders)."""
-    spec = _spec(paths, (), None, None)
+    spec = container_spec(paths, (), None, None)
     require_image(connect(), spec.image)
     tty = ["-it"] if command is None else []
     bash = [] if command is None else ["-c", command]
@@ -344,79 +339,3 @@ def bench_in_container(
         configs = f"{CONTAINER_OUTPUT}/{spec_file.name}"
     command = ["bench", "--input", CONTAINER_INPUT, "--output", CONTAINER_OUTPUT, "--configs", configs]
     return run_in_image(paths, source, target, lambda config, access: command, connect)
-
-
-@dataclass(frozen=True)
-class RayNode:
-    """What `invoke cluster-head` / `cluster-worker` asked for; `address` None makes a head."""
-
-    address: str | None = None
-    node_ip: str | None = None
-    port: int = HEAD_PORT
-    ports_from: int = 6380
-    resources: tuple[str, ...] = ()
-    worker_ports: int = 16
-    #: The cluster's token file (default: the env folder's `ray-auth-token`).
-    token_file: Path | None = None
-
-    @property
-    def ports(self) -> RayPorts:
-        return RayPorts(self.ports_from, self.worker_ports, gcs=self.port if self.address is None else None)
-
-
-def ray_node_spec(paths: HostPaths, node: RayNode) -> ContainerSpec:
-    """The run's request (GPU devices, numeric GIDs, override, model cache, user, isolation) made into a
-    named Ray node: `ray start` as the entrypoint, on the host's network, no input or output folders, the
-    token file mounted read-only and Ray's temp folder kept in a host folder (for a driver to join)."""
-    role = "head" if node.address is None else "worker"
-    address = None if node.address is None else head_address(node.address)
-    command = start_command(node.ports, node.node_ip or detect_node_ip(), address, list(node.resources))
-    spec = _spec(paths, command, None, None)
-    name = f"transcriber-ray-{role}-{node.ports_from}"
-    tmp = spec.model_cache.parent / "ray" / name
-    tmp.mkdir(parents=True, exist_ok=True)  # made here, or the engine makes it root's
-    binds = ((node.token_file or paths.ray_token, CONTAINER_TOKEN, "ro"), (tmp, CONTAINER_RAY_TMP, "rw"))
-    return replace(spec, entrypoint="ray", network="host", name=name, labels={LABEL: role}, binds=binds,
-                   extra_env={**spec.extra_env, **AUTH_ENV})  # fmt: skip
-
-
-def start_ray_node(
-    paths: HostPaths, node: RayNode, connect: Callable[[], object] = docker_client, wait_s: float = 120
-) -> ContainerSpec:
-    """Start the node's container detached and wait until Ray says it started; a node that exits first is
-    an error carrying its last log line."""
-    import time
-
-    token = node.token_file or paths.ray_token
-    if node.address is None:
-        ensure_token(token)
-    else:
-        require_token(token)
-    spec = ray_node_spec(paths, node)
-    client: Any = connect()
-    require_image(client, spec.image)
-    if any(c.name == spec.name for c in client.containers.list(all=True, filters={"name": spec.name})):
-        raise ConfigError(f"a container named {spec.name} exists: stop it first (invoke cluster-stop)")
-    container = client.containers.run(**spec.docker_kwargs())
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        container.reload()
-        logs = container.logs().decode("utf-8", errors="replace")
-        if "Ray runtime started" in logs:
-            return spec
-        if container.status not in ("created", "running"):
-            last = next((line for line in reversed(logs.strip().splitlines()) if line.strip()), "no output")
-            raise TranscriberError(f"the Ray node {spec.name} exited: {last.strip()[:300]} (docker logs {spec.name})")
-        time.sleep(1)
-    raise TranscriberError(f"the Ray node {spec.name} did not start within {wait_s:.0f} s (docker logs {spec.name})")
-
-
-def stop_ray_nodes(connect: Callable[[], object] = docker_client) -> list[str]:
-    """Stop and remove every Ray node container of ours on this engine (found by label); their names."""
-    client: Any = connect()
-    names = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        container.stop(timeout=10)
-        container.remove(force=True)
-        names.append(container.name)
-    return names

@@ -1,0 +1,133 @@
+"""The models of a run, each loaded on first use and freed when its stage is over, and `recognise_one`.
+
+Both the local stages and a Ray worker hold one `ModelSlots` and call `recognise_one` per file, so a file is
+recognised and diarized the same way wherever it runs. The slots load exactly what the plan names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from transcriber.engines.base import Engine
+from transcriber.errors import ConfigError
+from transcriber.plan import Recognition, require_llm
+from transcriber.settings import Settings
+from transcriber.transcript import Transcript
+
+if TYPE_CHECKING:
+    from transcriber.cleanup.llm import LlmCleaner
+    from transcriber.diarize.stage import DiarizeStage
+
+
+class EngineSlot:
+    """The speech engine the recognition names, built on first use.
+
+    Public because `transcriber bench` loads engines as a batch does, so a benchmark measures what
+    `transcriber run` would load.
+    """
+
+    def __init__(self, settings: Settings, recognition: Recognition) -> None:
+        self.settings, self.recognition = settings, recognition
+        self._engine: Engine | None = None
+
+    def get(self) -> Engine:
+        if self._engine is None:
+            builders = {"multimodal": self._multimodal, "seamless": self._seamless}
+            self._engine = builders.get(self.recognition.backend, self._whisper)()
+        return self._engine
+
+    def _multimodal(self) -> Engine:
+        from transcriber.engines.audio_llm import AudioLlmEngine
+
+        s, r = self.settings, self.recognition
+        return AudioLlmEngine(r.model, r.device, s.language, s.multimodal_verbatim, s.vram)
+
+    def _seamless(self) -> Engine:
+        from transcriber.engines.seamless import SeamlessEngine
+
+        s, r = self.settings, self.recognition
+        return SeamlessEngine(r.model, r.device, s.language, s.translate_to, r.batch_size, s.beam_size, s.vram)
+
+    def _whisper(self) -> Engine:
+        from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
+
+        s, r = self.settings, self.recognition
+        options = WhisperOptions(language=None if s.language == "auto" else s.language, beam_size=s.beam_size,
+                                 batch_size=r.batch_size, vad=s.vad)  # fmt: skip
+        assert r.model_path is not None  # resolve_model always gives the pipeline a folder
+        try:
+            return FasterWhisperEngine(r.model_path, r.model, r.device, r.compute_type, options)
+        except ValueError as exc:  # CTranslate2 says so for an unsupported compute type on this device
+            raise ConfigError(f"--compute-type {r.compute_type} on {r.device}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+def load_llm(settings: Settings, name: str) -> LlmCleaner:
+    """The cleanup LLM `name` with the settings' mode, precision and device, or a clear error if the extra is
+    missing. Public so `transcriber bench` loads the cleanup model the way a batch does."""
+    require_llm()
+    from transcriber.cleanup.llm import LlmCleaner, LlmOptions
+
+    return LlmCleaner(LlmOptions(name, settings.cleanup_mode, settings.llm_quant, settings.device))
+
+
+#: Told each stage a file enters ("recognise", "diarize"), so a failure names the right one.
+Step = Callable[[str], None]
+#: Given each result worth caching as soon as it exists: ("asr", plain transcript), ("raw", diarized one).
+Keep = Callable[[str, Transcript], None]
+
+
+class ModelSlots:
+    """The engine, the diarizer and the cleanup LLM of one run (or one Ray worker), each loaded on first use."""
+
+    def __init__(self, settings: Settings, recognition: Recognition, llm: str = "") -> None:
+        self.settings, self.llm_name = settings, llm
+        self.engine = EngineSlot(settings, recognition)
+        self.speakers: DiarizeStage | None = None
+        if recognition.diarizer is not None:
+            from transcriber.diarize.stage import DiarizeStage
+
+            self.speakers = DiarizeStage(settings, recognition.diarizer)
+        self._llm: LlmCleaner | None = None
+
+    def recognise_one(self, samples: np.ndarray, source: str, asr: Transcript | None, warnings: list[str],
+                      step: Step, keep: Keep) -> Transcript:  # fmt: skip
+        """One file's transcript: recognised (unless `asr` is its cached plain transcript, then only
+        diarized), with the decoder's `warnings` first; each new result goes to `keep` at once, so a failing
+        diarizer does not cost the recognition."""
+        step("recognise")
+        transcript = asr
+        if transcript is None:
+            transcript = self.engine.get().transcribe(samples, source=source)
+            transcript.warnings = [*warnings, *transcript.warnings]
+            keep("asr", transcript)
+        if self.speakers is not None:
+            step("diarize")
+            self.speakers.apply(transcript, samples)
+            keep("raw", transcript)
+        return transcript
+
+    def llm(self) -> LlmCleaner:
+        """The cleanup LLM, loaded on first use after the recognition models were freed."""
+        if self._llm is None:
+            self.free_recognition()
+            self._llm = load_llm(self.settings, self.llm_name)
+        return self._llm
+
+    def free_recognition(self) -> None:
+        self.engine.close()
+        if self.speakers is not None:
+            self.speakers.close()
+
+    def close(self) -> None:
+        self.free_recognition()
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
