@@ -275,10 +275,11 @@ def shell(c: Context, command: str | None = None) -> None:
     raise Exit(code=subprocess.run(argv, check=False).returncode)
 
 
-@task
-def test(c: Context) -> None:
+@task(help={"fast": "leave out the tests marked slow (Docker builds, Ray clusters, many full runs)"})
+def test(c: Context, fast: bool = False) -> None:
     """Run the test suite (what CI runs after installing everything: bash .ci/run)."""
-    c.run(f"{sys.executable} -m pytest -q", pty=sys.stdout.isatty())
+    marker = " -m 'not slow'" if fast else ""
+    c.run(f"{sys.executable} -m pytest -q{marker}", pty=sys.stdout.isatty())
 
 
 @task

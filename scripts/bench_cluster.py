@@ -4,7 +4,7 @@
 The folder: the three examples, the three dialogue fixtures and `--copies` louder/softer copies of the
 meeting (distinct content, so nothing comes from the raw cache). Each run is a fresh `transcriber run`
 into a fresh output folder with tiny.en; the clusters are raylets on loopback with one CPU each
-(`tests/ray_cluster.py`). Every stderr line is timestamped as it arrives, so a run splits into its start
+(`tests/support/ray_cluster.py`). Every stderr line is timestamped as it arrives, so a run splits into its start
 (process start to the first file sent: for Ray, joining the cluster and starting the workers) and its
 span (first file sent to the summary: model load plus the files). Ray's overhead per file is the
 one-worker span minus the local span, over the file count. Prints numbers and asserts nothing.
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=4, help="copies of the meeting added to the folder (default 4)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from tests.ray_cluster import LoopbackCluster
+    from tests.support.ray_cluster import LoopbackCluster
 
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as temp:
         files = make_folder(Path(temp), args.copies)

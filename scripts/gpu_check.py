@@ -130,8 +130,8 @@ def _tiny_audio_model(kind: str, quant: str, device: str) -> dict[str, Any]:
     import torch
     import transformers
 
-    from tests.tiny_audio_llms import build_qwen2_audio
-    from tests.tiny_seamless import build_seamless
+    from tests.support.tiny_audio_llms import build_qwen2_audio
+    from tests.support.tiny_seamless import build_seamless
 
     folder = Path(tempfile.mkdtemp(prefix=f"tiny-{kind}-"))
     (build_seamless if kind == "seamless" else build_qwen2_audio)(folder)

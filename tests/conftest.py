@@ -6,31 +6,14 @@ read-only by the tests that inspect transcripts; tests that change outputs make 
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-RECORDINGS = ROOT / "examples" / "recordings"
+from tests.support.runs import RECORDINGS, run_cli
+
 pytest_plugins = ["tests.skip_guard"]
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run `python -m transcriber ARGS` in a fresh process, as a user would."""
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "transcriber", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -64,24 +47,8 @@ def recordings_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A stand-in Docker Engine API on a Unix socket in tmp_path, recording every request."""
-    from tests.fake_docker import FakeEngine
+    from tests.support.fake_docker import FakeEngine
 
     fake = FakeEngine(tmp_path / "docker.sock")
     yield fake
     fake.close()
-
-
-def load_transcripts(out: Path) -> dict[str, dict]:
-    """Every transcript JSON under `out`, keyed by its source path."""
-    found = {}
-    for path in out.rglob("*.json"):
-        if ".transcriber" not in path.parts:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            found[data["source"]] = data
-    return found
-
-
-def ffmpeg(*args: str) -> None:
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True)

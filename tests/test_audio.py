@@ -10,7 +10,7 @@ from faster_whisper.audio import decode_audio
 from faster_whisper.feature_extractor import FeatureExtractor
 
 import transcriber.audio
-from tests.conftest import RECORDINGS
+from tests.support.runs import RECORDINGS
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.engines.features import PiecewiseFeatureExtractor
 

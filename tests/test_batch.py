@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS, ffmpeg, load_transcripts, run_cli
+from tests.support.runs import RECORDINGS, ffmpeg, load_transcripts, run_cli
 from transcriber.audio import decode
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from transcriber.state import STATE_DIR, OutputLock
@@ -78,40 +78,6 @@ def test_file_cut_short_mid_stream_is_transcribed_with_a_warning(tmp_path: Path)
     transcript = load_transcripts(tmp_path / "out")["cut.flac"]
     assert "budget" in transcript["clean_text"]
     assert transcript["warnings"]
-
-
-def test_rerun_skips_and_changed_settings_redo(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    first = _run(RECORDINGS, out)
-    assert first.returncode == EXIT_OK, first.stderr
-    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.txt")}
-
-    again = _run(RECORDINGS, out)
-    assert again.returncode == EXIT_OK
-    assert "0 done, 3 skipped, 0 failed" in again.stderr
-    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.txt")} == stamps
-
-    changed = _run(RECORDINGS, out, "--cleanup", "none")
-    assert changed.returncode == EXIT_OK
-    assert "3 done, 0 skipped" in changed.stderr
-    assert "] transcribing" not in changed.stderr, "a cleanup change must reuse the cached raw transcript"
-    meeting = load_transcripts(out)["meeting.flac"]
-    assert meeting["cleanup"] == "none"
-    assert meeting["clean_text"] == meeting["verbatim_text"]
-
-    forced = _run(RECORDINGS, out, "--cleanup", "none", "--force")
-    assert "3 done, 0 skipped" in forced.stderr
-
-
-def test_changed_audio_is_redone(tmp_path: Path) -> None:
-    inp, out = tmp_path / "in", tmp_path / "out"
-    inp.mkdir()
-    shutil.copy(MEETING, inp / "talk.flac")
-    assert _run(inp, out).returncode == EXIT_OK
-    shutil.copy(RECORDINGS / "notes" / "note café.ogg", inp / "talk.flac")
-    result = _run(inp, out)
-    assert "1 done, 0 skipped" in result.stderr
-    assert "milk" in load_transcripts(out)["talk.flac"]["clean_text"]
 
 
 def _many_recordings(folder: Path, count: int) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_transcripts
+from tests.support.runs import load_transcripts
 from transcriber.engines.batch_size import CPU_BATCH_SIZE, MAX_BATCH_SIZE, gpu_batch_size, resolve_batch_size
 
 

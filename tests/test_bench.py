@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS, run_cli
+from tests.support.runs import RECORDINGS, run_cli
 from transcriber.bench.metrics import Counts, score
 from transcriber.bench.runner import parse_configs
 from transcriber.errors import ConfigError

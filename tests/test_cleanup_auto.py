@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS, load_transcripts, run_cli
+from tests.support.runs import RECORDINGS, load_transcripts, run_cli
 from transcriber.cleanup.auto import choose_cleanup
 
 ALL = {"transformers", "accelerate", "bitsandbytes"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS, run_cli
+from tests.support.runs import RECORDINGS, run_cli
 from transcriber import __version__
 from transcriber.errors import EXIT_USAGE, ConfigError
 from transcriber.settings import load_settings

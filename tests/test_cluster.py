@@ -25,14 +25,14 @@ import numpy as np
 import pytest
 import ray  # noqa: F401 - the `cluster` extra is part of CI: without it these tests fail, they do not skip
 
-from tests.conftest import RECORDINGS, run_cli
-from tests.ray_cluster import LoopbackCluster, free_ports
+from tests.support.ray_cluster import LoopbackCluster, free_ports
+from tests.support.runs import RECORDINGS, run_cli
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError
 from transcriber.settings import load_settings
 from transcriber.state import STATE_DIR
 
-pytestmark = pytest.mark.usefixtures("tiny_en")
+pytestmark = [pytest.mark.usefixtures("tiny_en"), pytest.mark.slow]  # Ray clusters
 
 
 @pytest.fixture(scope="module")

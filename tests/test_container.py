@@ -11,7 +11,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.fake_docker import FakeEngine
+from tests.support.fake_docker import FakeEngine
 from transcriber.host.actions import HostPaths, transcribe_in_container
 from transcriber.host.container import ContainerSpec, GpuAccess, run_command
 

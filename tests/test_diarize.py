@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_transcripts, run_cli
+from tests.support.runs import load_transcripts, run_cli
 from transcriber.diarize import Turn
 from transcriber.diarize.assign import assign_speakers, rename
 from transcriber.diarize.der import der, read_rttm, speaker_word_accuracy

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS, load_transcripts
+from tests.support.runs import RECORDINGS, load_transcripts
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Worktrees that test side by side on one engine each name their own image.
 IMAGE = os.environ.get("TRANSCRIBER_TEST_IMAGE", "transcriber-test")
 TOKEN = "hf_EngineTestTokenThatNoContainerMayGet"
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def _engine():  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import docker
 
-from tests.fake_docker import FakeEngine
+from tests.support.fake_docker import FakeEngine
 from tests.test_gpu import GB, _cpu, _node
 from transcriber.host.docker_engine import DockerUnavailableError
 from transcriber.host.doctor import SOURCE_LABEL, run_checks, source_hash

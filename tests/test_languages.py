@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_transcripts, run_cli
+from tests.support.runs import load_transcripts, run_cli
 from tests.test_rules import clean_text
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.cleanup.lexicon import LEXICONS

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import load_transcripts, run_cli
+from tests.support.runs import load_transcripts, run_cli
 from transcriber.cleanup import apply_cleanup
 from transcriber.cleanup.constrain import DeletionOnlyConstraint
 from transcriber.errors import ConfigError

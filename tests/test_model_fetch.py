@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_docker import FakeEngine
+from tests.support.fake_docker import FakeEngine
 from transcriber.catalog import PYANNOTE_REPO, ready_offline
 from transcriber.host.actions import HostPaths, transcribe_in_container
 from transcriber.host.model_cache import hub_token

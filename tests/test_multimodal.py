@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import RECORDINGS, load_transcripts, run_cli
+from tests.support.runs import RECORDINGS, load_transcripts, run_cli
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.catalog import AUDIO_LLM_CATALOG
 from transcriber.engines.windows import plan_windows
@@ -108,7 +108,7 @@ FAMILIES = {"voxtral": "build_voxtral", "qwen2-audio": "build_qwen2_audio", "qwe
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tests import tiny_audio_llms
+    from tests.support import tiny_audio_llms
     from transcriber.catalog import LLM_CATALOG, bundled_copy
 
     if bundled_copy(LLM_CATALOG["smollm2-135m-instruct"]) is None:  # the tiny models borrow its tokenizer

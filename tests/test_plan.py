@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RECORDINGS
+from tests.support.runs import RECORDINGS
 from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
 from transcriber.plan import RunPlan, resolve_plan, resolve_recognition
 from transcriber.progress import Reporter
@@ -22,7 +22,7 @@ from transcriber.settings import load_settings, settings_hash
 NOTE = RECORDINGS / "notes" / "note café.ogg"
 
 #: settings_hash(asr_key), settings_hash(output_key) of fixed settings, as main computed them before the plan.
-SETTINGS_HASHES = {
+SETTINGS_HASHES: dict[str, tuple[dict[str, Any], str, str]] = {
     "defaults": ({}, "3e664736b3ab4b27", "0313fa24be0cff4c"),
     "rules": ({"cleanup": "rules", "formats": "txt,json"}, "3e664736b3ab4b27", "b88e6bcaf30ed9ae"),
     "llm_speakers": (

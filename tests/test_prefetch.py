@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import RECORDINGS
+from tests.support.runs import RECORDINGS
 from transcriber.audio import Audio, decode
 from transcriber.errors import AudioError
 from transcriber.prefetch import Prefetcher

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS
+from tests.support.runs import RECORDINGS
 
 
 def _run_on_a_terminal(args: list[str]) -> tuple[int, str]:

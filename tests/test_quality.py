@@ -13,7 +13,7 @@ from pathlib import Path
 import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from tests.conftest import RECORDINGS, load_transcripts
+from tests.support.runs import RECORDINGS, load_transcripts
 from transcriber.cleanup.lexicon import LEXICONS
 
 _normalize = EnglishTextNormalizer()

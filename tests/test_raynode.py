@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.fake_docker import FakeEngine
+from tests.support.fake_docker import FakeEngine
 from tests.test_container import _host
 from transcriber.errors import ConfigError
 from transcriber.host.actions import container_spec, transcribe_in_container, transcribe_on_cluster

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import transcriber
-from tests.conftest import RECORDINGS, load_transcripts, run_cli
+from tests.support.runs import RECORDINGS, load_transcripts, run_cli
 from transcriber.api import run
 from transcriber.batch import Summary
 from transcriber.engines.faster_whisper import FasterWhisperEngine
@@ -176,32 +176,6 @@ def test_a_full_or_read_only_disk_stops_the_batch_with_one_line(
         assert set(load_transcripts(out)) == {"interviews/interview with Ana.mp3"}
 
 
-def test_colliding_names_each_keep_their_own_transcript(tmp_path: Path) -> None:
-    inp, out = tmp_path / "in", tmp_path / "out"
-    inp.mkdir()
-    shutil.copy(MEETING, inp / "talk.wav")  # a FLAC stream in a .wav name decodes all the same
-    shutil.copy(NOTE, inp / "talk.mp3")
-    shutil.copy(RECORDINGS / "interviews" / "interview with Ana.mp3", inp / "talk.wav.mp3")
-    shutil.copy(NOTE, inp / "memo.wav")
-    shutil.copy(MEETING, inp / "memo.verbatim.wav")
-    result = _run(inp, out, "--formats", "json")
-    assert result.returncode == EXIT_OK, result.stderr
-    transcripts = {p.name: json.loads(p.read_text()) for p in out.glob("*.json") if STATE_DIR not in p.parts}
-    assert {name: t["source"] for name, t in transcripts.items()} == {
-        "talk.wav.json": "talk.wav",
-        "talk.mp3.json": "talk.mp3",
-        "talk.wav.mp3.json": "talk.wav.mp3",
-        "memo.wav.json": "memo.wav",
-        "memo.verbatim.wav.json": "memo.verbatim.wav",
-    }
-    assert "budget" in transcripts["talk.wav.json"]["clean_text"]
-    assert "milk" in transcripts["talk.mp3.json"]["clean_text"]
-    assert "milk" in (out / "memo.wav.verbatim.txt").read_text()
-    assert "budget" in (out / "memo.verbatim.wav.verbatim.txt").read_text()
-    again = _run(inp, out, "--formats", "json")
-    assert "0 done, 5 skipped" in again.stderr
-
-
 def test_odd_names_fifo_and_long_names(tmp_path: Path) -> None:
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()
@@ -222,66 +196,6 @@ def test_odd_names_fifo_and_long_names(tmp_path: Path) -> None:
     assert len(os.fsencode(long_json.name)) <= 255 and "~" in long_json.name
     assert transcripts[long_name]["clean_text"]
     assert not [p for p in out.rglob("*") if "transcriber-tmp" in p.name]
-
-
-def test_cache_hits_and_renames_keep_each_recordings_own_name(tmp_path: Path) -> None:
-    inp, out = tmp_path / "in", tmp_path / "out"
-    inp.mkdir()
-    shutil.copy(NOTE, inp / "first.ogg")
-    shutil.copy(NOTE, inp / "second copy.ogg")
-    assert _run(inp, out).returncode == EXIT_OK
-    transcripts = load_transcripts(out)
-    assert set(transcripts) == {"first.ogg", "second copy.ogg"}
-    assert (out / "second copy.md").read_text().startswith("# second copy\n")
-    (inp / "first.ogg").rename(inp / "renamed.ogg")
-    result = _run(inp, out)
-    assert "1 done, 1 skipped" in result.stderr
-    assert "] transcribing" not in result.stderr, "a rename reuses the raw transcript"
-    assert json.loads((out / "renamed.json").read_text())["source"] == "renamed.ogg"
-    forced = _run(inp, out, "--force")
-    assert forced.stderr.count("] transcribing") == 2, "--force redoes recognition"
-
-
-@pytest.mark.parametrize(
-    ("damage", "warning", "counts"),
-    [
-        ("manifest-bytes", "manifest.json: cannot be read", "1 done"),
-        ("manifest-shape", "manifest.json: cannot be read", "1 done"),
-        ("manifest-entry", None, "1 done"),
-        ("lock-folder", "lock: is not a lock file", "0 done, 1 skipped"),
-        ("state-file", ".transcriber: is not a folder", "1 done"),
-        ("raw-entry", "is not a readable cached transcript", "1 done"),
-    ],
-)
-def test_damaged_state_is_set_aside_and_rebuilt(tmp_path: Path, damage: str, warning: str | None, counts: str) -> None:
-    out = tmp_path / "out"
-    assert _run(NOTE, out, "--formats", "json").returncode == EXIT_OK
-    state = out / STATE_DIR
-    if damage == "manifest-bytes":
-        (state / "manifest.json").write_bytes(os.urandom(512))
-    elif damage == "manifest-shape":
-        (state / "manifest.json").write_text('{"files": []}')
-    elif damage == "manifest-entry":
-        (state / "manifest.json").write_text('{"files": {"note café.ogg": ["not", "a", "dict"]}}')
-    elif damage == "lock-folder":
-        (state / "lock").unlink()
-        (state / "lock").mkdir()
-    elif damage == "state-file":
-        shutil.rmtree(state)
-        state.write_text("not a folder")
-    else:
-        [entry] = (state / "raw").iterdir()
-        data = json.loads(entry.read_text())
-        data["segments"][0]["start"] = "soon"
-        entry.write_text(json.dumps(data))
-    result = _run(NOTE, out, "--formats", "json", *(["--cleanup", "none"] if damage == "raw-entry" else []))
-    assert result.returncode == EXIT_OK, result.stderr
-    assert "Traceback" not in result.stderr
-    if warning:
-        assert warning in result.stderr and "set aside as" in result.stderr
-    assert counts in result.stderr
-    assert load_transcripts(out)["note café.ogg"]["clean_text"]
-    assert _run(NOTE, out, "--formats", "json").returncode == EXIT_OK
 
 
 @pytest.mark.parametrize("case", ["file", "through-file"])

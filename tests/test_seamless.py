@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import RECORDINGS, load_transcripts, run_cli
+from tests.support.runs import RECORDINGS, load_transcripts, run_cli
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.catalog import SEAMLESS_CATALOG
 from transcriber.errors import EXIT_USAGE, ConfigError
@@ -19,7 +19,7 @@ GAP = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
 
 @pytest.fixture(scope="module")
 def seamless_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tiny_seamless import build_seamless
+    from tests.support.tiny_seamless import build_seamless
 
     return build_seamless(tmp_path_factory.mktemp("seamless"))
 

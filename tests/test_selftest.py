@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import RECORDINGS, run_cli
+from tests.support.runs import RECORDINGS, run_cli
 from transcriber import cli, selftest
 from transcriber.engines.base import Engine
 from transcriber.errors import EXIT_OK, EXIT_USAGE

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import transcriber.atomic
-from tests.conftest import RECORDINGS
+from tests.support.runs import RECORDINGS
 from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
 from transcriber.plan import resolve_plan, resolve_recognition
 from transcriber.progress import Reporter

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS, load_transcripts
+from tests.support.runs import RECORDINGS, load_transcripts
 
 ROOT = Path(__file__).resolve().parent.parent
 

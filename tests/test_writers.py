@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.conftest import load_transcripts
+from tests.support.runs import load_transcripts
 from transcriber.transcript import Segment, Speaker, Transcript, Word
 from transcriber.writers import CUE_LINE_CHARS, SrtWriter, TxtWriter, VerbatimWriter, VttWriter, _normal
 

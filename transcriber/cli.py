@@ -45,6 +45,32 @@ def _help(option: Option) -> str:
     return option.spec.help + (f" ({'; '.join(notes)})" if notes else "") + f" [{option.env}]"
 
 
+#: What a changed value makes a rerun redo, by what the setting `affects`.
+_REDOES = {"asr": "recognition and all after it", "diarize": "diarization and all after it",
+           "output": "cleanup and the files", None: "nothing"}  # fmt: skip
+
+
+def flag_table() -> str:
+    """Every flag of `transcriber run` as a Markdown table, from the settings declaration: docs/flags.md is this
+    (scripts/make_flag_table.py writes it; a test keeps the two equal)."""
+    rows = ["| flag | environment variable | default | choices | a change redoes | what it does |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    for option in options():
+        default = option.default
+        if default is dataclasses.MISSING:
+            shown = "required"
+        elif isinstance(default, tuple):
+            shown = ",".join(default) or "(none)"
+        else:
+            shown = "(none)" if default in (None, "") else str(default).lower() if option.kind is bool else str(default)
+        flags = ", ".join(f"`{name}`" for name in (option.flag, option.spec.short) if name)
+        cells = [flags, f"`{option.env}`", f"`{shown}`", ", ".join(option.spec.choices), _REDOES[option.spec.affects],
+                 option.spec.help]  # fmt: skip
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    rows.append("| `--debug` | | | | nothing | show the traceback behind each error (for bug reports) |")
+    return "\n".join(rows) + "\n"
+
+
 def _run_arguments(run: argparse.ArgumentParser) -> None:
     for option in options():
         names = [option.flag, *([option.spec.short] if option.spec.short else [])]
