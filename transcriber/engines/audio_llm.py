@@ -38,6 +38,8 @@ VERBATIM_INSTRUCTION = (
 )
 _FAMILIES = {"voxtral": "voxtral", "qwen2_audio": "qwen2-audio", "qwen2_5_omni": "qwen2.5-omni",
              "qwen2_5_omni_thinker": "qwen2.5-omni"}  # fmt: skip
+#: The answer's token budget per second of audio: text tokens of fast speech (about 3 words a second),
+#: with room; not the audio tokens a model's encoder makes per second, which no code here needs.
 _TOKENS_PER_SECOND_OF_SPEECH = 6
 #: Modules kept in bf16 under 4-bit: the audio encoder, its projector, Omni's vision tower and the output
 #: head. bitsandbytes skips only `lm_head` by default, and once a list is given, not even that. A name
