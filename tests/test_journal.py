@@ -21,12 +21,12 @@ import pytest
 
 import transcriber.journal
 from tests.conftest import RECORDINGS, run_cli
+from transcriber.atomic import TEMP_SUFFIX
 from transcriber.batch import Summary, run_batch
 from transcriber.errors import EXIT_OK
 from transcriber.journal import JOURNAL, recover
 from transcriber.progress import Reporter
 from transcriber.settings import load_settings
-from transcriber.shared import TEMP_SUFFIX
 from transcriber.state import STATE_DIR
 
 pytestmark = pytest.mark.usefixtures("tiny_en")

@@ -24,8 +24,8 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from transcriber import shared
-from transcriber.shared import TEMP_SUFFIX, write_atomic
+from transcriber import atomic
+from transcriber.atomic import TEMP_SUFFIX, write_atomic
 from transcriber.state import STATE_DIR, Warn, read_state_file, set_aside
 
 JOURNAL = "journal.json"
@@ -100,7 +100,7 @@ def switch(output: Path, items: list[tuple[Path, str | bytes]]) -> None:
     backups: list[str] = []
     try:
         for path, data in items:
-            temps.append(shared.write_temp(path, data))  # through the module: tests break the disk there
+            temps.append(atomic.write_temp(path, data))  # through the module: tests break the disk there
         for path, _ in items:
             backups.append(_backup(path) if os.path.isfile(path) and not os.path.islink(path) else "")
         moves = [
