@@ -89,9 +89,9 @@ def _step(rows: list[dict[str, Any]], name: str, gpu: bool, run: Callable[[], di
 
 def _whisper(device: str, batch: int | str, model: str) -> dict[str, Any]:
     from scripts.bench_batch import _load_set, _measure
-    from transcriber.engines.batching import resolve_batch_size, whisper_vram_gb
+    from transcriber.catalog import CATALOG, resolve_model
+    from transcriber.engines.batch_size import resolve_batch_size, whisper_vram_gb
     from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions, pick_compute_type
-    from transcriber.models import CATALOG, resolve_model
 
     name, path = resolve_model(model)
     size = resolve_batch_size(batch, device, whisper_vram_gb(name, path))
@@ -106,7 +106,7 @@ def _whisper(device: str, batch: int | str, model: str) -> dict[str, Any]:
 
 def _selftest(device: str, model: str) -> dict[str, Any]:
     from transcriber import selftest
-    from transcriber.models import resolve_model
+    from transcriber.catalog import resolve_model
 
     name, path = resolve_model(model)
     result = selftest.run_selftest(selftest.whisper_factory(name, path), (device, "cpu"))
@@ -164,9 +164,9 @@ def _transformers_asr(name: str, device: str) -> dict[str, Any]:
     """A catalog recogniser through the engine a run uses: WER and real-time factor on the reference set."""
     from scripts.bench_batch import _load_set, _measure
     from tests.tiny_asr_models import build_parakeet_ctc, build_parakeet_tdt
-    from transcriber.engines.batching import resolve_batch_size
+    from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
+    from transcriber.engines.batch_size import resolve_batch_size
     from transcriber.engines.transformers_asr import TransformersAsrEngine, local_folder
-    from transcriber.models import TRANSFORMERS_ASR_CATALOG
 
     info = TRANSFORMERS_ASR_CATALOG[name]
     model, real = name, local_folder(name) is not None
@@ -209,7 +209,7 @@ def main() -> int:
         _step(rows, f"cleanup llm {quant}", gpu, functools.partial(_cleanup_llm, device, quant))
         for kind in ("qwen2-audio", "seamless"):
             _step(rows, f"{kind} {quant}", gpu, functools.partial(_tiny_audio_model, kind, quant, device))
-    from transcriber.models import TRANSFORMERS_ASR_CATALOG
+    from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
 
     for name in TRANSFORMERS_ASR_CATALOG:
         _step(rows, f"transformers asr {name}", gpu, functools.partial(_transformers_asr, name, device))

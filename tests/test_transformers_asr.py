@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import RECORDINGS, load_transcripts, run_cli
 from transcriber.audio import SAMPLE_RATE, decode
+from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
 from transcriber.errors import EXIT_USAGE
-from transcriber.models import TRANSFORMERS_ASR_CATALOG
 
 pytest.importorskip("transformers", reason="these recognisers need transformers (pip install -e '.[multimodal]')")
 GAP = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transcriber.models import TRANSFORMERS_ASR_CATALOG, TransformersAsrInfo
+from transcriber.catalog import TRANSFORMERS_ASR_CATALOG, TransformersAsrInfo
 from transcriber.vram import usable_gb
 
 #: What the diarizer holds on the GPU during recognition (pyannote's pipeline, the larger of the two; the

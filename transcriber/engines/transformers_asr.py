@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.engines.guards import collapse_loops, has_loop
+from transcriber.catalog import TRANSFORMERS_ASR_CATALOG, TransformersAsrInfo, cached_path, fetch_model
 from transcriber.engines.token_words import ctc_spans, sentences, tdt_spans, words_from_spans
 from transcriber.engines.windows import plan_windows
 from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
-from transcriber.models import TRANSFORMERS_ASR_CATALOG, TransformersAsrInfo, cached_path, fetch_model
+from transcriber.text_guards import collapse_loops, has_loop
 from transcriber.transcript import Segment, Transcript
 
 #: config.json `model_type` -> (family, transformers model class).
