@@ -1,6 +1,6 @@
-"""Transformers recognisers on the pipeline backend: tiny random-weight Parakeet TDT and CTC models of the real
-classes through `transcriber run` (real processor, generate, token times, VAD windows, batching), the language
-check, `--model auto`'s rule, and word times through speakers and subtitles."""
+"""Transformers recognisers on the pipeline backend: tiny random-weight Parakeet TDT and CTC and Cohere Transcribe
+models of the real classes through `transcriber run` (real processor, generate, token times, VAD windows,
+batching), the language checks, `--model auto`'s rule, and word times through speakers and subtitles."""
 
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ WINDOW_SECONDS = 30.0  # the engine's window for a model folder outside the cata
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tests.tiny_asr_models import build_parakeet_ctc, build_parakeet_tdt
+    from tests.tiny_asr_models import build_cohere_asr, build_parakeet_ctc, build_parakeet_tdt
 
     return {
         "tdt": build_parakeet_tdt(tmp_path_factory.mktemp("parakeet-tdt")),
         "ctc": build_parakeet_ctc(tmp_path_factory.mktemp("parakeet-ctc")),
+        "cohere": build_cohere_asr(tmp_path_factory.mktemp("cohere")),
     }
 
 
@@ -125,6 +126,45 @@ def test_speakers_split_at_word_times(models: dict[str, Path], recordings: Path,
         assert segment["speaker"] and {w["speaker"] for w in segment["words"]} == {segment["speaker"]}
 
 
+def test_cohere_writes_a_segment_per_window(models: dict[str, Path], recordings: Path, tmp_path: Path) -> None:
+    """A generating decoder without token times: one segment per VAD window, with the window's times."""
+    import torch
+    import transformers
+
+    from transcriber.engines.windows import plan_windows
+
+    result = run_cli("run", "--input", str(recordings / "long.wav"), "--output", str(tmp_path), "--model",
+                     str(models["cohere"]), "--language", "en", "--batch-size", "2", "--cleanup", "rules")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = load_transcripts(tmp_path)["long.wav"]
+    assert (data["engine"], data["language"]) == ("transformers:cohere", "en")
+    samples = decode(recordings / "long.wav").samples
+    windows = plan_windows(samples, WINDOW_SECONDS)
+    processor = transformers.AutoProcessor.from_pretrained(str(models["cohere"]))
+    model = transformers.CohereAsrForConditionalGeneration.from_pretrained(str(models["cohere"])).eval()
+    expected = []
+    for window in windows:
+        inputs = processor(samples[window.start : window.end], language="en", sampling_rate=SAMPLE_RATE,
+                           return_tensors="pt")  # fmt: skip
+        inputs.pop("audio_chunk_index", None)
+        budget = int((window.end - window.start) / SAMPLE_RATE * 8) + 16
+        with torch.inference_mode():
+            output = model.generate(**inputs, max_new_tokens=budget, do_sample=False)
+        text = processor.batch_decode(output[:, inputs["decoder_input_ids"].shape[1] :], skip_special_tokens=True)[0]
+        expected.append((round(window.seconds[0], 2), round(window.seconds[1], 2), text.strip()))
+    got = [(round(s["start"], 2), round(s["end"], 2), s["text"]) for s in data["segments"]]
+    assert got == [e for e in expected if e[2]] and len(got) >= 2
+    assert all(not s["words"] for s in data["segments"])
+    assert (tmp_path / "long.srt").read_text().count(" --> ") >= len(got)
+
+
+def test_a_prompted_model_needs_a_language(tmp_path: Path, recordings: Path) -> None:
+    result = run_cli("run", "--input", str(recordings / "short.wav"), "--output", str(tmp_path), "--model",
+                     "cohere-transcribe")  # fmt: skip
+    assert result.returncode == EXIT_USAGE, result.stderr
+    assert "--language auto: cohere-transcribe is told the language in its prompt; give --language" in result.stderr
+
+
 def test_language_outside_the_models_list_is_a_usage_error(tmp_path: Path, recordings: Path) -> None:
     result = run_cli("run", "--input", str(recordings / "short.wav"), "--output", str(tmp_path), "--model",
                      "parakeet-tdt-0.6b-v2", "--language", "de")  # fmt: skip
@@ -147,11 +187,14 @@ def test_catalog_entries_are_complete() -> None:
     [
         ("en", None, False, "auto"),  # no GPU: Whisper on the CPU
         ("auto", 24.0, False, "auto"),  # only Whisper names the spoken language
-        ("en", 24.0, False, "parakeet-tdt-0.6b-v2"),  # the lowest English WER that fits
-        ("de", 24.0, False, "parakeet-tdt-0.6b-v3"),  # v2 is English only
-        ("ja", 24.0, False, "auto"),  # no specialist covers it
+        ("en", 24.0, False, "cohere-transcribe"),  # the lowest WER that fits
+        ("en", 6.0, False, "parakeet-tdt-0.6b-v2"),  # Cohere's 5.5 GB > 6.0 x 0.9; the next best English one
+        ("de", 6.0, False, "parakeet-tdt-0.6b-v3"),  # v2 is English only
+        ("bg", 24.0, False, "parakeet-tdt-0.6b-v3"),  # Cohere does not cover it
+        ("ta", 24.0, False, "auto"),  # no specialist covers it
         ("de", 2.0, False, "auto"),  # 2.0 GB x 0.9 headroom < 2.0 GB
-        ("de", 3.5, True, "auto"),  # fits alone (3.15 usable), not beside the diarizer's 1 GB
+        ("de", 3.0, False, "parakeet-tdt-0.6b-v3"),  # 2.7 GB usable
+        ("de", 3.0, True, "auto"),  # fits alone, not beside the diarizer's 1 GB
         ("de", 4.0, True, "parakeet-tdt-0.6b-v3"),
     ],
 )

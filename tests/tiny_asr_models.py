@@ -82,3 +82,42 @@ def build_parakeet_ctc(folder: Path) -> Path:
     model = ParakeetForCTC(config)
     model.save_pretrained(folder)
     return folder
+
+
+#: Cohere Transcribe's prompt tokens (`CohereAsrProcessor.get_decoder_prompt_ids`) and its language tokens.
+_COHERE_SPECIALS = ["<|startofcontext|>", "<|startoftranscript|>", "<|emo:undefined|>", "<|pnc|>", "<|nopnc|>",
+                    "<|noitn|>", "<|notimestamp|>", "<|nodiarize|>", "<|en|>", "<|de|>", "<|fr|>"]  # fmt: skip
+
+
+def build_cohere_asr(folder: Path) -> Path:
+    """Cohere Transcribe: a Parakeet encoder and a small transformer decoder; <pad>, </s>, <s> at ids 2, 3, 4 as in
+    the released config, and the prompt's special tokens after the letters."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import (
+        CohereAsrConfig,
+        CohereAsrFeatureExtractor,
+        CohereAsrForConditionalGeneration,
+        CohereAsrProcessor,
+        GenerationConfig,
+        PreTrainedTokenizerFast,
+    )
+
+    pieces = ["<unk>", "<|nospeech|>", "<pad>", "</s>", "<s>", "▁", *(f"▁{c}" for c in string.ascii_lowercase),
+              *string.ascii_lowercase, ".", "?", ","]  # fmt: skip
+    backend = Tokenizer(models.Unigram([(p, -1.0 - 0.01 * i) for i, p in enumerate(pieces)], unk_id=0))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    backend.decoder = decoders.Metaspace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", pad_token="<pad>",
+                                        eos_token="</s>", bos_token="<s>")  # fmt: skip
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|nospeech|>", *_COHERE_SPECIALS]})
+    extractor = CohereAsrFeatureExtractor(feature_size=MEL_BINS)
+    CohereAsrProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(folder)
+    config = CohereAsrConfig(
+        encoder_config=_encoder(0.5), vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    CohereAsrForConditionalGeneration(config).save_pretrained(folder)
+    GenerationConfig(bos_token_id=4, eos_token_id=3, pad_token_id=2, decoder_start_token_id=4).save_pretrained(folder)
+    return folder

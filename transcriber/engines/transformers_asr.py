@@ -1,4 +1,4 @@
-"""Speech recognisers run through transformers on the pipeline backend: Parakeet TDT and CTC.
+"""Speech recognisers run through transformers on the pipeline backend: Parakeet TDT and CTC, Cohere Transcribe.
 
 The catalog entry (`TRANSFORMERS_ASR_CATALOG`), or for a model folder its config's `model_type`, picks the
 family; the rest is shared: the recording is cut into VAD windows (`windows.plan_windows`, the Silero VAD
@@ -29,8 +29,13 @@ from transcriber.transcript import Segment, Transcript
 MODEL_TYPES = {
     "parakeet_tdt": ("parakeet", "ParakeetForTDT"),
     "parakeet_ctc": ("parakeet", "ParakeetForCTC"),
+    "cohere_asr": ("cohere", "CohereAsrForConditionalGeneration"),
 }
+#: Families whose decoder prompt names the language: they cannot take `--language auto`.
+LANGUAGE_PROMPTED = {"cohere"}
 _DEFAULT_WINDOW_SECONDS = 30.0
+#: The token budget of a generating decoder: speech runs at about 3 words (4-5 tokens) a second.
+_TOKENS_PER_SECOND = 8
 
 
 class RecognitionError(AudioError):
@@ -68,6 +73,11 @@ def local_folder(model: str) -> Path | None:
 def check_language(model: str, language: str) -> None:
     """Refuse, before anything loads, a `--language` the catalog model does not write."""
     info = TRANSFORMERS_ASR_CATALOG.get(model)
+    if info is not None and language == "auto" and info.family in LANGUAGE_PROMPTED:
+        raise ConfigError(
+            f"--language auto: {model} is told the language in its prompt; give --language, one of "
+            f"{', '.join(info.languages)}"
+        )
     if info is None or language == "auto" or language in info.languages:
         return
     raise ConfigError(
@@ -126,20 +136,30 @@ class TransformersAsrEngine:
             self.processor = transformers.AutoProcessor.from_pretrained(str(folder))
         except (OSError, ValueError) as exc:
             raise ModelNotFoundError(f"{folder}: cannot load the {self.family} model: {exc}") from exc
+        if self.family == "cohere" and self.language == "auto":
+            raise ConfigError(f"--language auto: {self.model_name} is told the language in its prompt; give --language")
         extractor = self.processor.feature_extractor
         subsampling = self.model.config.encoder_config.subsampling_factor
         self.frame_seconds = extractor.hop_length / extractor.sampling_rate * subsampling
 
     def _features(self, pieces: list[np.ndarray]) -> dict[str, Any]:
-        inputs = self.processor(pieces, sampling_rate=SAMPLE_RATE, return_tensors="pt", padding=True)
-        inputs = {k: v.to(self.model.device) for k, v in inputs.items()}
+        extra = {"language": self.language} if self.family == "cohere" else {}
+        inputs = self.processor(pieces, sampling_rate=SAMPLE_RATE, return_tensors="pt", padding=True, **extra)
+        inputs = {k: v.to(self.model.device) for k, v in inputs.items() if hasattr(v, "to")}  # not the chunk index
         inputs["input_features"] = inputs["input_features"].to(self.dtype)
         return inputs
 
     def _segments(self, pieces: list[np.ndarray], offsets: list[float]) -> list[list[Segment]]:
-        """Each window's segments, with words and times in seconds from the recording's start."""
+        """Each window's segments, in seconds from the recording's start: sentences with word times where the
+        decoder gives token frames, else the window as one segment."""
         import torch
 
+        if self.family == "cohere":
+            texts = self._texts(pieces)
+            return [
+                [Segment(0, offset, offset + len(piece) / SAMPLE_RATE, text)] if text else []
+                for piece, offset, text in zip(pieces, offsets, texts, strict=True)
+            ]
         tokenizer = self.processor.tokenizer
         config = self.model.config
         with torch.inference_mode():
@@ -156,6 +176,18 @@ class TransformersAsrEngine:
             words = words_from_spans(tokenizer, window_spans, self.frame_seconds, offset)
             results.append(sentences(words))
         return results
+
+    def _texts(self, pieces: list[np.ndarray]) -> list[str]:
+        """A generating decoder's text per window, greedy, within a budget for the longest window."""
+        import torch
+
+        inputs = self._features(pieces)
+        prompt = inputs["decoder_input_ids"].shape[1]
+        budget = int(max(len(p) for p in pieces) / SAMPLE_RATE * _TOKENS_PER_SECOND) + 16
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, max_new_tokens=budget, do_sample=False, num_beams=1)
+        texts = self.processor.batch_decode(output[:, prompt:], skip_special_tokens=True)
+        return [collapse_loops(text.strip()) for text in texts]
 
     def transcribe(self, samples: np.ndarray, source: str) -> Transcript:
         started = time.perf_counter()
