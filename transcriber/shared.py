@@ -20,6 +20,8 @@ PYANNOTE_REPO = "pyannote/speaker-diarization-community-1"
 #: must use the same patterns: huggingface_hub records the repo's file list, and a lookup without them
 #: calls a snapshot lacking the model card incomplete.
 PYANNOTE_FILES = ("*.yaml", "segmentation/*", "embedding/*", "plda/*")
+#: The folder under each output folder where runs and watchers keep their state (manifest, cache, lock, status).
+STATE_DIR = ".transcriber"
 #: Suffix of in-flight temp files; a run that was killed leaves some, and the next run sweeps them.
 TEMP_SUFFIX = ".transcriber-tmp"
 #: mkstemp creates files readable by the owner alone; outputs get the usual mode, as `open` would give them.
