@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import wave
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import RECORDINGS
-from tests.test_docker_engine import _distinct_copies, _invoke, client, host  # noqa: F401 - the fixtures
+from tests.test_docker_engine import IMAGE, _distinct_copies, _invoke, client, host  # noqa: F401 - the fixtures
 from transcriber.host.watch import watcher_name
 
 pytestmark = pytest.mark.docker
@@ -45,9 +46,9 @@ def _long_recording(path: Path, repeats: int) -> None:
 
 
 def test_invoke_watch_in_a_detached_container(host: dict[str, str], client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    source = tmp_path / "drop"
+    source = tmp_path / "issue24-drop"  # the watcher's container is named after the output folder
     source.mkdir()
-    target = tmp_path / "drop-transcripts"
+    target = tmp_path / "issue24-drop-transcripts"
     name = watcher_name(target)
     start = ("watch", "--input", str(source), "--formats", "txt,json", "--settle", "2",
              "--extra", "--language en --cleanup rules")  # fmt: skip
@@ -104,3 +105,44 @@ def test_invoke_watch_in_a_detached_container(host: dict[str, str], client, tmp_
     finally:
         for leftover in client.containers.list(all=True, filters={"name": name}):
             leftover.remove(force=True)
+
+
+def test_a_full_disk_pauses_the_watcher_until_space_is_freed(host: dict[str, str], client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The watcher's output on a 16 MB tmpfs, filled up before a recording arrives: it pauses with one line,
+    writes nothing half, and transcribes the recording once the filler is deleted."""
+    from transcriber.host.container import ContainerSpec, GpuAccess
+    from transcriber.host.watch import watch_command
+
+    source = tmp_path / "in"
+    source.mkdir()
+    flags = ["--formats", "txt", "--settle", "1", "--language", "en", "--cleanup", "rules"]
+    spec = ContainerSpec(
+        image=f"{IMAGE}:cpu", command=watch_command(flags, "tiny.en"), input_dir=source, output_dir=None,
+        model_cache=Path(host["TRANSCRIBER_MODEL_CACHE"]), gpu=GpuAccess(kind="cpu"),
+        user=f"{os.getuid()}:{os.getgid()}", name="transcriber-watch-issue24-diskfull",
+    )  # fmt: skip
+    kwargs = spec.docker_kwargs() | {"tmpfs": {"/data/out": "size=16m,mode=1777"}}
+    container = client.containers.run(**kwargs)
+    try:
+
+        def logs() -> str:
+            return container.logs().decode()
+
+        def shell(command: str) -> tuple[int, str]:
+            ran = container.exec_run(["sh", "-c", command], user=spec.user)
+            return ran.exit_code, ran.output.decode()
+
+        _until(lambda: "watching /data/in" in logs(), "watching")
+        shell("cat /dev/zero > /data/out/.filler")
+        assert shell("df -k /data/out | tail -1")[1].split()[3] == "0"
+        shutil.copy(RECORDINGS / "meeting.flac", source / "meeting.flac")
+        _until(lambda: "paused: /data/out is full; free some space there and the watch resumes" in logs(), "paused")
+        assert shell("ls /data/out/meeting.txt")[0] != 0
+        assert shell("find /data/out -name '*.transcriber-tmp'")[1] == ""
+        shell("rm /data/out/.filler")
+        _until(lambda: shell("cat /data/out/meeting.txt")[0] == 0, "resumed and written")
+        assert "Berlin" in shell("cat /data/out/meeting.txt")[1]
+        assert logs().count("error:") == 1 and "No space left on device" in logs(), logs()
+        assert "MiB free; resuming" in logs()
+    finally:
+        container.remove(force=True)

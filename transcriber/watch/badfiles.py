@@ -7,6 +7,7 @@ one repeated report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -39,4 +40,5 @@ class BadFiles:
         for name in succeeded:
             self.entries.pop(name, None)
         if self.entries != before:
-            write_atomic(self.path, json.dumps(self.entries, indent=2))
+            with contextlib.suppress(OSError):  # a full disk: kept in memory, saved with the next change
+                write_atomic(self.path, json.dumps(self.entries, indent=2))

@@ -56,10 +56,15 @@ class StatusFile:
         self.beat(force=True)
 
     def beat(self, force: bool = False) -> None:
+        """Write the status if it is due. A write that fails (a full disk the watcher is paused for) is
+        skipped: the status is news, not state, and a stale heartbeat then says so to `--health`."""
         now = time.time()
         if force or now - self._written >= HEARTBEAT_S:
             self.status.heartbeat = now
-            write_atomic(self.path, json.dumps(asdict(self.status), indent=2))
+            try:
+                write_atomic(self.path, json.dumps(asdict(self.status), indent=2))
+            except OSError:
+                return
             self._written = now
 
 
