@@ -136,10 +136,12 @@ def test_slow_copy_once_bad_file_once_and_sigterm(tmp_path: Path) -> None:
     assert run.returncode == 1 and "2 skipped, 1 failed" in run.stderr, run.stderr
 
 
-def test_a_deleted_input_folder_is_waited_for(tmp_path: Path) -> None:
+@pytest.mark.parametrize("feed", [(), ("--poll", "0.5")], ids=["inotify", "polling"])
+def test_a_deleted_input_folder_is_waited_for(tmp_path: Path, feed: tuple[str, ...]) -> None:
     source, target = tmp_path / "in", tmp_path / "out"
     source.mkdir()
-    watcher = Watcher(source, target)
+    watcher = Watcher(source, target, *feed)
+    assert ("polling every 0.5 s" if feed else "(inotify,") in watcher.log
     shutil.rmtree(source)
     watcher.wait_for(f"input folder {source} is gone; waiting for it to come back")
     time.sleep(1)
@@ -158,3 +160,17 @@ def test_watch_needs_a_folder_and_health_needs_an_output(tmp_path: Path) -> None
     assert run_cli("watch", "--health").returncode == 2
     never = run_cli("watch", "--health", "--output", str(tmp_path))
     assert never.returncode == 1 and never.stdout.startswith("unhealthy: no watcher status")
+
+
+def test_idle_models_are_freed_and_load_again(tmp_path: Path) -> None:
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    shutil.copy(RECORDINGS / "meeting.flac", source / "first.flac")
+    watcher = Watcher(source, target, "--idle-unload", "0.02")  # 1.2 s
+    _wait_done(target, "first.flac")
+    watcher.wait_for("idle for 0.02 min: models unloaded")
+    assert _status(target)["models_loaded"] is False
+    shutil.copy(RECORDINGS / "notes" / "note café.ogg", source / "second.ogg")
+    _wait_done(target, "second.ogg")
+    assert "Berlin" in (target / "first.txt").read_text() and (target / "second.txt").read_text().strip()
+    assert watcher.stop() == 130
