@@ -52,3 +52,10 @@ def test_status_logs_and_stop_find_the_watcher_by_either_folder(tmp_path: Path) 
     assert target_of(str(tmp_path / "drop"), None) == tmp_path / "drop-transcripts"
     assert target_of(str(tmp_path / "drop"), str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
     assert target_of(None, None) is None
+
+
+def test_the_host_reads_the_status_where_the_watcher_keeps_its_state() -> None:
+    from transcriber import state
+    from transcriber.watch import status
+
+    assert status.STATE_DIR == state.STATE_DIR

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from transcriber.errors import OutputLockedError, display
-from transcriber.shared import STATE_DIR as STATE_DIR  # re-exported: the host reads a watcher's status there
 from transcriber.transcript import Segment, Transcript
 from transcriber.writers import write_atomic
 
+STATE_DIR = ".transcriber"
 _CHUNK = 1 << 20
 Warn = Callable[[str], None]
 

@@ -19,7 +19,7 @@ from typing import Any
 from transcriber.errors import ConfigError, TranscriberError, display
 from transcriber.host.actions import HostPaths, _spec, default_output, flag_value
 from transcriber.host.container import CONTAINER_INPUT, CONTAINER_OUTPUT, ContainerSpec, GpuAccess
-from transcriber.host.engine import docker_client, require_image
+from transcriber.host.docker_engine import docker_client, require_image
 from transcriber.host.envfiles import default_model
 from transcriber.watch.status import read_status
 

@@ -1,6 +1,6 @@
 """A watcher's status in `OUT/.transcriber/watch.json`: written by the watcher, read by `--health` in its
 container and by `invoke watch --status` on the host, so this module imports only the standard library and
-`transcriber.shared` (the host side's rule).
+`transcriber.atomic` (the host side's rule).
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transcriber.shared import STATE_DIR, write_atomic
+from transcriber.atomic import write_atomic
+
+#: `transcriber.state.STATE_DIR`, which the host side may not import (tests/test_host_watch.py checks they agree).
+STATE_DIR = ".transcriber"
 
 STATUS_FILE = "watch.json"
 #: A heartbeat older than this means the loop is stuck (it ticks every half second while it waits).
