@@ -35,6 +35,13 @@ EXIT_CODES_HELP = (
 )
 
 
+WATCH_EXIT_CODES_HELP = (
+    "exit codes: 130 stopped by Ctrl-C or SIGTERM (the normal end; finished files kept); 1 a fault other than a "
+    "full disk stopped it (a lost GPU, an output that is no longer writable); 2 usage or configuration error; "
+    "with --health: 0 alive, 1 stuck or stopped"
+)
+
+
 def _help(option: Option) -> str:
     """The flag's help: the declared text, then the choices, the default and the environment variable."""
     notes = []
@@ -234,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (add_arguments, command) in COMMANDS.items():
         summary, _, description = inspect.cleandoc(command.__doc__ or "").partition("\n\n")
-        epilog = EXIT_CODES_HELP if name in ("run", "watch") else None  # the others end 0, 1 or 2 as their help says
+        # the others end 0, 1 or 2 as their help says
+        epilog = {"run": EXIT_CODES_HELP, "watch": WATCH_EXIT_CODES_HELP}.get(name)
         command_parser = sub.add_parser(name, help=" ".join(summary.split()), description=description or None,
                                         epilog=epilog)  # fmt: skip
         if add_arguments is not None:
