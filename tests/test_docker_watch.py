@@ -93,7 +93,9 @@ def test_invoke_watch_in_a_detached_container(host: dict[str, str], client, tmp_
         status = _invoke("watch", "--status", "--input", str(source), env=host)
         assert status.returncode == 0, status.stderr
         assert f"{name}: running (healthy), {source} -> {target}" in status.stdout
-        assert "watching;" in status.stdout and f"{source / 'broken.wav'}" in status.stdout, status.stdout
+        assert "watching; 11 done, 1 failed since " in status.stdout, status.stdout
+        assert ", restarts: 1;" in status.stdout and "last file: long.wav" in status.stdout, status.stdout
+        assert f"last error: {source / 'broken.wav'}: decode: " in status.stdout, status.stdout
         logs_task = _invoke("watch", "--logs", "--output", str(target), env=host)
         assert f"error: {source / 'broken.wav'}" in logs_task.stdout and "/data/in" not in logs_task.stdout
 

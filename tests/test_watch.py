@@ -130,6 +130,7 @@ def test_slow_copy_once_bad_file_once_and_sigterm(tmp_path: Path) -> None:
         time.sleep(0.2)
     time.sleep(1)
     assert not any("broken.wav" in line or "] transcribing" in line for line in again.lines), again.log
+    assert (_status(target)["files_done"], _status(target)["restarts"]) == (0, 0), "a stop, not a crash: counts anew"
     assert again.stop() == 130
 
     run = run_cli("run", "--input", str(source), "--output", str(target), *FLAGS[:-2])

@@ -86,7 +86,7 @@ def start_watch(
             last = next((line for line in reversed(logs.strip().splitlines()) if line.strip()), "no output")
             raise TranscriberError(f"the watcher {spec.name} exited: {last.strip()[:400]}")
         status = read_status(target)
-        if status is not None and status.started >= started - 1 and status.state not in ("starting", "stopped"):
+        if status is not None and status.heartbeat >= started - 1 and status.state not in ("starting", "stopped"):
             return spec
         time.sleep(0.5)
     raise TranscriberError(f"the watcher {spec.name} did not report within {wait_s:.0f} s (invoke watch --logs)")
@@ -141,8 +141,9 @@ def describe(container: Any) -> list[str]:
     if status is None:
         return [*lines, "  no status written yet"]
     detail = f" ({_to_host(container, status.detail)})" if status.detail else ""
+    restarts = f", restarts: {status.restarts}" if status.restarts else ""
     lines.append(f"  {status.state}{detail}; {status.files_done} done, {status.files_failed} failed since "
-                 f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(status.started))}"
+                 f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(status.started))}{restarts}"
                  f"; models {'loaded' if status.models_loaded else 'not loaded'}")  # fmt: skip
     if status.last_file:
         finished = f", last finished {_ago(status.last_done)}" if status.last_done else ""

@@ -5,6 +5,7 @@ container and by `invoke watch --status` on the host, so this module imports onl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -42,6 +43,8 @@ class WatchStatus:
     last_done: float = 0.0
     last_error: str = ""
     models_loaded: bool = False
+    #: Starts after a crash, a kill or a reboot (the status then goes on from where it was).
+    restarts: int = 0
 
 
 class StatusFile:
@@ -51,6 +54,12 @@ class StatusFile:
         self.path = output / STATE_DIR / STATUS_FILE
         self.status = WatchStatus(input=str(input_dir))
         self._written = 0.0
+        previous = read_status(output)
+        if previous is not None and previous.state != "stopped":  # it did not stop: this is a restart
+            self.status = dataclasses.replace(
+                previous, pid=self.status.pid, input=self.status.input, state="starting", detail="",
+                heartbeat=self.status.heartbeat, models_loaded=False, restarts=previous.restarts + 1,
+            )  # fmt: skip
 
     def update(self, **changes: Any) -> None:
         """Change fields and write at once (a state change is news)."""
