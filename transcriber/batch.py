@@ -24,6 +24,7 @@ from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
 from transcriber.engines.batch_size import resolve_batch_size, seamless_vram_gb, whisper_vram_gb
+from transcriber.engines.transformers_asr import is_transformers_asr
 from transcriber.errors import (
     EXIT_FILES_FAILED,
     EXIT_INTERRUPTED,
@@ -115,6 +116,21 @@ def _local_model(name: str) -> Path | None:
     return cached_path(repo) if "/" in repo else None
 
 
+def _pipeline_model(settings: Settings, reporter: Reporter) -> str:
+    """`--model`, with auto made concrete where a transformers recogniser wins (`model_choice`); "auto" left
+    for the Whisper path's own choice otherwise. On a GPU the choice and its reason are printed."""
+    if settings.model != "auto":
+        return settings.model
+    from transcriber.model_choice import WHISPER, choose_model
+    from transcriber.vram import free_gb
+
+    free = None if settings.device == "cpu" else free_gb()
+    choice = choose_model(settings.language, free, settings.speakers != "off")
+    if free is not None:  # without a GPU auto is the Whisper path's, as it always was
+        reporter.note(f"--model auto chose {'Whisper' if choice.model == WHISPER else choice.model}: {choice.reason}")
+    return choice.model
+
+
 class EngineSlot:
     """Resolves the model up front (so the settings hash is known) and loads it on first use.
 
@@ -125,6 +141,7 @@ class EngineSlot:
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
         self.settings = settings
         self._engine: Engine | None = None
+        self.transformers = False  # a transformers recogniser (engines.transformers_asr) on the pipeline backend
         if settings.translate_to and settings.backend != "seamless":
             raise ConfigError(
                 f"--translate-to {settings.translate_to} needs --backend seamless: Whisper and the audio LLMs "
@@ -145,6 +162,8 @@ class EngineSlot:
             seamless = settings.backend == "seamless"
             vram = seamless_vram_gb(self.model_name)
             self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram) if seamless else 1
+        elif (model := _pipeline_model(settings, reporter)) != "auto" and is_transformers_asr(model):
+            self._transformers_plan(model, reporter)
         else:
             from transcriber.engines.faster_whisper import pick_compute_type, pick_device
 
@@ -152,12 +171,28 @@ class EngineSlot:
             if note:
                 reporter.note(note)
             self.compute_type = pick_compute_type(settings.compute_type, self.device)
-            self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
+            self.model_name = AUTO_MODEL[self.device] if model == "auto" else model
             self.model_name, self.model_path = resolve_model(self.model_name)
             vram = whisper_vram_gb(self.model_name, self.model_path)
             self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram)
         if settings.backend != "seamless":  # Seamless checks its own languages
             check_language(settings.language, self.model_name)
+
+    def _transformers_plan(self, model: str, reporter: Reporter) -> None:
+        """A transformers recogniser (Parakeet, ...): its language checked, its device, precision and batch."""
+        require("multimodal", f"--model {model}", "torch", "transformers", "accelerate")
+        import torch
+
+        from transcriber.engines import transformers_asr
+
+        transformers_asr.check_language(model, self.settings.language)
+        self.device = "cuda" if self.settings.device != "cpu" and torch.cuda.is_available() else "cpu"
+        if self.device == "cpu" and self.settings.device != "cpu":
+            reporter.note(f"torch sees no GPU; {model} runs on the CPU in float32")
+        self.compute_type = "bfloat16" if self.device == "cuda" else "float32"
+        self.model_name, self.model_path = model, transformers_asr.local_folder(model)
+        self.batch_size = resolve_batch_size(self.settings.batch_size, self.device, transformers_asr.vram_gb(model))
+        self.transformers = True
 
     def key(self) -> dict[str, object]:
         """The ASR settings hash's input: the settings, plus what else changes the recognised text."""
@@ -167,7 +202,8 @@ class EngineSlot:
     def get(self) -> Engine:
         if self._engine is None:
             builders = {"multimodal": self._multimodal, "seamless": self._seamless}
-            self._engine = builders.get(self.settings.backend, self._whisper)()
+            whisper = self._transformers if self.transformers else self._whisper
+            self._engine = builders.get(self.settings.backend, whisper)()
         return self._engine
 
     def _multimodal(self) -> Engine:
@@ -182,6 +218,11 @@ class EngineSlot:
         s = self.settings
         return SeamlessEngine(self.model_name, self.device, s.language, s.translate_to, self.batch_size, s.beam_size,
                               s.vram)  # fmt: skip
+
+    def _transformers(self) -> Engine:
+        from transcriber.engines.transformers_asr import TransformersAsrEngine
+
+        return TransformersAsrEngine(self.model_name, self.device, self.settings.language, self.batch_size)
 
     def _whisper(self) -> Engine:
         from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
