@@ -26,6 +26,7 @@ from transcriber.catalog import (
 from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.diarize.select import Choice, choose_here
 from transcriber.engines.batch_size import resolve_batch_size, seamless_vram_gb, whisper_vram_gb
+from transcriber.engines.transformers_asr import is_transformers_asr
 from transcriber.errors import ConfigError
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
@@ -40,6 +41,9 @@ class Recognition:
     """What the model stages run, as resolved on the machine that runs them."""
 
     backend: str
+    #: What recognises: "faster-whisper", "transformers" (Parakeet, ... on the pipeline backend), "audio LLM"
+    #: or "Seamless".
+    engine: str
     model: str
     model_path: Path | None
     model_files: str
@@ -103,7 +107,37 @@ def _transformers_model(settings: Settings, note: Note) -> tuple[str, Path | Non
     return model, _local_model(model), device, "bfloat16" if device == "cuda" else "float32", batch
 
 
-def _whisper_model(settings: Settings, note: Note) -> tuple[str, Path | None, str, str, int]:
+def _pipeline_model(settings: Settings, note: Note) -> str:
+    """`--model`, with auto made concrete where a transformers recogniser wins (`model_choice`); "auto" left
+    for the Whisper path's own choice otherwise. On a GPU the choice and its reason are printed."""
+    if settings.model != "auto":
+        return settings.model
+    from transcriber.model_choice import WHISPER, choose_model
+    from transcriber.vram import free_gb
+
+    free = None if settings.device == "cpu" else free_gb()
+    choice = choose_model(settings.language, free, settings.speakers != "off")
+    if free is not None:  # without a GPU auto is the Whisper path's, as it always was
+        note(f"--model auto chose {'Whisper' if choice.model == WHISPER else choice.model}: {choice.reason}")
+    return choice.model
+
+
+def _transformers_asr_model(settings: Settings, model: str, note: Note) -> tuple[str, Path | None, str, str, int]:
+    """A transformers recogniser (Parakeet, ...): its language checked, its device, precision and batch."""
+    require("multimodal", f"--model {model}", "torch", "transformers", "accelerate")
+    import torch
+
+    from transcriber.engines import transformers_asr
+
+    transformers_asr.check_language(model, settings.language)
+    device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
+    if device == "cpu" and settings.device != "cpu":
+        note(f"torch sees no GPU; {model} runs on the CPU in float32")
+    batch = resolve_batch_size(settings.batch_size, device, transformers_asr.vram_gb(model))
+    return model, transformers_asr.local_folder(model), device, "bfloat16" if device == "cuda" else "float32", batch
+
+
+def _whisper_model(settings: Settings, model: str, note: Note) -> tuple[str, Path | None, str, str, int]:
     """faster-whisper: (model, folder, device, compute type, batch size) as CTranslate2 sees this machine."""
     from transcriber.engines.faster_whisper import pick_compute_type, pick_device
 
@@ -111,7 +145,7 @@ def _whisper_model(settings: Settings, note: Note) -> tuple[str, Path | None, st
     if why:
         note(why)
     compute_type = pick_compute_type(settings.compute_type, device)
-    model, path = resolve_model(AUTO_MODEL[device] if settings.model == "auto" else settings.model)
+    model, path = resolve_model(AUTO_MODEL[device] if model == "auto" else model)
     batch = resolve_batch_size(settings.batch_size, device, whisper_vram_gb(model, path))
     return model, path, device, compute_type, batch
 
@@ -123,10 +157,14 @@ def resolve_recognition(settings: Settings, note: Note) -> Recognition:
             f"--translate-to {settings.translate_to} needs --backend seamless: Whisper and the audio LLMs "
             "write the spoken language"
         )
-    transformers_backend = settings.backend in ("multimodal", "seamless")
-    model, path, device, compute_type, batch = (_transformers_model if transformers_backend else _whisper_model)(
-        settings, note
-    )
+    engine = {"multimodal": "audio LLM", "seamless": "Seamless"}.get(settings.backend, "faster-whisper")
+    if settings.backend in ("multimodal", "seamless"):
+        model, path, device, compute_type, batch = _transformers_model(settings, note)
+    elif (chosen := _pipeline_model(settings, note)) != "auto" and is_transformers_asr(chosen):
+        engine = "transformers"
+        model, path, device, compute_type, batch = _transformers_asr_model(settings, chosen, note)
+    else:
+        model, path, device, compute_type, batch = _whisper_model(settings, chosen, note)
     if settings.backend != "seamless":  # Seamless checks its own languages
         check_language(settings.language, model)
     diarizer, voices = None, None
@@ -136,7 +174,7 @@ def resolve_recognition(settings: Settings, note: Note) -> Recognition:
         diarizer = choose_here(settings.diarizer)
         note(diarizer.note)
         voices = fingerprint(settings.voices) if settings.voices else None
-    return Recognition(settings.backend, model, path, model_fingerprint(path), device, compute_type, batch,
+    return Recognition(settings.backend, engine, model, path, model_fingerprint(path), device, compute_type, batch,
                        diarizer, voices)  # fmt: skip
 
 
@@ -172,12 +210,11 @@ class RunPlan:
     def header(self) -> list[str]:
         """The run's first lines: what it will load and what decides whether a result is redone."""
         r, s = self.recognition, self.settings
-        engine = {"pipeline": "faster-whisper", "multimodal": "audio LLM", "seamless": "Seamless"}[r.backend]
         files = f", files {r.model_files}" if r.model_files else ""
         cleanup = f"llm {self.llm} ({s.cleanup_mode}, quant {s.llm_quant})" if self.llm else s.cleanup
         speakers = f"{s.speakers} ({r.diarizer.key})" if r.diarizer else "off"
         return [
-            f"plan: {engine} {r.model} on {r.device}, {r.compute_type}, batch {r.batch_size}{files}",
+            f"plan: {r.engine} {r.model} on {r.device}, {r.compute_type}, batch {r.batch_size}{files}",
             f"plan: cleanup {cleanup}; speakers {speakers}; settings {self.out_hash}",
         ]
 

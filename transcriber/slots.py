@@ -35,8 +35,8 @@ class EngineSlot:
 
     def get(self) -> Engine:
         if self._engine is None:
-            builders = {"multimodal": self._multimodal, "seamless": self._seamless}
-            self._engine = builders.get(self.recognition.backend, self._whisper)()
+            builders = {"audio LLM": self._multimodal, "Seamless": self._seamless, "transformers": self._transformers}
+            self._engine = builders.get(self.recognition.engine, self._whisper)()
         return self._engine
 
     def _multimodal(self) -> Engine:
@@ -50,6 +50,12 @@ class EngineSlot:
 
         s, r = self.settings, self.recognition
         return SeamlessEngine(r.model, r.device, s.language, s.translate_to, r.batch_size, s.beam_size, s.vram)
+
+    def _transformers(self) -> Engine:
+        from transcriber.engines.transformers_asr import TransformersAsrEngine
+
+        r = self.recognition
+        return TransformersAsrEngine(r.model, r.device, self.settings.language, r.batch_size)
 
     def _whisper(self) -> Engine:
         from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions

@@ -21,7 +21,7 @@ from transcriber.progress import Reporter
 from transcriber.settings import load_settings
 from transcriber.transcript import Segment, Transcript, Word
 
-RECOGNITION = Recognition("pipeline", "canned", None, "canned-files", "cpu", "int8", 1)
+RECOGNITION = Recognition("pipeline", "faster-whisper", "canned", None, "canned-files", "cpu", "int8", 1)
 
 
 def canned(recording: Recording) -> Transcript:
