@@ -37,13 +37,17 @@ from transcriber.errors import (
 )
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
+from transcriber.flags import review_flags
 from transcriber.models import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
+from transcriber.page.audio import page_audio
+from transcriber.page.index import PageIndex
 from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
+from transcriber.topup import finished_transcript
 from transcriber.transcript import Transcript
-from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, write_all_atomic
+from transcriber.writers import HtmlWriter, VerbatimWriter, Writer, get_writer, sweep_temp_files, write_all_atomic
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
@@ -209,11 +213,25 @@ def output_names(recording: Recording, formats: tuple[str, ...]) -> list[str]:
     return [f"{stem}.{fmt}" for fmt in formats] + [f"{stem}.{VerbatimWriter.extension}"]
 
 
-def _write_outputs(transcript: Transcript, recording: Recording, settings: Settings) -> list[str]:
+def _writer(fmt: str, recording: Recording, settings: Settings) -> Writer:
+    """The writer of `fmt` (or of the verbatim text); the html page's with its audio (`--html-audio`)."""
+    if fmt == VerbatimWriter.extension:
+        return VerbatimWriter()
+    if fmt != HtmlWriter.extension:
+        return get_writer(fmt)
+    page = settings.output / f"{recording.output_stem.as_posix()}.{fmt}"
+    return HtmlWriter(page_audio(recording.path, page, settings.html_audio))
+
+
+def _write_outputs(
+    transcript: Transcript, recording: Recording, settings: Settings, only: set[str] | None = None
+) -> list[str]:
+    """Every output of the recording (or those named in `only`), written all or none; returns all the names."""
     names = output_names(recording, settings.formats)
-    writers = [get_writer(fmt) for fmt in settings.formats] + [VerbatimWriter()]
+    formats = [*settings.formats, VerbatimWriter.extension]
+    chosen = [(name, fmt) for name, fmt in zip(names, formats, strict=True) if only is None or name in only]
     write_all_atomic(
-        [(settings.output / name, writer.render(transcript)) for name, writer in zip(names, writers, strict=True)]
+        [(settings.output / name, _writer(fmt, recording, settings).render(transcript)) for name, fmt in chosen]
     )
     return names
 
@@ -281,6 +299,15 @@ class Batch:
         self.manifest = Manifest(settings.output, reporter.note)
         self.cache = RawCache(settings.output, reporter.note)
         self.summary = Summary()
+        self.index = PageIndex(settings.output, settings.formats, reporter.note)
+
+    def settled(
+        self, recording: Recording, seconds: float, transcript: Transcript | None = None, reason: str = ""
+    ) -> None:
+        """A file is finished (`transcript` written), skipped as done (neither) or failed (`reason`): the
+        progress moves on and the output folder's index.html says so."""
+        self.reporter.advance(seconds)
+        self.index.update(recording, transcript, reason)
 
     def failed(self, recording: Recording, exc: Exception, stage: str) -> None:
         if interrupted():  # a library turned our KeyboardInterrupt into its own error
@@ -299,7 +326,7 @@ class Batch:
         """A per-file failure already put in words (by a Ray worker): report it and go on."""
         self.summary.failed.append(display(recording.relative))
         self.reporter.error(message)
-        self.reporter.advance(0.0)
+        self.settled(recording, 0.0, reason=message)
 
     def unlistable(self, exc: OSError) -> None:
         """A folder under the input that could not be listed: its recordings are missing, so say so."""
@@ -309,21 +336,37 @@ class Batch:
             f"{folder}: cannot be listed ({exc.strerror}); its recordings were skipped: fix its permissions and rerun"
         )
 
-    def _done(self, name: str, digest: str, outputs: list[str]) -> bool:
+    def _done(self, recording: Recording, digest: str, outputs: list[str]) -> bool:
         """Whether the manifest says this file is finished with these settings (counted as skipped)."""
-        if self.settings.force or not self.manifest.is_done(name, digest, self.out_hash, outputs, self.settings.output):
+        name, output = recording.relative.as_posix(), self.settings.output
+        if self.settings.force or not self.manifest.is_done(name, digest, self.out_hash, outputs, output):
             return False
         self.summary.skipped += 1
-        self.reporter.advance(0.0)
+        self.settled(recording, 0.0)
+        return True
+
+    def _top_up(self, recording: Recording, digest: str, outputs: list[str]) -> bool:
+        """Whether the file was finished but for some outputs, now written from its JSON (counted as done)."""
+        name, output, stem = recording.relative.as_posix(), self.settings.output, recording.output_stem.as_posix()
+        entry = self.manifest.entries.get(name)
+        transcript = None if self.settings.force else finished_transcript(entry, digest, self.out_key, stem, output)
+        if transcript is None:
+            return False
+        transcript.flags = transcript.flags or review_flags(transcript)
+        missing = {n for n in outputs if n not in (entry or {}).get("outputs", []) or not (output / n).is_file()}
+        _write_outputs(transcript, recording, self.settings, only=missing)
+        self.manifest.record(name, digest, self.out_hash, outputs)
+        self.summary.done += 1
+        self.settled(recording, 0.0, transcript)
         return True
 
     def plan(self, index: int, recording: Recording) -> Job | Pending | None:
         """Stage one's bookkeeping for a file: None if it is done (skipped) or failed, `Pending` if the raw
         cache holds its transcript, else the `Job` the models must do."""
-        name = recording.relative.as_posix()
         try:
             digest = content_hash(recording.path) if recording.path.is_file() else ""
-            if self._done(name, digest, output_names(recording, self.settings.formats)):
+            outputs = output_names(recording, self.settings.formats)
+            if self._done(recording, digest, outputs) or self._top_up(recording, digest, outputs):
                 return None
             fresh = bool(digest) and not self.settings.force
             job = Job(index, recording, digest)
@@ -356,6 +399,7 @@ class Batch:
                 apply_cleanup(transcript, self.settings.cleanup, llm)
             if self.diarize:
                 rename(transcript, self.settings.speaker_names)
+            transcript.flags = review_flags(transcript)
             stage = "write"
             transcript.settings = self.out_key
             outputs = _write_outputs(transcript, item.recording, self.settings)
@@ -365,7 +409,7 @@ class Batch:
             return
         self.summary.done += 1
         self.summary.audio_seconds += transcript.duration
-        self.reporter.advance(transcript.duration)
+        self.settled(item.recording, transcript.duration, transcript)
 
 
 class _Here:

@@ -22,6 +22,8 @@ AUDIO_EXTENSIONS = frozenset(
 )
 #: Every suffix an output may get, whatever --formats says, so names do not change with the formats.
 OUTPUT_SUFFIXES = (*FORMATS, VerbatimWriter.extension)
+#: The batch's own page at the output root (`transcriber.page.index`); no recording's output may take its name.
+INDEX_NAME = "index.html"
 #: Bytes a file name may have on Linux file systems (ext4, xfs, btrfs, tmpfs); outputs are cut to fit.
 NAME_MAX = 255
 _LONGEST_SUFFIX = max(len(s) for s in OUTPUT_SUFFIXES) + 1
@@ -102,9 +104,9 @@ def plan_stems(relatives: list[Path]) -> list[Path]:
     folder the tree needs, those involved on the plainest names move up a level (`_candidate`): `a.wav` and
     `a.mp3` give `a.wav.txt` and `a.mp3.txt`, and then `a.wav.mp3` gives `a.wav.mp3.txt`; `memo.wav` beside
     `memo.verbatim.wav` gives `memo.wav.verbatim.txt` and `memo.verbatim.wav.txt`. The result depends only on
-    the set of inputs, not their order, so reruns find the same names.
+    the set of inputs, not their order, so reruns find the same names. `index.html` at the root is taken too.
     """
-    folders = {p.as_posix().casefold() for r in relatives for p in r.parents}
+    taken = {p.as_posix().casefold() for r in relatives for p in r.parents} | {INDEX_NAME}
     levels = [0] * len(relatives)
     while True:
         owners: dict[str, set[int]] = {}
@@ -114,7 +116,7 @@ def plan_stems(relatives: list[Path]) -> list[Path]:
                 owners.setdefault(f"{stem.as_posix()}.{suffix}".casefold(), set()).add(index)
         moving = set()
         for name, ids in owners.items():
-            if len(ids) > 1 or name in folders:  # of those involved, the ones on the plainest names move up
+            if len(ids) > 1 or name in taken:  # of those involved, the ones on the plainest names move up
                 lowest = min(levels[i] for i in ids)
                 moving |= {i for i in ids if levels[i] == lowest}
         if not moving:
