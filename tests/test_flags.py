@@ -42,10 +42,10 @@ def test_a_collapsed_repeat_loop_is_a_guard_flag() -> None:
 
 
 def test_an_audio_llm_window_that_failed_its_checks_is_a_guard_flag() -> None:
-    transcript = _transcript(_segment(0, "hello there", 0.0), _segment(1, "and more words", 31.0), duration=40.0)
-    transcript.warnings = ["window 30.0-40.0 s: repetition loop after a retry", "decoded 3.0 s of the 4.0 s"]
+    transcript = _transcript(_segment(0, "hello there", 0.0), _segment(1, "and more words", 5.5), duration=10.0)
+    transcript.warnings = ["window 5.0-10.0 s: repetition loop after a retry", "decoded 3.0 s of the 4.0 s"]
     (flag,) = review_flags(transcript)
-    assert (flag.kind, flag.start, flag.end, flag.segment) == ("guard", 30.0, 40.0, 1)
+    assert (flag.kind, flag.start, flag.end, flag.segment) == ("guard", 5.0, 10.0, 1)
     assert flag.detail == "repetition loop after a retry"
 
 

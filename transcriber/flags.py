@@ -19,7 +19,7 @@ import unicodedata
 from collections import Counter
 
 from transcriber.engines.guards import has_loop
-from transcriber.transcript import Flag, Segment, Transcript
+from transcriber.transcript import Flag, Segment, Transcript, Word
 
 KINDS = ("low-probability", "guard", "gap", "overlap", "language")
 #: Words below this probability are flagged; tiny.en gives most wrong words less than this, and few right ones.
@@ -99,16 +99,22 @@ def _segment_at(segments: list[Segment], seconds: float) -> int:
     return chosen.id if chosen else 0
 
 
+def _spans(transcript: Transcript) -> list[tuple[float, float, int]]:
+    """(start, end, segment id) of every word, or of the whole segment where it has no word times."""
+    return [
+        (w.start, w.end, seg.id) for seg in transcript.segments for w in seg.words or [Word(seg.start, seg.end, "")]
+    ]
+
+
 def _gaps(transcript: Transcript) -> list[Flag]:
+    """Silences between words (a recogniser's segment may run across one), before the first and after the last."""
     flags = []
+    spans = _spans(transcript)
     previous_end = 0.0
-    for seg in [*transcript.segments, None]:
-        start = seg.start if seg is not None else transcript.duration
+    for start, end, segment in [*spans, (transcript.duration, transcript.duration, spans[-1][2] if spans else 0)]:
         if start - previous_end >= LONG_GAP:
-            at = seg.id if seg is not None else transcript.segments[-1].id if transcript.segments else 0
-            flags.append(Flag("gap", previous_end, start, at, f"{start - previous_end:.0f} s without speech"))
-        if seg is not None:
-            previous_end = max(previous_end, seg.end)
+            flags.append(Flag("gap", previous_end, start, segment, f"{start - previous_end:.0f} s without speech"))
+        previous_end = max(previous_end, end)
     return flags
 
 

@@ -29,7 +29,9 @@ def opus_webm(recording: Path) -> bytes:
     frame_samples = SAMPLE_RATE // 50  # libopus takes 20 ms frames
     samples = decode(recording).samples
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format="webm") as container:
+    # bitexact: no random track ids, so one recording always gives the same page (a Ray run writes what a local
+    # run writes, byte for byte)
+    with av.open(buffer, "w", format="webm", options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream("libopus", rate=SAMPLE_RATE)
         stream.bit_rate = OPUS_BITRATE
         stream.layout = "mono"

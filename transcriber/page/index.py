@@ -10,7 +10,6 @@ view, never state a rerun depends on: if it cannot be written, the batch says so
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,9 +73,9 @@ class PageIndex:
         else:
             row = {"status": "done", "reason": "", **(_summary(transcript) if transcript else self._known(recording))}
         row = {"name": name, **row, "page": self._link(recording) if not reason else ""}
-        if transcript is None and not reason and {**row, "at": None} == {**self.rows.get(name, {}), "at": None}:
+        if transcript is None and not reason and row == self.rows.get(name):
             return
-        self.rows[name] = {**row, "at": time.strftime("%Y-%m-%d %H:%M:%S")}
+        self.rows[name] = row
         self._write()
 
     def _write(self) -> None:
