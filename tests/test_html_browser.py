@@ -79,9 +79,18 @@ class Page:
     def js(self, expression: str, arg: Any = None) -> Any:
         return self.page.evaluate(expression, arg)
 
+    def wait_until(self, expression: str, seconds: float = 10.0) -> None:
+        """Poll `expression` until it is true (Playwright's wait_for_function evaluates a string with eval, which
+        the page's Content-Security-Policy forbids)."""
+        for _ in range(int(seconds / 0.05)):
+            if self.js(expression):
+                return
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"still false after {seconds} s: {expression}")
+
     def ready(self) -> None:
         """Wait until the player knows the audio's duration (so seeking works)."""
-        self.page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=10_000)
+        self.wait_until("document.getElementById('player').readyState >= 1")
 
 
 @pytest.fixture
@@ -124,7 +133,7 @@ def test_clicking_a_word_plays_from_its_start_and_highlights_it(run: Path, page_
     target.click()
     now = page.js("(() => { const p = document.getElementById('player'); p.pause(); return p.currentTime; })()")
     assert now == pytest.approx(start, abs=0.1)
-    page.page.wait_for_function("document.querySelector('.clean .w.now') !== null", timeout=5_000)
+    page.wait_until("document.querySelector('.clean .w.now') !== null")
     assert float(page.page.locator(".clean .w.now").get_attribute("data-start")) == pytest.approx(start, abs=0.3)
     page.page.keyboard.press("ArrowRight")
     assert page.js("document.getElementById('player').currentTime") == pytest.approx(now + 5, abs=0.1)

@@ -70,7 +70,7 @@ def _low_probability(transcript: Transcript) -> list[Flag]:
                 end = word.end
                 continue
             if run:
-                flags.append(Flag("low-probability", start, end, seg.id, "unsure: " + ", ".join(run)))
+                flags.append(Flag("low-probability", start, end, seg.id, ", ".join(run)))
                 run = []
     return flags
 

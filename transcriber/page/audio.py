@@ -26,7 +26,7 @@ def opus_webm(recording: Path) -> bytes:
 
     from transcriber.audio import SAMPLE_RATE, decode  # numpy and PyAV: only when a page embeds its audio
 
-    frame_samples = SAMPLE_RATE // 50  # libopus takes 20 ms frames
+    frame_samples = SAMPLE_RATE  # one second a frame: PyAV cuts them into libopus's 20 ms frames
     samples = decode(recording).samples
     buffer = io.BytesIO()
     # bitexact: no random track ids, so one recording always gives the same page (a Ray run writes what a local
