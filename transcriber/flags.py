@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections import Counter
 
-from transcriber.engines.guards import has_loop
+from transcriber.text_guards import has_loop
 from transcriber.transcript import Flag, Segment, Transcript, Word
 
 KINDS = ("low-probability", "guard", "gap", "overlap", "language")

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from transcriber.atomic import write_all_atomic
 from transcriber.discovery import INDEX_NAME, Recording
 from transcriber.errors import display
 from transcriber.page.render import fill, script_json, template
-from transcriber.shared import write_all_atomic
 from transcriber.state import STATE_DIR
 from transcriber.transcript import Transcript
 
