@@ -192,6 +192,7 @@ def test_a_flag_jumps_to_its_segment(run: Path, page_of: Any) -> None:
 
 def test_the_index_lists_every_file_and_why_one_failed(run: Path, page_of: Any) -> None:
     page = page_of(run / "index.html")
+    assert page.js("document.getElementById('folder').textContent") == run.name
     rows = page.page.locator("tbody tr")
     assert rows.count() == 5
     names = [rows.nth(k).get_attribute("data-name") for k in range(5)]

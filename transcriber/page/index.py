@@ -81,8 +81,7 @@ class PageIndex:
     def _write(self) -> None:
         rows = [self.rows[name] for name in sorted(self.rows)]
         shown = [{**row, "name": display(row["name"])} for row in rows]
-        data = {"folder": display(self.output.resolve().name), "rows": shown}
-        page = fill(template("index.html"), {"data": script_json(data)})
+        page = fill(template("index.html"), {"data": script_json({"rows": shown})})
         try:
             write_all_atomic([(self.state, json.dumps({"version": 1, "rows": rows}, indent=1)),
                               (self.output / INDEX_NAME, page)])  # fmt: skip
