@@ -24,6 +24,7 @@ from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
 from transcriber.engines.batch_size import resolve_batch_size, seamless_vram_gb, whisper_vram_gb
+from transcriber.engines.transformers_asr import is_transformers_asr
 from transcriber.errors import (
     EXIT_FILES_FAILED,
     EXIT_INTERRUPTED,
@@ -39,6 +40,8 @@ from transcriber.errors import (
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
 from transcriber.flags import review_flags
+from transcriber.journal import recover, switch
+from transcriber.ownership import claim, source_id
 from transcriber.page.audio import page_audio
 from transcriber.page.index import PageIndex
 from transcriber.prefetch import Prefetcher
@@ -47,7 +50,7 @@ from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
 from transcriber.topup import finished_transcript
 from transcriber.transcript import Transcript
-from transcriber.writers import HtmlWriter, VerbatimWriter, Writer, get_writer, sweep_temp_files, write_all_atomic
+from transcriber.writers import HtmlWriter, VerbatimWriter, Writer, get_writer, sweep_temp_files
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
@@ -117,6 +120,21 @@ def _local_model(name: str) -> Path | None:
     return cached_path(repo) if "/" in repo else None
 
 
+def _pipeline_model(settings: Settings, reporter: Reporter) -> str:
+    """`--model`, with auto made concrete where a transformers recogniser wins (`model_choice`); "auto" left
+    for the Whisper path's own choice otherwise. On a GPU the choice and its reason are printed."""
+    if settings.model != "auto":
+        return settings.model
+    from transcriber.model_choice import WHISPER, choose_model
+    from transcriber.vram import free_gb
+
+    free = None if settings.device == "cpu" else free_gb()
+    choice = choose_model(settings.language, free, settings.speakers != "off")
+    if free is not None:  # without a GPU auto is the Whisper path's, as it always was
+        reporter.note(f"--model auto chose {'Whisper' if choice.model == WHISPER else choice.model}: {choice.reason}")
+    return choice.model
+
+
 class EngineSlot:
     """Resolves the model up front (so the settings hash is known) and loads it on first use.
 
@@ -127,6 +145,7 @@ class EngineSlot:
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
         self.settings = settings
         self._engine: Engine | None = None
+        self.transformers = False  # a transformers recogniser (engines.transformers_asr) on the pipeline backend
         if settings.translate_to and settings.backend != "seamless":
             raise ConfigError(
                 f"--translate-to {settings.translate_to} needs --backend seamless: Whisper and the audio LLMs "
@@ -147,6 +166,8 @@ class EngineSlot:
             seamless = settings.backend == "seamless"
             vram = seamless_vram_gb(self.model_name)
             self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram) if seamless else 1
+        elif (model := _pipeline_model(settings, reporter)) != "auto" and is_transformers_asr(model):
+            self._transformers_plan(model, reporter)
         else:
             from transcriber.engines.faster_whisper import pick_compute_type, pick_device
 
@@ -154,12 +175,28 @@ class EngineSlot:
             if note:
                 reporter.note(note)
             self.compute_type = pick_compute_type(settings.compute_type, self.device)
-            self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
+            self.model_name = AUTO_MODEL[self.device] if model == "auto" else model
             self.model_name, self.model_path = resolve_model(self.model_name)
             vram = whisper_vram_gb(self.model_name, self.model_path)
             self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram)
         if settings.backend != "seamless":  # Seamless checks its own languages
             check_language(settings.language, self.model_name)
+
+    def _transformers_plan(self, model: str, reporter: Reporter) -> None:
+        """A transformers recogniser (Parakeet, ...): its language checked, its device, precision and batch."""
+        require("multimodal", f"--model {model}", "torch", "transformers", "accelerate")
+        import torch
+
+        from transcriber.engines import transformers_asr
+
+        transformers_asr.check_language(model, self.settings.language)
+        self.device = "cuda" if self.settings.device != "cpu" and torch.cuda.is_available() else "cpu"
+        if self.device == "cpu" and self.settings.device != "cpu":
+            reporter.note(f"torch sees no GPU; {model} runs on the CPU in float32")
+        self.compute_type = "bfloat16" if self.device == "cuda" else "float32"
+        self.model_name, self.model_path = model, transformers_asr.local_folder(model)
+        self.batch_size = resolve_batch_size(self.settings.batch_size, self.device, transformers_asr.vram_gb(model))
+        self.transformers = True
 
     def key(self) -> dict[str, object]:
         """The ASR settings hash's input: the settings, plus what else changes the recognised text."""
@@ -169,7 +206,8 @@ class EngineSlot:
     def get(self) -> Engine:
         if self._engine is None:
             builders = {"multimodal": self._multimodal, "seamless": self._seamless}
-            self._engine = builders.get(self.settings.backend, self._whisper)()
+            whisper = self._transformers if self.transformers else self._whisper
+            self._engine = builders.get(self.settings.backend, whisper)()
         return self._engine
 
     def _multimodal(self) -> Engine:
@@ -184,6 +222,11 @@ class EngineSlot:
         s = self.settings
         return SeamlessEngine(self.model_name, self.device, s.language, s.translate_to, self.batch_size, s.beam_size,
                               s.vram)  # fmt: skip
+
+    def _transformers(self) -> Engine:
+        from transcriber.engines.transformers_asr import TransformersAsrEngine
+
+        return TransformersAsrEngine(self.model_name, self.device, self.settings.language, self.batch_size)
 
     def _whisper(self) -> Engine:
         from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
@@ -224,16 +267,23 @@ def _writer(fmt: str, recording: Recording, settings: Settings) -> Writer:
 
 
 def _write_outputs(
-    transcript: Transcript, recording: Recording, settings: Settings, only: set[str] | None = None
-) -> list[str]:
-    """Every output of the recording (or those named in `only`), written all or none; returns all the names."""
+    transcript: Transcript, recording: Recording, digest: str, settings: Settings, manifest: Manifest, out_hash: str,
+    only: set[str] | None = None,
+) -> None:  # fmt: skip
+    """Every format (or those named in `only`) and the manifest entry that owns them all, switched in at once
+    (`transcriber.journal`)."""
     names = output_names(recording, settings.formats)
     formats = [*settings.formats, VerbatimWriter.extension]
-    chosen = [(name, fmt) for name, fmt in zip(names, formats, strict=True) if only is None or name in only]
-    write_all_atomic(
-        [(settings.output / name, _writer(fmt, recording, settings).render(transcript)) for name, fmt in chosen]
-    )
-    return names
+    stem = recording.output_stem.as_posix()
+    entry = {"source": source_id(recording.path), "relative": recording.relative.as_posix(),
+             "content_hash": digest, "settings_hash": out_hash, "outputs": names}  # fmt: skip
+    files = [
+        (settings.output / name, _writer(fmt, recording, settings).render(transcript))
+        for name, fmt in zip(names, formats, strict=True)
+        if only is None or name in only
+    ]
+    switch(settings.output, [*files, (manifest.path, manifest.staged(stem, entry))])
+    manifest.commit(stem, entry)
 
 
 @dataclass
@@ -338,8 +388,8 @@ class Batch:
 
     def _done(self, recording: Recording, digest: str, outputs: list[str]) -> bool:
         """Whether the manifest says this file is finished with these settings (counted as skipped)."""
-        name, output = recording.relative.as_posix(), self.settings.output
-        if self.settings.force or not self.manifest.is_done(name, digest, self.out_hash, outputs, output):
+        stem, output = recording.output_stem.as_posix(), self.settings.output
+        if self.settings.force or not self.manifest.is_done(stem, digest, self.out_hash, outputs, output):
             return False
         self.summary.skipped += 1
         self.settled(recording, 0.0)
@@ -347,15 +397,14 @@ class Batch:
 
     def _top_up(self, recording: Recording, digest: str, outputs: list[str]) -> bool:
         """Whether the file was finished but for some outputs, now written from its JSON (counted as done)."""
-        name, output, stem = recording.relative.as_posix(), self.settings.output, recording.output_stem.as_posix()
-        entry = self.manifest.entries.get(name)
+        output, stem = self.settings.output, recording.output_stem.as_posix()
+        entry = self.manifest.entries.get(stem)
         transcript = None if self.settings.force else finished_transcript(entry, digest, self.out_key, stem, output)
         if transcript is None:
             return False
         transcript.flags = transcript.flags or review_flags(transcript)
         missing = {n for n in outputs if n not in (entry or {}).get("outputs", []) or not (output / n).is_file()}
-        _write_outputs(transcript, recording, self.settings, only=missing)
-        self.manifest.record(name, digest, self.out_hash, outputs)
+        _write_outputs(transcript, recording, digest, self.settings, self.manifest, self.out_hash, only=missing)
         self.summary.done += 1
         self.settled(recording, 0.0, transcript)
         return True
@@ -402,8 +451,7 @@ class Batch:
             transcript.flags = review_flags(transcript)
             stage = "write"
             transcript.settings = self.out_key
-            outputs = _write_outputs(transcript, item.recording, self.settings)
-            self.manifest.record(name, item.digest, self.out_hash, outputs)
+            _write_outputs(transcript, item.recording, item.digest, self.settings, self.manifest, self.out_hash)
         except Exception as exc:
             self.failed(item.recording, exc, stage)
             return
@@ -536,6 +584,7 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
             raise PermissionError(13, "Permission denied")
         lock = OutputLock(settings.output, reporter.note)
         lock.__enter__()
+        recover(settings.output, reporter.note)  # before the sweep: a journal's temp files are its new set
         sweep_temp_files(settings.output)
     except OSError as exc:
         raise _unusable_output(settings, exc) from exc
@@ -581,6 +630,7 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
         stages = _stages(settings, reporter)
         try:
             batch = Batch(settings, reporter, stages.keys(), debug)
+            recordings = claim(recordings, batch.manifest, settings.output, settings.formats)
         except OSError as exc:  # a damaged manifest that cannot even be moved aside
             stages.close(None)
             raise _unusable_output(settings, exc) from exc
