@@ -39,12 +39,14 @@ from transcriber.errors import (
 )
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
+from transcriber.journal import recover, switch
+from transcriber.ownership import claim, source_id
 from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
 from transcriber.transcript import Transcript
-from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, write_all_atomic
+from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
@@ -250,13 +252,19 @@ def output_names(recording: Recording, formats: tuple[str, ...]) -> list[str]:
     return [f"{stem}.{fmt}" for fmt in formats] + [f"{stem}.{VerbatimWriter.extension}"]
 
 
-def _write_outputs(transcript: Transcript, recording: Recording, settings: Settings) -> list[str]:
+def _write_outputs(
+    transcript: Transcript, item: Pending, settings: Settings, manifest: Manifest, out_hash: str
+) -> None:
+    """Every format and the manifest entry that owns them, switched in at once (`transcriber.journal`)."""
+    recording = item.recording
     names = output_names(recording, settings.formats)
     writers = [get_writer(fmt) for fmt in settings.formats] + [VerbatimWriter()]
-    write_all_atomic(
-        [(settings.output / name, writer.render(transcript)) for name, writer in zip(names, writers, strict=True)]
-    )
-    return names
+    stem = recording.output_stem.as_posix()
+    entry = {"source": source_id(recording.path), "relative": recording.relative.as_posix(),
+             "content_hash": item.digest, "settings_hash": out_hash, "outputs": names}  # fmt: skip
+    files = [(settings.output / name, writer.render(transcript)) for name, writer in zip(names, writers, strict=True)]
+    switch(settings.output, [*files, (manifest.path, manifest.staged(stem, entry))])
+    manifest.commit(stem, entry)
 
 
 @dataclass
@@ -350,9 +358,9 @@ class Batch:
             f"{folder}: cannot be listed ({exc.strerror}); its recordings were skipped: fix its permissions and rerun"
         )
 
-    def _done(self, name: str, digest: str, outputs: list[str]) -> bool:
+    def _done(self, stem: str, digest: str, outputs: list[str]) -> bool:
         """Whether the manifest says this file is finished with these settings (counted as skipped)."""
-        if self.settings.force or not self.manifest.is_done(name, digest, self.out_hash, outputs, self.settings.output):
+        if self.settings.force or not self.manifest.is_done(stem, digest, self.out_hash, outputs, self.settings.output):
             return False
         self.summary.skipped += 1
         self.reporter.advance(0.0)
@@ -361,10 +369,9 @@ class Batch:
     def plan(self, index: int, recording: Recording) -> Job | Pending | None:
         """Stage one's bookkeeping for a file: None if it is done (skipped) or failed, `Pending` if the raw
         cache holds its transcript, else the `Job` the models must do."""
-        name = recording.relative.as_posix()
         try:
             digest = content_hash(recording.path) if recording.path.is_file() else ""
-            if self._done(name, digest, output_names(recording, self.settings.formats)):
+            if self._done(recording.output_stem.as_posix(), digest, output_names(recording, self.settings.formats)):
                 return None
             fresh = bool(digest) and not self.settings.force
             job = Job(index, recording, digest)
@@ -399,8 +406,7 @@ class Batch:
                 rename(transcript, self.settings.speaker_names)
             stage = "write"
             transcript.settings = self.out_key
-            outputs = _write_outputs(transcript, item.recording, self.settings)
-            self.manifest.record(name, item.digest, self.out_hash, outputs)
+            _write_outputs(transcript, item, self.settings, self.manifest, self.out_hash)
         except Exception as exc:
             self.failed(item.recording, exc, stage)
             return
@@ -533,6 +539,7 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
             raise PermissionError(13, "Permission denied")
         lock = OutputLock(settings.output, reporter.note)
         lock.__enter__()
+        recover(settings.output, reporter.note)  # before the sweep: a journal's temp files are its new set
         sweep_temp_files(settings.output)
     except OSError as exc:
         raise _unusable_output(settings, exc) from exc
@@ -578,6 +585,7 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
         stages = _stages(settings, reporter)
         try:
             batch = Batch(settings, reporter, stages.keys(), debug)
+            recordings = claim(recordings, batch.manifest, settings.output, settings.formats)
         except OSError as exc:  # a damaged manifest that cannot even be moved aside
             stages.close(None)
             raise _unusable_output(settings, exc) from exc
