@@ -265,7 +265,7 @@ def _writer(fmt: str, recording: Recording, settings: Settings) -> Writer:
     if fmt != HtmlWriter.extension:
         return get_writer(fmt)
     page = settings.output / f"{recording.output_stem.as_posix()}.{fmt}"
-    return HtmlWriter(page_audio(recording.path, page, settings.html_audio))
+    return HtmlWriter(page_audio(recording.path, page, settings.html_audio, settings.track))
 
 
 def _write_outputs(

@@ -20,14 +20,14 @@ HTML_AUDIO = ("embed", "link", "none")
 OPUS_BITRATE = 32_000
 
 
-def opus_webm(recording: Path) -> bytes:
-    """The recording as mono Opus in a WebM file, in memory."""
+def opus_webm(recording: Path, track: int | None = None) -> bytes:
+    """The recording (its audio `track`, chosen as for recognition when None) as mono Opus in WebM, in memory."""
     import av
 
     from transcriber.audio import SAMPLE_RATE, decode  # numpy and PyAV: only when a page embeds its audio
 
     frame_samples = SAMPLE_RATE  # one second a frame: PyAV cuts them into libopus's 20 ms frames
-    samples = decode(recording).samples
+    samples = decode(recording, track=track).samples
     buffer = io.BytesIO()
     # bitexact: no random track ids, so one recording always gives the same page (a Ray run writes what a local
     # run writes, byte for byte)
@@ -44,10 +44,10 @@ def opus_webm(recording: Path) -> bytes:
     return buffer.getvalue()
 
 
-def page_audio(recording: Path, page: Path, mode: str) -> str:
+def page_audio(recording: Path, page: Path, mode: str, track: int | None = None) -> str:
     """The `<audio>` source for the page at `page` of `recording`: a data: URI, a relative URL, or ""."""
     if mode == "embed":
-        return "data:audio/webm;base64," + base64.b64encode(opus_webm(recording)).decode("ascii")
+        return "data:audio/webm;base64," + base64.b64encode(opus_webm(recording, track)).decode("ascii")
     if mode == "link":
         return quote(os.fsencode(os.path.relpath(recording.resolve(), page.parent.resolve())))
     return ""
