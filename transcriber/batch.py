@@ -37,10 +37,18 @@ from transcriber.errors import (
 )
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
-from transcriber.models import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
+from transcriber.models import (
+    CATALOG,
+    DEFAULT_AUDIO_LLM,
+    DEFAULT_LLM,
+    DEFAULT_SEAMLESS,
+    cached_path,
+    resolve_auto_model,
+    resolve_model,
+)
 from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
-from transcriber.settings import AUTO_MODEL, Settings, settings_hash
+from transcriber.settings import Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
 from transcriber.transcript import Transcript
 from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, write_all_atomic
@@ -150,8 +158,10 @@ class EngineSlot:
             if note:
                 reporter.note(note)
             self.compute_type = pick_compute_type(settings.compute_type, self.device)
-            self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
-            self.model_name, self.model_path = resolve_model(self.model_name)
+            if settings.model == "auto":
+                self.model_name, self.model_path = resolve_auto_model(self.device, reporter.note)
+            else:
+                self.model_name, self.model_path = resolve_model(settings.model)
             vram = whisper_vram_gb(self.model_name, self.model_path)
             self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram)
         if settings.backend != "seamless":  # Seamless checks its own languages
