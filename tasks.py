@@ -120,8 +120,12 @@ def transcribe(
             return actions.transcribe_on_cluster(PATHS, source, target, flags, ray_address, token)
         return actions.transcribe_in_container(PATHS, source, target, flags, wait=wait)
 
-    here = [*flags, "--cluster", "ray", "--ray-address", ray_address] if ray_address else flags
-    _here_or_in_image(local, lambda: actions.transcribe_local(source, target, here, _cache()), in_image)
+    def here() -> int:
+        chosen = actions.with_model(flags, PATHS.config(), PATHS.kind())
+        cluster = ["--cluster", "ray", "--ray-address", ray_address] if ray_address else []
+        return actions.transcribe_local(source, target, [*chosen, *cluster], _cache())
+
+    _here_or_in_image(local, here, in_image)
 
 
 @task(

@@ -375,13 +375,20 @@ def _transcribe_command(source: Path, flags: Sequence[str]) -> Callable[[HostCon
     """The in-image `transcriber run`; the ASR model defaults to env's model for the GPU kind."""
 
     def command(config: HostConfig, access: GpuAccess) -> Sequence[str]:
-        chosen = list(flags)
-        pipeline = flag_value(chosen, "--backend") in (None, "pipeline")
-        if pipeline and flag_value(chosen, "--model") is None:
-            chosen = ["--model", default_model(config, access.kind), *chosen]
-        return run_command(chosen, "" if source.is_dir() else source.name)
+        return run_command(with_model(flags, config, access.kind), "" if source.is_dir() else source.name)
 
     return command
+
+
+def with_model(flags: Sequence[str], config: HostConfig, kind: str) -> list[str]:
+    """`flags` with the ASR model env gives (the one setup fetched or found) unless they name one; the
+    audio-LLM backends choose their own."""
+    pipeline = flag_value(flags, "--backend") in (None, "pipeline")
+    return (
+        ["--model", default_model(config, kind), *flags]
+        if pipeline and flag_value(flags, "--model") is None
+        else [*flags]
+    )
 
 
 def transcribe_in_container(
