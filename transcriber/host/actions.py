@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from transcriber.catalog import BACKENDS, best_cached_asr, ready_offline
 from transcriber.errors import EXIT_USAGE, ConfigError, TranscriberError
 from transcriber.host.container import (
     CONTAINER_INPUT,
@@ -28,8 +29,8 @@ from transcriber.host.container import (
     run_command,
     run_container,
 )
+from transcriber.host.docker_engine import build_image, docker_client, require_image
 from transcriber.host.doctor import SOURCE_LABEL, source_hash
-from transcriber.host.engine import build_image, docker_client, require_image
 from transcriber.host.envfiles import (
     KEYS,
     HostConfig,
@@ -42,7 +43,7 @@ from transcriber.host.envfiles import (
     write_local_env,
 )
 from transcriber.host.gpu import Gpu, detect, detect_choice
-from transcriber.host.models import download_model
+from transcriber.host.model_cache import download_model
 from transcriber.host.raynode import (
     AUTH_ENV,
     CONTAINER_RAY_TMP,
@@ -58,8 +59,6 @@ from transcriber.host.raynode import (
 )
 from transcriber.host.rocm import advice
 from transcriber.host.runs import HOLDER_ENV, Owner, clear_leftovers, holder, run_labels, run_name
-from transcriber.models import best_cached_asr, ready_offline
-from transcriber.shared import BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
 
