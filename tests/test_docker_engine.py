@@ -178,7 +178,7 @@ def _start_invoke(host: dict[str, str], *args: str) -> subprocess.Popen[str]:
 
 def _runs_of(client, target: Path) -> list:  # type: ignore[no-untyped-def]
     """Run containers of ours for `target`, found by the label the product sets (running or not)."""
-    return client.containers.list(all=True, filters={"label": f"transcriber.run.output={target}"})
+    return client.containers.list(all=True, filters={"label": f"transcriber.run.output={target}"}, ignore_removed=True)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])

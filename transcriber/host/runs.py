@@ -100,7 +100,7 @@ def holder(name: str, owner: Owner) -> str:
 
 def runs_of(client: Any, output: Path) -> list[Any]:
     """The run containers of ours (running or not) that write to `output`."""
-    found = client.containers.list(all=True, filters={"label": f"{OUTPUT_LABEL}={output}"})
+    found = client.containers.list(all=True, filters={"label": f"{OUTPUT_LABEL}={output}"}, ignore_removed=True)
     return [c for c in found if c.labels.get(OUTPUT_LABEL) == str(output)]
 
 
