@@ -10,6 +10,7 @@ reach), tagged transcriber-test:cpu so a user's own images stay untouched.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -350,13 +351,18 @@ def test_rocm_image_transcribes_on_the_cpu(rocm_host: dict[str, str], tmp_path: 
     assert "Berlin" in (out / "meeting.txt").read_text()
 
 
-def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
-    """`devcontainer up` on the real engine; the GPU device flags are dropped, as this machine has none."""
+def _devcontainer_cli() -> str:
     if shutil.which("devcontainer") is None:
         reason = "the devcontainer CLI is missing: npm install -g @devcontainers/cli"
         if os.environ.get("TRANSCRIBER_REQUIRE_DOCKER") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
+    return "devcontainer"
+
+
+def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    """`devcontainer up` on the real engine; the GPU device flags are dropped, as this machine has none."""
+    _devcontainer_cli()
     workspace = tmp_path / "ws"
     ignore = shutil.ignore_patterns(".git", ".venv*", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
     shutil.copytree(ROOT, workspace, ignore=ignore)
@@ -366,13 +372,13 @@ def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str],
     config_path = workspace / ".devcontainer" / "devcontainer.json"
     config = json.loads(config_path.read_text())
     config["runArgs"] = [arg for arg in config["runArgs"] if not arg.startswith("--device")]
-    config["build"]["args"] = {"CT2_SOURCE": "pypi"}
     config_path.write_text(json.dumps(config))
     home = tmp_path / "home"
     cache = home / ".cache" / "transcriber" / "huggingface"
     cache.mkdir(parents=True)
     cache.chmod(0o777)
-    env = {**os.environ, "HOME": str(home), "TRANSCRIBER_RENDER_GID": str(os.getgid())}
+    # The build argument comes from the environment (${localEnv:CT2_SOURCE}), as a user passes it.
+    env = {**os.environ, "HOME": str(home), "TRANSCRIBER_RENDER_GID": str(os.getgid()), "CT2_SOURCE": "pypi"}
     devcontainer = ["devcontainer", "--workspace-folder", str(workspace)]
     up = subprocess.run(
         [devcontainer[0], "up", *devcontainer[1:]], env=env, capture_output=True, text=True, timeout=3600
@@ -402,6 +408,52 @@ def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str],
         client.api.remove_container(container_id, force=True)
         for tag in {image, image.removesuffix("-uid")}:  # the CLI's per-workspace tags; layers stay shared
             client.api.remove_image(tag, noprune=True)
+
+
+def test_cpu_devcontainer_starts_without_a_gpu(host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    """`.devcontainer/cpu` as it is (no device flags to strip: a Mac, NVIDIA or CPU-only machine has no
+    /dev/kfd), its build arguments from the environment (TORCH_VERSION=none, as CI cannot reach PyTorch's
+    index), on the real engine: the workspace and the model cache are writable by the container user, and
+    `invoke transcribe` inside runs on the CPU with a model the cache got from `invoke models --import`."""
+    cli = _devcontainer_cli()
+    workspace = tmp_path / "ws"
+    ignore = shutil.ignore_patterns(".git", ".venv*", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
+    shutil.copytree(ROOT, workspace, ignore=ignore)
+    home = tmp_path / "home"
+    # The CLI maps a non-root caller's uid onto the container user; CI runs as root, owning the checkout, so
+    # the container user is root too (TRANSCRIBER_DEV_USER), not the image's uid 10001.
+    dev_user = "root" if os.getuid() == 0 else "transcriber"
+    env = {**os.environ, "HOME": str(home), "TORCH_VERSION": "none", "TRANSCRIBER_DEV_USER": dev_user}
+    where = ["--workspace-folder", str(workspace), "--config", str(workspace / ".devcontainer/cpu/devcontainer.json")]
+    up = subprocess.run([cli, "up", *where], env=env, capture_output=True, text=True, timeout=3600)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    container_id = json.loads(up.stdout.strip().splitlines()[-1])["containerId"]
+
+    def inside(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([cli, "exec", *where, "bash", "-c", command], env=env, capture_output=True, text=True,
+                              timeout=600)  # fmt: skip
+
+    try:
+        host_config = client.api.inspect_container(container_id)["HostConfig"]
+        assert not host_config["Devices"] and not host_config["GroupAdd"]
+        assert host_config["IpcMode"] == "private" and host_config["ShmSize"] == 8 * 2**30
+        ran = inside(
+            "touch /workspaces/ws/.writable && invoke models --import tiny.en >/dev/null && "
+            "invoke transcribe --input examples/recordings/meeting.flac --output /tmp/out --model tiny.en "
+            "--formats txt && cat /tmp/out/meeting.txt"
+        )
+        assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+        assert "Berlin" in ran.stdout
+        assert (workspace / ".writable").is_file()
+        assert any((home / ".cache/transcriber/huggingface/hub").iterdir())
+    finally:
+        import docker.errors
+
+        image = client.api.inspect_container(container_id)["Config"]["Image"]
+        client.api.remove_container(container_id, force=True)
+        for tag in {image, image.removesuffix("-uid")}:  # the CLI's per-workspace tags; layers stay shared
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                client.api.remove_image(tag, noprune=True)
 
 
 def test_failed_build_is_one_line_and_leaves_no_container(rocm_host: dict[str, str], client) -> None:  # type: ignore[no-untyped-def]
