@@ -240,8 +240,9 @@ def cluster_head(
     num_gpus: str | None = None,
     token_file: str | None = None,
 ) -> None:
-    """Start a Ray head node in the image (detached), with the GPU, model cache and user a run gets, and
-    token authentication (the token file is made unless it exists)."""
+    """Start a Ray head node in the image (detached), with token authentication.
+
+    The node gets the GPU, model cache and user a run gets; the token file is made unless it exists."""
     node = _ray_node(None, node_ip, port, ports_from, worker_ports, num_cpus, num_gpus, token_file)
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)

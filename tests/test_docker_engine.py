@@ -295,6 +295,11 @@ def test_shell_runs_with_the_run_request(host: dict[str, str]) -> None:
     uid, gid, home, *rest = result.stdout.splitlines()
     assert (uid, gid, home) == (str(os.getuid()), str(os.getgid()), "/tmp")
     assert "run" in "\n".join(rest)
+    # Without a terminal (a pipe, CI): standard input reaches the command, and a shell reads its commands.
+    for args, piped in ((["shell", "-c", "cat"], "through the pipe\n"), (["shell"], "echo through the pipe\n")):
+        fed = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=host, input=piped,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert (fed.returncode, fed.stdout) == (0, "through the pipe\n"), fed.stderr
 
 
 def test_bench_in_the_container(host: dict[str, str], tmp_path: Path) -> None:

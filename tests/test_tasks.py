@@ -49,8 +49,30 @@ def test_list_reads_like_a_menu(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for name in ("setup", "transcribe", "build", "models", "shell", "test", "lock", "doctor"):
         assert f"  {name} " in result.stdout
-    help_text = _invoke("transcribe", "--help", tmp_path=tmp_path).stdout
+    entries: dict[str, str] = {}
+    for line in result.stdout.splitlines()[2:]:
+        if line.startswith("  ") and not line.startswith("   "):
+            name, _, text = line.strip().partition(" ")
+            entries[name] = text.strip()
+        elif line.strip():
+            entries[name] += " " + line.strip()
+    unfinished = {name: text for name, text in entries.items() if not text.endswith((".", ")"))}
+    assert not unfinished, f"menu lines cut mid-sentence: {unfinished}"
+    help_text = " ".join(_invoke("transcribe", "--help", tmp_path=tmp_path).stdout.split())
     assert "--local" in help_text and "--input" in help_text and "--extra" in help_text
+    assert all(backend in help_text for backend in ("pipeline (", "multimodal (", "seamless ("))
+
+
+def test_models_names_the_setting_that_moves_its_cache_and_a_missing_import(tmp_path: Path) -> None:
+    listed = _invoke("models", tmp_path=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert f"cache: {tmp_path / 'cache'} (set TRANSCRIBER_MODEL_CACHE to move it)" in listed.stdout
+    missing = _invoke("models", "--import", str(tmp_path / "nowhere"), "--name", "small", tmp_path=tmp_path)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == (
+        f"error: --import {tmp_path / 'nowhere'}: {tmp_path / 'nowhere'} does not exist; give the folder that holds "
+        "the model's files"
+    )
 
 
 @pytest.mark.usefixtures("tiny_en")

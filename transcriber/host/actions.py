@@ -136,14 +136,16 @@ def setup_env(paths: HostPaths, prefer: str) -> tuple[Gpu, dict[str, str]]:
     local = paths.env_dir / "local.env"
     kept = parse_env_file(local) if local.is_file() else {}
     values |= {key: value for key, value in kept.items() if key.startswith("TRANSCRIBER_MODEL_") and key in KEYS}
-    write_local_env(local, values, _LOCAL_HEADER.format(name=gpu.name, vram=gpu.vram_gb))
+    write_local_env(local, values, _local_header(gpu))
     return gpu, values
 
 
-_LOCAL_HEADER = (
-    "Written by `invoke setup` for {name} ({vram:.1f} GB), with the model it fetched or found.\n"
-    "Rerun setup after a hardware change."
-)
+def _local_header(gpu: Gpu) -> str:
+    memory = f" ({gpu.vram_gb:.1f} GB)" if gpu.vram_gb else ""
+    return (
+        f"Written by `invoke setup` for {gpu.name}{memory}, with the model it fetched or found.\nRerun setup "
+        "after a hardware change."
+    )
 
 
 def setup_model(paths: HostPaths, gpu: Gpu, cache: Path, say: Callable[[str], None] = print) -> str:
@@ -167,8 +169,7 @@ def setup_model(paths: HostPaths, gpu: Gpu, cache: Path, say: Callable[[str], No
     local = paths.env_dir / "local.env"
     values = parse_env_file(local) if local.is_file() else {}
     values = {key: value for key, value in values.items() if key in KEYS}
-    write_local_env(local, values | {f"TRANSCRIBER_MODEL_{gpu.kind.upper()}": chosen},
-                    _LOCAL_HEADER.format(name=gpu.name, vram=gpu.vram_gb))  # fmt: skip
+    write_local_env(local, values | {f"TRANSCRIBER_MODEL_{gpu.kind.upper()}": chosen}, _local_header(gpu))
     return chosen
 
 
@@ -348,10 +349,12 @@ def run_in_image(
 
 
 def shell_argv(paths: HostPaths, command: str | None, connect: Callable[[], object] = docker_client) -> list[str]:
-    """`docker run` for `invoke shell`: bash in the image with the same request as a run (no folders)."""
+    """`docker run` for `invoke shell`: bash in the image with the same request as a run (no folders).
+    Standard input is always passed (`echo ls | invoke shell`, a piped -c); a terminal only where there is
+    one, so CI and pipes work."""
     spec = _spec(paths, (), None, None)
     require_image(connect(), spec.image)
-    tty = ["-it"] if command is None else []
+    tty = ["-it"] if sys.stdin.isatty() else ["-i"]
     bash = [] if command is None else ["-c", command]
     return ["docker", "run", "--rm", *tty, *spec.cli_args(), "--entrypoint", "bash", spec.image, *bash]
 
