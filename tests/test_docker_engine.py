@@ -249,6 +249,32 @@ def test_a_killed_invokes_run_is_found_by_label_and_stopped(host: dict[str, str]
     assert len(list(target.glob("meeting-??.txt"))) == 30
 
 
+def test_a_local_run_holding_the_output_is_named_to_the_container(host: dict[str, str], tmp_path: Path) -> None:
+    """No container is there to find by label, so the run's own lock refuses the container run, naming the
+    host process that holds it (not a pid that means something only inside a container)."""
+    source = tmp_path / "many"
+    _distinct_copies(RECORDINGS / "meeting.flac", source, 30)
+    target = tmp_path / "out"
+    local = _start_invoke(host, "transcribe", "--local", "--input", str(source), "--output", str(target),
+                          "--model", "tiny.en", "--formats", "txt")  # fmt: skip
+    try:
+        _wait_for_files(target, local)
+        blocked = _invoke("transcribe", "--input", str(source), "--output", str(target), env=host)
+        assert blocked.returncode == 2, blocked.stdout + blocked.stderr
+        holder = re.search(r"another transcriber run \(pid (\d+) on (\S+)\) is writing to", blocked.stderr)
+        assert holder is not None, blocked.stderr
+        assert holder.group(2) == socket.gethostname()
+        assert Path(f"/proc/{holder.group(1)}/cmdline").read_bytes().split(b"\0")[1:4] == [
+            b"-m",
+            b"transcriber",
+            b"run",
+        ]
+    finally:
+        local.send_signal(signal.SIGINT)
+        local.communicate(timeout=120)
+    assert local.returncode == 130
+
+
 def _distinct_copies(recording: Path, folder: Path, count: int) -> None:
     """`count` WAVs of `recording`, each led by a different stretch of silence: identical files would share
     one recognition through the raw cache, and the batch would end before the test can interrupt it."""
@@ -282,7 +308,7 @@ def _wait_for_container(client, source: Path, timeout: float = 120):  # type: ig
 def test_doctor_passes_after_setup_on_a_cpu_host(host: dict[str, str]) -> None:
     result = _invoke("doctor", env=host)
     lines = result.stdout.splitlines()
-    for check in ("Docker engine: reachable", "image: transcriber-test:cpu is current", "GPU: CPU",
+    for check in ("Docker engine: reachable", f"image: {IMAGE}:cpu is current", "GPU: CPU",
                   "models: tiny.en is cached"):  # fmt: skip
         assert any(line.startswith("PASS") and check in line for line in lines), result.stdout
 

@@ -143,9 +143,14 @@ class RawCache:
 
 
 def _holder() -> str:
-    """Who holds the lock, as the one who finds it taken can find it: `invoke` names the container and
-    itself (TRANSCRIBER_LOCK_HOLDER), since a pid inside a container means nothing on the host."""
-    return os.environ.get("TRANSCRIBER_LOCK_HOLDER") or f"pid {os.getpid()} on {socket.gethostname()}"
+    """Who holds the lock, as the one who finds it taken can find it. A pid inside a container means nothing
+    on the host: `invoke` names the container and itself (TRANSCRIBER_LOCK_HOLDER); another container of
+    our image is named by its hostname, which the engine sets to the container's short id."""
+    if named := os.environ.get("TRANSCRIBER_LOCK_HOLDER"):
+        return named
+    if os.environ.get("TRANSCRIBER_IN_CONTAINER") == "1":
+        return f"container {socket.gethostname()}"
+    return f"pid {os.getpid()} on {socket.gethostname()}"
 
 
 class OutputLock:
