@@ -18,6 +18,7 @@ INSTALL = {
     "bench": "pip install -e '.[bench]'",
     "diarize": "pip install torch (pinned to your platform's build) && pip install -e '.[diarize]' && "
     "pip install --no-deps resemblyzer==0.1.4",
+    "watch": "pip install -e '.[watch]'",
     "host": "pip install -e '.[host]' (or pip install huggingface_hub)",
 }
 REBUILD = "rebuild the image with torch: invoke build, without TORCH_VERSION=none in TRANSCRIBER_BUILD_ARGS"
