@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from transcriber import __version__
 from transcriber.audio import decode
-from transcriber.catalog import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
+from transcriber.catalog import (
+    CATALOG,
+    DEFAULT_AUDIO_LLM,
+    DEFAULT_LLM,
+    DEFAULT_SEAMLESS,
+    cached_path,
+    resolve_auto_model,
+    resolve_model,
+)
 from transcriber.cleanup import apply_cleanup
 from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.diarize.assign import rename
@@ -48,7 +56,7 @@ from transcriber.page.audio import page_audio
 from transcriber.page.index import PageIndex
 from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
-from transcriber.settings import AUTO_MODEL, Settings, settings_hash
+from transcriber.settings import Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
 from transcriber.topup import finished_transcript
 from transcriber.transcript import Transcript
@@ -177,8 +185,10 @@ class EngineSlot:
             if note:
                 reporter.note(note)
             self.compute_type = pick_compute_type(settings.compute_type, self.device)
-            self.model_name = AUTO_MODEL[self.device] if model == "auto" else model
-            self.model_name, self.model_path = resolve_model(self.model_name)
+            if model == "auto":
+                self.model_name, self.model_path = resolve_auto_model(self.device, reporter.note)
+            else:
+                self.model_name, self.model_path = resolve_model(model)
             vram = whisper_vram_gb(self.model_name, self.model_path)
             self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram)
         if settings.backend != "seamless":  # Seamless checks its own languages
