@@ -16,8 +16,8 @@ import pytest
 from tests.support.fake_docker import FakeEngine
 from tests.test_container import _host
 from transcriber.errors import ConfigError
-from transcriber.host.actions import container_spec, transcribe_in_container, transcribe_on_cluster
-from transcriber.host.node_containers import RayNode, ray_node_spec, start_ray_node
+from transcriber.host.actions import container_spec, transcribe_in_container
+from transcriber.host.node_containers import RayNode, ray_node_spec, start_ray_node, transcribe_on_cluster
 from transcriber.host.raynode import AUTH_ENV, RayPorts, detect_node_ip, ensure_token, head_address, require_token
 
 AMD = {"TRANSCRIBER_GPU": "rocm", "TRANSCRIBER_RENDER_NODE": "/dev/dri/renderD128",
@@ -97,7 +97,8 @@ def test_worker_joins_the_head(tmp_path: Path) -> None:
 
 
 def test_a_batch_keeps_no_network(engine: FakeEngine, tmp_path: Path) -> None:
-    """The fields a Ray node adds leave a run's request as it was: no network, no name, no entrypoint."""
+    """The fields a Ray node adds leave a run's request as it was: no network, no entrypoint, and only the
+    run's own labels (its output and owner), never the Ray node's, which `cluster-stop` acts on."""
     host = _host(tmp_path, TRANSCRIBER_GPU="cpu")
     engine.images["transcriber:cpu"] = {}
     source = tmp_path / "in"
@@ -106,7 +107,8 @@ def test_a_batch_keeps_no_network(engine: FakeEngine, tmp_path: Path) -> None:
     assert transcribe_in_container(host, source, tmp_path / "out", [], connect=lambda: client) == 0
     create = engine.call("POST", "/containers/create")
     assert create.body["HostConfig"]["NetworkMode"] == "none"
-    assert not create.body["HostConfig"].get("RestartPolicy") and not create.body.get("Labels")
+    assert set(create.body["Labels"]) == {"transcriber.run.output", "transcriber.run.owner"}
+    assert create.body["Labels"]["transcriber.run.output"] == str(tmp_path / "out")
     assert not create.body.get("Entrypoint")
 
 

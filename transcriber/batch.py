@@ -30,14 +30,18 @@ from transcriber.errors import (
     display,
     interrupted,
 )
-from transcriber.journal import recover, switch
-from transcriber.ownership import claim, source_id
+from transcriber.flags import review_flags
+from transcriber.journal import recover
+from transcriber.output_index import PageIndex
+from transcriber.outputs import output_names, write_outputs
+from transcriber.ownership import claim
 from transcriber.plan import Recognition, RunPlan
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
+from transcriber.topup import finished_transcript
 from transcriber.transcript import Transcript
-from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files
+from transcriber.writers import sweep_temp_files
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
@@ -82,28 +86,6 @@ class Summary:
                 f"{self.llm.tokens_per_second:.1f} tokens/s"
             )
         return "\n".join([line, *self.workers])
-
-
-def output_names(recording: Recording, formats: tuple[str, ...]) -> list[str]:
-    """Output file names relative to the output folder, the verbatim text last (stems come from discovery,
-    which plans them for the whole batch so that no two recordings share one)."""
-    stem = recording.output_stem.as_posix()
-    return [f"{stem}.{fmt}" for fmt in formats] + [f"{stem}.{VerbatimWriter.extension}"]
-
-
-def _write_outputs(
-    transcript: Transcript, item: Pending, settings: Settings, manifest: Manifest, out_hash: str
-) -> None:
-    """Every format and the manifest entry that owns them, switched in at once (`transcriber.journal`)."""
-    recording = item.recording
-    names = output_names(recording, settings.formats)
-    writers = [get_writer(fmt) for fmt in settings.formats] + [VerbatimWriter()]
-    stem = recording.output_stem.as_posix()
-    entry = {"source": source_id(recording.path), "relative": recording.relative.as_posix(),
-             "content_hash": item.digest, "settings_hash": out_hash, "outputs": names}  # fmt: skip
-    files = [(settings.output / name, writer.render(transcript)) for name, writer in zip(names, writers, strict=True)]
-    switch(settings.output, [*files, (manifest.path, manifest.staged(stem, entry))])
-    manifest.commit(stem, entry)
 
 
 @dataclass
@@ -164,6 +146,15 @@ class Batch:
         self.manifest = Manifest(settings.output, reporter.note)
         self.cache = RawCache(settings.output, reporter.note)
         self.summary = Summary()
+        self.index = PageIndex(settings.output, settings.formats, reporter.note)
+
+    def settled(
+        self, recording: Recording, seconds: float, transcript: Transcript | None = None, reason: str = ""
+    ) -> None:
+        """A file is finished (`transcript` written), skipped as done (neither) or failed (`reason`): the
+        progress moves on and the output folder's index.html says so."""
+        self.reporter.advance(seconds)
+        self.index.update(recording, transcript, reason)
 
     def failed(self, recording: Recording, exc: Exception, stage: str) -> None:
         if interrupted():  # a library turned our KeyboardInterrupt into its own error
@@ -182,7 +173,7 @@ class Batch:
         """A per-file failure already put in words (by a Ray worker): report it and go on."""
         self.summary.failed.append(display(recording.relative))
         self.reporter.error(message)
-        self.reporter.advance(0.0)
+        self.settled(recording, 0.0, reason=message)
 
     def unlistable(self, exc: OSError) -> None:
         """A folder under the input that could not be listed: its recordings are missing, so say so."""
@@ -192,12 +183,28 @@ class Batch:
             f"{folder}: cannot be listed ({exc.strerror}); its recordings were skipped: fix its permissions and rerun"
         )
 
-    def _done(self, stem: str, digest: str, outputs: list[str]) -> bool:
+    def _done(self, recording: Recording, digest: str, outputs: list[str]) -> bool:
         """Whether the manifest says this file is finished with these settings (counted as skipped)."""
-        if self.settings.force or not self.manifest.is_done(stem, digest, self.out_hash, outputs, self.settings.output):
+        stem, output = recording.output_stem.as_posix(), self.settings.output
+        if self.settings.force or not self.manifest.is_done(stem, digest, self.out_hash, outputs, output):
             return False
         self.summary.skipped += 1
-        self.reporter.advance(0.0)
+        self.settled(recording, 0.0)
+        return True
+
+    def _top_up(self, recording: Recording, digest: str, outputs: list[str]) -> bool:
+        """Whether the file was finished but for some outputs, now written from its JSON (counted as done)."""
+        output, stem = self.settings.output, recording.output_stem.as_posix()
+        entry = self.manifest.entries.get(stem)
+        key = self.plan.out_key
+        transcript = None if self.settings.force else finished_transcript(entry, digest, key, stem, output)
+        if transcript is None:
+            return False
+        transcript.flags = transcript.flags or review_flags(transcript)
+        missing = {n for n in outputs if n not in (entry or {}).get("outputs", []) or not (output / n).is_file()}
+        write_outputs(transcript, recording, digest, self.settings, self.manifest, self.out_hash, only=missing)
+        self.summary.done += 1
+        self.settled(recording, 0.0, transcript)
         return True
 
     def plan_file(self, index: int, recording: Recording) -> Job | Pending | None:
@@ -205,7 +212,8 @@ class Batch:
         cache holds its transcript, else the `Job` the models must do."""
         try:
             digest = content_hash(recording.path) if recording.path.is_file() else ""
-            if self._done(recording.output_stem.as_posix(), digest, output_names(recording, self.settings.formats)):
+            outputs = output_names(recording, self.settings.formats)
+            if self._done(recording, digest, outputs) or self._top_up(recording, digest, outputs):
                 return None
             fresh = bool(digest) and not self.settings.force
             job = Job(index, recording, digest)
@@ -238,15 +246,16 @@ class Batch:
                 apply_cleanup(transcript, self.settings.cleanup, llm)
             if self.diarize:
                 rename(transcript, self.settings.speaker_names)
+            transcript.flags = review_flags(transcript)
             stage = "write"
             transcript.settings = self.plan.out_key
-            _write_outputs(transcript, item, self.settings, self.manifest, self.out_hash)
+            write_outputs(transcript, item.recording, item.digest, self.settings, self.manifest, self.out_hash)
         except Exception as exc:
             self.failed(item.recording, exc, stage)
             return
         self.summary.done += 1
         self.summary.audio_seconds += transcript.duration
-        self.reporter.advance(transcript.duration)
+        self.settled(item.recording, transcript.duration, transcript)
 
 
 def _unusable_output(settings: Settings, exc: OSError) -> ConfigError:

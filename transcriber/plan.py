@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from transcriber.catalog import (
-    AUTO_MODEL,
     CATALOG,
     DEFAULT_AUDIO_LLM,
     DEFAULT_LLM,
     DEFAULT_SEAMLESS,
     cached_path,
+    resolve_auto_model,
     resolve_model,
 )
 from transcriber.cleanup.auto import resolve_cleanup
@@ -145,7 +145,10 @@ def _whisper_model(settings: Settings, model: str, note: Note) -> tuple[str, Pat
     if why:
         note(why)
     compute_type = pick_compute_type(settings.compute_type, device)
-    model, path = resolve_model(AUTO_MODEL[device] if model == "auto" else model)
+    if model == "auto":
+        model, path = resolve_auto_model(device, note)
+    else:
+        model, path = resolve_model(model)
     batch = resolve_batch_size(settings.batch_size, device, whisper_vram_gb(model, path))
     return model, path, device, compute_type, batch
 

@@ -22,9 +22,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from transcriber import value_checks
 from transcriber.catalog import AUTO_MODEL as AUTO_MODEL  # re-exported: one definition, shared with the host
 from transcriber.catalog import BACKENDS
 from transcriber.errors import ConfigError
+from transcriber.page.audio import HTML_AUDIO
 from transcriber.writers import FORMATS
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -115,6 +117,15 @@ def _batch_size(value: Any, where: str) -> int | str:
     return int(text)
 
 
+def _audio_track(value: Any, where: str) -> int | str:
+    text = str(value).strip().lower()
+    if text == "auto":
+        return text
+    if not text.isdigit():
+        raise ConfigError(f"{where}={value!r} must be auto or a track number from 0 (as ffprobe's a:N counts them)")
+    return int(text)
+
+
 def _speakers(value: Any, where: str) -> str:
     text = str(value).strip().lower()
     if text in ("auto", "off") or (text.isdigit() and int(text) >= 1):
@@ -139,9 +150,15 @@ class Settings:
 
     input: Path = setting(help="folder of recordings (searched recursively) or one file", short="-i", bench=False)
     output: Path = setting(help="folder for transcripts; mirrors the input tree", short="-o", bench=False)
+    # Not hashed: which files a recording has is the manifest's list of its outputs, so a format asked for
+    # later is written alone from the transcript's JSON, without redoing the others.
     formats: tuple[str, ...] = setting(
-        tuple(sorted(FORMATS)), "output formats, comma-separated", affects=OUTPUT, choices=FORMATS, bench=False
+        tuple(sorted(FORMATS)), "output formats, comma-separated", choices=FORMATS, bench=False
     )
+    html_audio: str = setting(
+        "embed", "the html page's audio: embed (Opus, about 14 MB an hour), link (a path relative to the page) "
+        "or none", affects=OUTPUT, choices=HTML_AUDIO, bench=False,
+    )  # fmt: skip
     backend: str = setting(
         "pipeline",
         "pipeline: Whisper then cleanup; multimodal: one audio LLM hears the audio "
@@ -200,6 +217,10 @@ class Settings:
     beam_size: int = setting(5, "beam search width", affects=ASR)
     vad: bool = setting(True, "VAD is on by default and stops hallucinated text; off transcribes silence too",
                         affects=ASR)  # fmt: skip
+    audio_track: int | str = setting(
+        "auto", "for files with several audio tracks, the one to transcribe (from 0); auto: the default track if it "
+        "holds sound, else the loudest", affects=ASR, parse=_audio_track, unless=("audio_track", "auto"), bench=False,
+    )  # fmt: skip
     force: bool = setting(False, "redo files already done")
     quiet: bool = setting(False, "no progress or summary; errors still print", short="-q")
     speakers: str = setting(
@@ -235,6 +256,11 @@ class Settings:
     )  # fmt: skip
 
     @property
+    def track(self) -> int | None:
+        """The audio track `--audio-track` picks, or None to choose the one with sound."""
+        return None if self.audio_track == "auto" else int(self.audio_track)
+
+    @property
     def speaker_count(self) -> int | None:
         """The fixed speaker count, or None to estimate it (`--speakers auto`)."""
         return None if self.speakers in ("auto", "off") else int(self.speakers)
@@ -245,7 +271,7 @@ class Settings:
         return self._key(ASR) | resolved
 
     def output_key(self, asr_key: Mapping[str, Any]) -> dict[str, Any]:
-        """What changes the written files: the ASR key plus every OUTPUT setting (cleanup, its LLM, formats)."""
+        """What changes the written files: the ASR key plus every OUTPUT setting (cleanup, its LLM, html audio)."""
         return {**asr_key, **self._key(OUTPUT)}
 
     def _key(self, affects: str) -> dict[str, Any]:
@@ -259,51 +285,6 @@ class Settings:
 
 def settings_hash(key: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
-    text = str(value).strip()
-    if text not in allowed:
-        raise ConfigError(f"{where}={value!r} is not one of: {', '.join(allowed)}")
-    return text
-
-
-def _items(value: Any, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
-    """A comma-separated list (or a tuple), deduplicated and sorted, every item one of `allowed`."""
-    items = value if isinstance(value, tuple) else tuple(v.strip().lower().lstrip(".") for v in str(value).split(","))
-    items = tuple(sorted({i for i in items if i}))
-    if not items:
-        raise ConfigError(f"{where} is empty; give one or more of {','.join(allowed)}")
-    return tuple(_choice(item, allowed, where) for item in items)
-
-
-def _positive(kind: type[int] | type[float], value: Any, where: str) -> int | float:
-    """`value` read as a `kind` of at least 1 (int) or above 0 (float)."""
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = kind(0)
-    if number <= 0:
-        rule = "a whole number of 1 or more" if kind is int else "a positive number"
-        raise ConfigError(f"{where}={value!r} must be {rule}")
-    return number
-
-
-def _flag(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{where}={value!r} must be true or false")
-
-
-def _path(value: Any, where: str) -> Path:
-    if not str(value).strip():
-        raise ConfigError(f"{where} is empty; give a folder or file")
-    return Path(str(value)).expanduser()
 
 
 @dataclass(frozen=True)
@@ -341,15 +322,15 @@ class Option:
         if self.spec.parse is not None:
             return self.spec.parse(value, where)
         if self.kind is bool:
-            return _flag(value, where)
+            return value_checks.flag(value, where)
         if self.kind in (int, float):
-            return _positive(self.kind, value, where)
+            return value_checks.positive(self.kind, value, where)
         if self.kind is Path:
-            return _path(value, where)
+            return value_checks.path(value, where)
         if self.kind is tuple:
-            return _items(value, self.spec.choices, where)
+            return value_checks.items(value, self.spec.choices, where)
         if self.spec.choices:
-            return _choice(value, self.spec.choices, where)
+            return value_checks.choice(value, self.spec.choices, where)
         return str(value).strip()
 
 

@@ -7,6 +7,9 @@ batch's.
 
 from __future__ import annotations
 
+from functools import partial
+
+from transcriber.audio import decode
 from transcriber.batch import Batch, Job, Pending
 from transcriber.discovery import Recording
 from transcriber.errors import BatchStopped, TranscriberError, display
@@ -24,7 +27,7 @@ class LocalStages:
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
         self.settings, self.reporter = settings, reporter
         self.slots: ModelSlots | None = None
-        self.prefetch = Prefetcher()
+        self.prefetch = Prefetcher(partial(decode, track=settings.track))
 
     def resolve(self) -> Recognition:
         return resolve_recognition(self.settings, self.reporter.note)

@@ -1,5 +1,6 @@
 """Ray node containers on this host (`invoke cluster-head`, `cluster-worker`, `cluster-stop`): the node's
-container request, starting one and waiting for Ray to say it started, and stopping them all.
+container request, starting one and waiting for Ray to say it started, stopping them all; and a run in the
+image as the driver that joins the cluster through this host's node (`invoke transcribe --ray-address`).
 
 The `ray start` command, ports and token live in `raynode`; the container request is the run's
 (`actions.container_spec`), so a node gets the same GPU access, user and model cache as a transcription.
@@ -7,13 +8,13 @@ The `ray start` command, ports and token live in `raynode`; the container reques
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from transcriber.errors import ConfigError, TranscriberError
-from transcriber.host.actions import HostPaths, container_spec
+from transcriber.host.actions import HostPaths, container_spec, run_in_image, transcribe_command
 from transcriber.host.container import ContainerSpec
 from transcriber.host.docker_engine import docker_client, require_image
 from transcriber.host.raynode import (
@@ -105,3 +106,50 @@ def stop_ray_nodes(connect: Callable[[], object] = docker_client) -> list[str]:
         container.remove(force=True)
         names.append(container.name)
     return names
+
+
+def transcribe_on_cluster(
+    paths: HostPaths,
+    source: Path,
+    target: Path,
+    flags: Sequence[str],
+    address: str,
+    token_file: Path | None = None,
+    connect: Callable[[], object] = docker_client,
+) -> int:
+    """`transcriber run --cluster ray` in the image as a driver of the cluster at `address`: the run's
+    request, on the host's network, joined to this host's Ray node, with the cluster's token file."""
+    try:
+        head = head_address(address)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("--address", "--ray-address", 1)) from None
+    token = require_token(token_file or paths.ray_token)
+    cluster = [*flags, "--cluster", "ray", "--ray-address", head]
+
+    def as_driver(client: Any, spec: ContainerSpec) -> ContainerSpec:
+        node = local_ray_node(client)
+        binds = ((token, CONTAINER_TOKEN, "ro"), (ray_tmp_of(node), CONTAINER_RAY_TMP, "rw"))
+        return replace(spec, network="host", pid_mode=f"container:{node.name}", binds=binds,
+                       extra_env={**spec.extra_env, **AUTH_ENV})  # fmt: skip
+
+    return run_in_image(paths, source, target, transcribe_command(source, cluster), connect, as_driver)
+
+
+def local_ray_node(client: Any) -> Any:
+    """This host's running Ray node container of ours (the head first): a driver joins the cluster through it."""
+    nodes = client.containers.list(filters={"label": LABEL, "status": "running"})
+    if not nodes:
+        raise ConfigError(
+            "--ray-address: no Ray node runs on this host, and a driver joins the cluster through one: run "
+            "this on the head's host, or start a node here first (invoke cluster-worker --address HEAD:PORT)"
+        )
+    return min(nodes, key=lambda node: (node.labels.get(LABEL) != "head", node.name))
+
+
+def ray_tmp_of(node: Any) -> Path:
+    """The host folder a node container keeps Ray's temp folder (sockets, session) in."""
+    found = next((m["Source"] for m in node.attrs.get("Mounts", []) if m["Destination"] == CONTAINER_RAY_TMP), None)
+    if found is None:
+        raise ConfigError(f"the Ray node {node.name} keeps no Ray folder on this host (an older node): restart it "
+                          "(invoke cluster-stop, then cluster-head or cluster-worker)")  # fmt: skip
+    return Path(found)

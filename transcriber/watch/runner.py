@@ -12,7 +12,8 @@ import time
 from transcriber.api import make_stages
 from transcriber.batch import Batch, Stages, Summary, _unusable_output
 from transcriber.discovery import Recording
-from transcriber.errors import BatchStopped
+from transcriber.errors import BatchStopped, ConfigError
+from transcriber.ownership import claim
 from transcriber.plan import RunPlan, resolve_plan
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
@@ -58,6 +59,12 @@ class Runner:
             batch = Batch(plan, self.reporter, self.debug)
         except OSError as exc:  # a damaged manifest that cannot even be moved aside
             raise _unusable_output(self.settings, exc) from exc
+        try:  # names no other source owns, and no file a run did not write (`transcriber.ownership`)
+            recordings = claim(recordings, batch.manifest, self.settings.output, self.settings.formats)
+        except ConfigError as exc:
+            self.reporter.error(str(exc))
+            batch.summary.stopped = True
+            return batch.summary
         self.reporter.start(len(recordings) + len(unreadable))
         try:
             for problem in unreadable:
