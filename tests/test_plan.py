@@ -1,7 +1,8 @@
 """The run's plan: resolved once, printed as the header, and hashing exactly as before the plan existed.
 
-The literal hashes and keys below were computed on main before `RunPlan` was introduced (commit ba35e61,
-`Batch`/`EngineSlot` keys), so a change here means every earlier output would be redone on the next run.
+The literal hashes and keys below were computed by main's own code before `RunPlan` came in (`Batch` and
+`EngineSlot` keys: first at ba35e61, then again at e08761b, after the html page took `formats` out of the output
+key and put `html_audio` in), so a change here means every earlier output would be redone on the next run.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ NOTE = RECORDINGS / "notes" / "note café.ogg"
 
 #: settings_hash(asr_key), settings_hash(output_key) of fixed settings, as main computed them before the plan.
 SETTINGS_HASHES: dict[str, tuple[dict[str, Any], str, str]] = {
-    "defaults": ({}, "3e664736b3ab4b27", "0313fa24be0cff4c"),
-    "rules": ({"cleanup": "rules", "formats": "txt,json"}, "3e664736b3ab4b27", "b88e6bcaf30ed9ae"),
+    "defaults": ({}, "3e664736b3ab4b27", "ee6bdbe5b0dd36b6"),
+    "rules": ({"cleanup": "rules", "formats": "txt,json"}, "3e664736b3ab4b27", "86c7da1ef3e0a823"),
     "llm_speakers": (
         {"cleanup": "llm", "cleanup_model": "smollm2-135m-instruct", "speakers": "2", "speaker_names": "Ana,Ben",
          "language": "en", "beam_size": 2, "vad": False},
-        "8da813fc3e8eb802", "ae30db0edd069e7e",
+        "8da813fc3e8eb802", "f746570c44dd43c1",
     ),
 }  # fmt: skip
 
@@ -37,12 +38,12 @@ ASR_KEY: dict[str, Any] = {
     "backend": "pipeline", "batch_size": 8, "beam_size": 5, "compute_type": "int8", "device": "cpu",
     "language": "auto", "model": "tiny.en", "multimodal_verbatim": False, "vad": True, "version": "0.1.0",
 }  # fmt: skip
-OUT_EXTRA: dict[str, Any] = {"cleanup": "rules", "formats": ["json", "md", "srt", "txt", "vtt"]}
+OUT_EXTRA: dict[str, Any] = {"cleanup": "rules", "html_audio": "embed"}
 SPEAKERS_EXTRA: dict[str, Any] = {"diarizer": "embedding", "speakers": "auto", "voices": None}
 #: With the fingerprints this machine had when they were recorded, the full hashes were these.
 RECORDED = {"model_files": "ea5a5f2e21fa900b", "lexicon": "bae27a8e786bd190"}
-RECORDED_HASHES = {"asr": "52e75ea26b5d77aa", "out": "bafb21ccefefe925", "raw_speakers": "762ac1562f155221",
-                   "out_speakers": "50ed5575186d22e6"}  # fmt: skip
+RECORDED_HASHES = {"asr": "52e75ea26b5d77aa", "out": "875ee0d9a489b11a", "raw_speakers": "762ac1562f155221",
+                   "out_speakers": "ac4bddd04ea59166"}  # fmt: skip
 
 
 def _settings(tmp_path: Path, **flags: Any) -> Any:
@@ -115,7 +116,7 @@ def test_a_run_then_a_rerun_redoes_nothing_and_records_the_plans_hash(tmp_path: 
     [entry] = manifest["files"].values()
     assert entry["settings_hash"] == plan.out_hash
     assert plan.out_key == {**ASR_KEY, "model_files": model_fingerprint(tiny_en), "cleanup": "rules",
-                            "formats": ["json", "txt"], "lexicon": lexicon_fingerprint()}  # fmt: skip
+                            "html_audio": "embed", "lexicon": lexicon_fingerprint()}  # fmt: skip
     written = json.loads((tmp_path / "out" / "note café.json").read_text())
     assert written["settings"] == plan.out_key
 
