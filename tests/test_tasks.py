@@ -322,6 +322,6 @@ def test_host_side_imports_only_stdlib_invoke_and_docker() -> None:
     added = {m.split(".")[0] for m in loaded - baseline} - set(sys.stdlib_module_names)
     assert {m for m in added if not m.startswith("_")} <= {"tasks", "transcriber"}, added
     ours = {m for m in loaded if m.startswith("transcriber.") and not m.startswith("transcriber.host")}
-    shared = {"transcriber.errors", "transcriber.atomic", "transcriber.catalog", "transcriber.watch",
-              "transcriber.watch.status"}  # fmt: skip
+    shared = {"transcriber.errors", "transcriber.atomic", "transcriber.catalog", "transcriber.version",
+              "transcriber.watch", "transcriber.watch.status"}  # fmt: skip
     assert ours <= shared, ours
