@@ -38,6 +38,7 @@ from transcriber.errors import (
     describe_failure,
     display,
     interrupted,
+    unwritable,
 )
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
@@ -546,7 +547,7 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
     try:
         settings.output.mkdir(parents=True, exist_ok=True)
         if not os.access(settings.output, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
+            raise unwritable(settings.output)
         lock = OutputLock(settings.output, reporter.note)
         lock.__enter__()
         recover(settings.output, reporter.note)  # before the sweep: a journal's temp files are its new set
