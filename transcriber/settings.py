@@ -25,6 +25,7 @@ from typing import Any, get_type_hints
 from transcriber.catalog import AUTO_MODEL as AUTO_MODEL  # re-exported: one definition, shared with the host
 from transcriber.catalog import BACKENDS
 from transcriber.errors import ConfigError
+from transcriber.page.audio import HTML_AUDIO
 from transcriber.writers import FORMATS
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -115,6 +116,15 @@ def _batch_size(value: Any, where: str) -> int | str:
     return int(text)
 
 
+def _audio_track(value: Any, where: str) -> int | str:
+    text = str(value).strip().lower()
+    if text == "auto":
+        return text
+    if not text.isdigit():
+        raise ConfigError(f"{where}={value!r} must be auto or a track number from 0 (as ffprobe's a:N counts them)")
+    return int(text)
+
+
 def _speakers(value: Any, where: str) -> str:
     text = str(value).strip().lower()
     if text in ("auto", "off") or (text.isdigit() and int(text) >= 1):
@@ -139,9 +149,15 @@ class Settings:
 
     input: Path = setting(help="folder of recordings (searched recursively) or one file", short="-i", bench=False)
     output: Path = setting(help="folder for transcripts; mirrors the input tree", short="-o", bench=False)
+    # Not hashed: which files a recording has is the manifest's list of its outputs, so a format asked for
+    # later is written alone from the transcript's JSON, without redoing the others.
     formats: tuple[str, ...] = setting(
-        tuple(sorted(FORMATS)), "output formats, comma-separated", affects=OUTPUT, choices=FORMATS, bench=False
+        tuple(sorted(FORMATS)), "output formats, comma-separated", choices=FORMATS, bench=False
     )
+    html_audio: str = setting(
+        "embed", "the html page's audio: embed (Opus, about 14 MB an hour), link (a path relative to the page) "
+        "or none", affects=OUTPUT, choices=HTML_AUDIO, bench=False,
+    )  # fmt: skip
     backend: str = setting(
         "pipeline",
         "pipeline: Whisper then cleanup; multimodal: one audio LLM hears the audio "
@@ -200,6 +216,10 @@ class Settings:
     beam_size: int = setting(5, "beam search width", affects=ASR)
     vad: bool = setting(True, "VAD is on by default and stops hallucinated text; off transcribes silence too",
                         affects=ASR)  # fmt: skip
+    audio_track: int | str = setting(
+        "auto", "for files with several audio tracks, the one to transcribe (from 0); auto: the default track if it "
+        "holds sound, else the loudest", affects=ASR, parse=_audio_track, unless=("audio_track", "auto"), bench=False,
+    )  # fmt: skip
     force: bool = setting(False, "redo files already done")
     quiet: bool = setting(False, "no progress or summary; errors still print", short="-q")
     speakers: str = setting(
@@ -235,6 +255,11 @@ class Settings:
     )  # fmt: skip
 
     @property
+    def track(self) -> int | None:
+        """The audio track `--audio-track` picks, or None to choose the one with sound."""
+        return None if self.audio_track == "auto" else int(self.audio_track)
+
+    @property
     def speaker_count(self) -> int | None:
         """The fixed speaker count, or None to estimate it (`--speakers auto`)."""
         return None if self.speakers in ("auto", "off") else int(self.speakers)
@@ -245,7 +270,7 @@ class Settings:
         return self._key(ASR) | resolved
 
     def output_key(self, asr_key: Mapping[str, Any]) -> dict[str, Any]:
-        """What changes the written files: the ASR key plus every OUTPUT setting (cleanup, its LLM, formats)."""
+        """What changes the written files: the ASR key plus every OUTPUT setting (cleanup, its LLM, html audio)."""
         return {**asr_key, **self._key(OUTPUT)}
 
     def _key(self, affects: str) -> dict[str, Any]:
