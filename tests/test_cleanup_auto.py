@@ -16,6 +16,7 @@ ALL = {"transformers", "accelerate", "bitsandbytes"}
     ("free_gb", "model", "extras", "local", "offline", "chosen", "why"),
     [
         (None, "qwen2.5-3b-instruct", ALL, True, False, "rules", "no GPU"),
+        (None, "qwen2.5-3b-instruct", set(), True, False, "rules", "the LLM stage is not installed"),
         (12.0, "qwen2.5-3b-instruct", set(), True, False, "rules", "not installed"),
         (12.0, "qwen2.5-3b-instruct", ALL, True, False, "llm", "fits the GPU's 12.0 GB"),
         (2.0, "qwen2.5-3b-instruct", ALL, True, False, "rules", "needs 2.4 GB even in 4-bit"),

@@ -25,6 +25,8 @@ AUDIO_EXTENSIONS = frozenset(
 )
 #: Every suffix an output may get, whatever --formats says, so names do not change with the formats.
 OUTPUT_SUFFIXES = (*FORMATS, VerbatimWriter.extension)
+#: The batch's own page at the output root (`transcriber.page.index`); no recording's output may take its name.
+INDEX_NAME = "index.html"
 #: Bytes a file name may have on Linux file systems (ext4, xfs, btrfs, tmpfs); outputs are cut to fit.
 NAME_MAX = 255
 _LONGEST_SUFFIX = max(len(s) for s in OUTPUT_SUFFIXES) + 1
@@ -138,10 +140,11 @@ def plan_stems(relatives: list[Path], taken: Taken | None = None, kept: dict[int
     `memo.verbatim.wav` gives `memo.wav.verbatim.txt` and `memo.verbatim.wav.txt`. The result depends only on
     the set of inputs, not their order, so reruns find the same names. Across runs (`transcriber.ownership`):
     a recording one of whose names is `taken` by another source moves up alone, and one with a `kept` stem
-    (its own from an earlier run) stays on it, the others moving around it.
+    (its own from an earlier run) stays on it, the others moving around it. `index.html` at the root is the
+    batch's own (`INDEX_NAME`).
     """
     kept = kept or {}
-    folders = {p.as_posix().casefold() for r in relatives for p in r.parents}
+    folders = {p.as_posix().casefold() for r in relatives for p in r.parents} | {INDEX_NAME}
     levels = [0] * len(relatives)
     while True:
         owners: dict[str, set[int]] = {}
