@@ -145,7 +145,7 @@ def _break_disk(how: str, out: Path, real: bool) -> None:
         def refuse(path: Path, data: object) -> str:
             raise OSError(code, os.strerror(code), str(path))
 
-        transcriber.atomic._write_temp = refuse
+        transcriber.atomic.write_temp = refuse
 
 
 @pytest.mark.parametrize("how", ["full", "read-only"])
@@ -154,17 +154,17 @@ def test_a_full_or_read_only_disk_stops_the_batch_with_one_line(
 ) -> None:
     import transcriber.atomic
 
-    monkeypatch.setattr(transcriber.atomic, "_write_temp", transcriber.atomic._write_temp)
+    monkeypatch.setattr(transcriber.atomic, "write_temp", transcriber.atomic.write_temp)
     out = tmp_path / "out"
-    real_record = Manifest.record
+    real_commit = Manifest.commit
 
     with _small_tmpfs(out) as real:
 
-        def record(self: Manifest, *args: object) -> None:
-            real_record(self, *args)  # type: ignore[arg-type]
+        def commit(self: Manifest, *args: object) -> None:
+            real_commit(self, *args)  # type: ignore[arg-type]
             _break_disk(how, out, real)  # after the first file is safely done
 
-        monkeypatch.setattr(Manifest, "record", record)
+        monkeypatch.setattr(Manifest, "commit", commit)
         summary, stderr = _in_process(RECORDINGS, out, formats="json")
         assert summary.exit_code == EXIT_FILES_FAILED and summary.stopped
         [line] = _errors(stderr)
