@@ -342,6 +342,30 @@ def test_an_early_signal_is_interrupted_not_a_traceback(tmp_path: Path, delay: f
     assert process.returncode == -sig or "interrupted" in stderr
 
 
+@pytest.mark.parametrize("delay", [0.03, 0.06, 0.1, 0.15])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_early_signal_to_the_console_script_is_130(tmp_path: Path, delay: float, sig: signal.Signals) -> None:
+    """The `transcriber` console script, which imports its entry point before any of our code runs."""
+    from importlib.metadata import entry_points
+
+    [script] = [e for e in entry_points(group="console_scripts") if e.name == "transcriber"]
+    assert script.value == "transcriber.launch:main", "the console script must enter through the light front door"
+    wrapper = f"import sys; from {script.module} import {script.attr}; sys.exit({script.attr}())"  # as pip writes it
+    args = ["run", "-i", str(NOTE), "-o", str(tmp_path / "o"), "--model", "tiny.en"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen([sys.executable, "-c", wrapper, *args], stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(delay)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    if stderr.startswith("Fatal Python error: init_") or (process.returncode == -sig and not stderr):
+        return  # the signal came while the interpreter itself was starting, before any of our code could run
+    if stderr.rstrip().endswith("KeyboardInterrupt") and "transcriber" not in stderr:
+        return  # in the wrapper's own first line (`import sys`), before its import of our entry point
+    assert "Traceback" not in stderr
+    assert process.returncode == EXIT_INTERRUPTED, stderr
+    assert "interrupted" in stderr
+
+
 def test_a_closed_stderr_pipe_does_not_stop_the_batch(tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = [sys.executable, "-m", "transcriber", "run", "-i", str(RECORDINGS), "-o", str(out), "--model", "tiny.en"]

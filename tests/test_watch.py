@@ -59,8 +59,10 @@ class Watcher:
 
 
 def _manifest(target: Path) -> dict:
+    """The manifest's entries by the recording's path under the input (the file keys them by output stem)."""
     path = target / ".transcriber" / "manifest.json"
-    return json.loads(path.read_text())["files"] if path.is_file() else {}
+    files = json.loads(path.read_text())["files"] if path.is_file() else {}
+    return {entry["relative"]: entry for entry in files.values()}
 
 
 def _wait_done(target: Path, name: str, timeout: float = 120) -> None:

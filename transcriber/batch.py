@@ -13,10 +13,12 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from transcriber import __version__
+from transcriber.audio import decode
 from transcriber.catalog import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
 from transcriber.cleanup import apply_cleanup
 from transcriber.cleanup.auto import resolve_cleanup
@@ -422,7 +424,7 @@ class _Here:
         self.settings, self.reporter = settings, reporter
         self.slot = EngineSlot(settings, reporter)
         self.speakers = diarize_stage(settings, reporter)
-        self.prefetch = Prefetcher()
+        self.prefetch = Prefetcher(partial(decode, track=settings.track))
         self.llm: LlmCleaner | None = None
 
     def keys(self) -> tuple[dict[str, object], dict[str, object]]:

@@ -183,10 +183,14 @@ class TransformersAsrEngine:
 
         inputs = self._features(pieces)
         prompt = inputs["decoder_input_ids"].shape[1]
-        budget = int(max(len(p) for p in pieces) / SAMPLE_RATE * _TOKENS_PER_SECOND) + 16
+        budgets = [int(len(p) / SAMPLE_RATE * _TOKENS_PER_SECOND) + 16 for p in pieces]
         with torch.inference_mode():
-            output = self.model.generate(**inputs, max_new_tokens=budget, do_sample=False, num_beams=1)
-        texts = self.processor.batch_decode(output[:, prompt:], skip_special_tokens=True)
+            output = self.model.generate(**inputs, max_new_tokens=max(budgets), do_sample=False, num_beams=1)
+        # generate() puts the decoder start before a decoder prompt that lacks it: the new tokens begin after both.
+        prompt += int(output[0, 0] != inputs["decoder_input_ids"][0, 0])
+        # Each window kept to its own budget, so its text does not depend on the windows batched with it.
+        rows = [row[prompt : prompt + budget] for row, budget in zip(output, budgets, strict=True)]
+        texts = self.processor.batch_decode(rows, skip_special_tokens=True)
         return [collapse_loops(text.strip()) for text in texts]
 
     def transcribe(self, samples: np.ndarray, source: str) -> Transcript:

@@ -11,7 +11,8 @@ import time
 
 from transcriber.batch import Batch, Stages, Summary, _stages, _unusable_output
 from transcriber.discovery import Recording
-from transcriber.errors import BatchStopped
+from transcriber.errors import BatchStopped, ConfigError
+from transcriber.ownership import claim
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
 
@@ -48,6 +49,12 @@ class Runner:
             batch = Batch(self.settings, self.reporter, keys, self.debug)
         except OSError as exc:  # a damaged manifest that cannot even be moved aside
             raise _unusable_output(self.settings, exc) from exc
+        try:  # names no other source owns, and no file a run did not write (`transcriber.ownership`)
+            recordings = claim(recordings, batch.manifest, self.settings.output, self.settings.formats)
+        except ConfigError as exc:
+            self.reporter.error(str(exc))
+            batch.summary.stopped = True
+            return batch.summary
         self.reporter.start(len(recordings) + len(unreadable))
         try:
             for problem in unreadable:
