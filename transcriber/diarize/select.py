@@ -14,6 +14,7 @@ from pathlib import Path
 from transcriber.diarize import Diarizer
 from transcriber.diarize.pyannote import PYANNOTE_REPO, cached_pipeline
 from transcriber.errors import ConfigError
+from transcriber.extras import require
 
 FETCH_PYANNOTE = (
     f"fetch it once where the Hub is reachable (HF_TOKEN=... huggingface-cli download {PYANNOTE_REPO}, after "
@@ -55,7 +56,9 @@ def choose(requested: str, pyannote_installed: bool, cached: Path | None) -> Cho
 
 
 def choose_here(requested: str) -> Choice:
-    """`choose` with what this machine has."""
+    """`choose` with what this machine has; both diarizers run on torch, so without it the run is refused
+    here, before its first file."""
+    require("diarize", "--speakers", "torch", instead="run with --speakers off")
     installed = importlib.util.find_spec("pyannote") is not None and importlib.util.find_spec("pyannote.audio")
     return choose(requested, bool(installed), cached_pipeline() if requested in ("auto", "pyannote") else None)
 
