@@ -16,12 +16,12 @@ from invoke import Context, Exit, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from transcriber.catalog import ready_offline
 from transcriber.errors import EXIT_USAGE, ConfigError, TranscriberError
 from transcriber.host import actions
 from transcriber.host.doctor import run_checks
 from transcriber.host.envfiles import default_model, model_cache
-from transcriber.host.models import DIARIZERS, download_model, import_model
-from transcriber.models import ready_offline
+from transcriber.host.model_cache import DIARIZERS, download_model, import_model
 
 PATHS = actions.HostPaths()
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: sequential against batched faster-whisper, WER and real-time factor, on recordings with references.
 
-This is what `--batch-size auto` on the CPU was chosen from (`transcriber.engines.batching.CPU_BATCH_SIZE`).
+This is what `--batch-size auto` on the CPU was chosen from (`transcriber.engines.batch_size.CPU_BATCH_SIZE`).
 Two sets: the recordings as they are (each short: one 30 s chunk, so batching can only change how a chunk is
 decoded), and one long recording made by joining them with pauses (many chunks, so a batch fills). One
 engine per batch size, loaded once; each set transcribed `--repeats` times, the fastest wall time kept. WER
@@ -61,8 +61,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
+    from transcriber.catalog import resolve_model
     from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions, pick_compute_type
-    from transcriber.models import resolve_model
 
     name, path = resolve_model(args.model)
     compute_type = pick_compute_type(args.compute_type, args.device)

@@ -1,6 +1,6 @@
 """Measure one diarizer on recordings with RTTM references: count, DER, JER, words on the right speaker, RTF.
 
-Prints a table and asserts nothing. DER is ours (transcriber.diarize.metrics, no collar); JER is
+Prints a table and asserts nothing. DER is ours (transcriber.diarize.der, no collar); JER is
 pyannote.metrics' where it is installed. "words" is the share of recognised words (tiny.en, cached beside
 the recordings' names in --words-cache) whose speaker, mapped one-to-one onto the reference speakers, is
 the reference speaker of that word. The real-time factor is diarization seconds per audio second after a
@@ -109,7 +109,7 @@ def main() -> None:
     from transcriber.audio import decode
     from transcriber.diarize import Turn
     from transcriber.diarize.assign import assign_speakers
-    from transcriber.diarize.metrics import der, read_rttm, speaker_word_counts
+    from transcriber.diarize.der import der, read_rttm, speaker_word_counts
     from transcriber.transcript import Segment, Transcript
 
     if args.threads:

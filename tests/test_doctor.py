@@ -10,8 +10,8 @@ import docker
 
 from tests.fake_docker import FakeEngine
 from tests.test_gpu import GB, _cpu, _node
+from transcriber.host.docker_engine import DockerUnavailableError
 from transcriber.host.doctor import SOURCE_LABEL, run_checks, source_hash
-from transcriber.host.engine import DockerUnavailableError
 from transcriber.host.envfiles import HostConfig
 
 ROOT = Path(__file__).resolve().parent.parent

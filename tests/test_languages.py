@@ -58,7 +58,7 @@ def test_the_recordings_hold_speech(code: str) -> None:
 
 
 def _multilingual_whisper() -> str:
-    from transcriber.models import CATALOG, cached_path
+    from transcriber.catalog import CATALOG, cached_path
 
     for name in ("tiny", "base", "small"):
         if cached_path(CATALOG[name].repo) is not None:

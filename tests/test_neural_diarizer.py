@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import run_cli
 from transcriber.diarize import Count, Turn
 from transcriber.diarize.assign import assign_speakers
-from transcriber.diarize.metrics import der, read_rttm
+from transcriber.diarize.der import der, read_rttm
 from transcriber.diarize.registry import SpeakerRegistry
 from transcriber.diarize.select import choose
 from transcriber.errors import ConfigError

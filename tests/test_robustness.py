@@ -138,23 +138,23 @@ def _break_disk(how: str, out: Path, real: bool) -> None:
         subprocess.run(["mount", "--bind", str(out), str(out)], check=True)
         subprocess.run(["mount", "-o", "remount,bind,ro", str(out)], check=True)
     else:
-        import transcriber.shared
+        import transcriber.atomic
 
         code = errno.ENOSPC if how == "full" else errno.EROFS
 
         def refuse(path: Path, data: object) -> str:
             raise OSError(code, os.strerror(code), str(path))
 
-        transcriber.shared._write_temp = refuse
+        transcriber.atomic._write_temp = refuse
 
 
 @pytest.mark.parametrize("how", ["full", "read-only"])
 def test_a_full_or_read_only_disk_stops_the_batch_with_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, how: str
 ) -> None:
-    import transcriber.shared
+    import transcriber.atomic
 
-    monkeypatch.setattr(transcriber.shared, "_write_temp", transcriber.shared._write_temp)
+    monkeypatch.setattr(transcriber.atomic, "_write_temp", transcriber.atomic._write_temp)
     out = tmp_path / "out"
     real_record = Manifest.record
 

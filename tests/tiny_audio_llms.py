@@ -89,7 +89,7 @@ def build_voxtral(folder: Path) -> Path:
 def _chatml_tokenizer(extra: dict[str, str]):  # type: ignore[no-untyped-def]
     from transformers import AutoTokenizer
 
-    from transcriber.models import LLM_CATALOG, bundled_copy
+    from transcriber.catalog import LLM_CATALOG, bundled_copy
 
     gguf = bundled_copy(LLM_CATALOG["smollm2-135m-instruct"])
     if gguf is None:

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from transcriber import __version__
+from transcriber.catalog import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
 from transcriber.cleanup import apply_cleanup
 from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
-from transcriber.engines.batching import resolve_batch_size, seamless_vram_gb, whisper_vram_gb
+from transcriber.engines.batch_size import resolve_batch_size, seamless_vram_gb, whisper_vram_gb
 from transcriber.errors import (
     EXIT_FILES_FAILED,
     EXIT_INTERRUPTED,
@@ -37,7 +38,6 @@ from transcriber.errors import (
 )
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
-from transcriber.models import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
 from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
@@ -104,7 +104,7 @@ def check_language(language: str, model_name: str) -> None:
 
 def _local_model(name: str) -> Path | None:
     """The folder an audio LLM or Seamless loads from, if it is on disk (for its fingerprint); never downloads."""
-    from transcriber.models import AUDIO_LLM_CATALOG, SEAMLESS_CATALOG
+    from transcriber.catalog import AUDIO_LLM_CATALOG, SEAMLESS_CATALOG
 
     if Path(name).expanduser().is_dir():
         return Path(name).expanduser()

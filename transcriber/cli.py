@@ -140,7 +140,7 @@ def _selftest(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     """list every model in the catalog: speech recognition (asr), cleanup LLMs and audio LLMs, with size, VRAM
     by precision and whether each is cached"""
-    from transcriber.models import render_catalog
+    from transcriber.catalog import render_catalog
 
     print(render_catalog())
     return EXIT_OK

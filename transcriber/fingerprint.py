@@ -42,7 +42,7 @@ def model_fingerprint(location: Path | None) -> str:
 def llm_fingerprint(name: str) -> str:
     """The cleanup LLM's `model_fingerprint`, found (downloaded if need be, so a missing model fails before any
     file) the way the cleanup stage will load it: a folder, a snapshot in the cache, or a bundled .gguf."""
-    from transcriber.models import resolve_llm
+    from transcriber.catalog import resolve_llm
 
     source = resolve_llm(name)
     return model_fingerprint(source.folder / source.gguf_file if source.gguf_file else source.folder)

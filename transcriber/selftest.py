@@ -175,7 +175,7 @@ def check_before_run(backend: str, device: str, model: str, note: Callable[[str]
     """For `transcriber run`: on a GPU, the (cached) self-test of the run's Whisper model; raises on FAIL, so
     the batch stops before any file. Only the faster-whisper path is tested: it is CTranslate2's ROCm build
     whose failures are silent."""
-    from transcriber.models import resolve_model
+    from transcriber.catalog import resolve_model
     from transcriber.settings import AUTO_MODEL
 
     if backend != "pipeline" or pick_device(device)[0] != "cuda":
@@ -191,7 +191,7 @@ def check_before_run(backend: str, device: str, model: str, note: Callable[[str]
 def selftest_command(model: str, device: str, force: bool) -> int:
     """`transcriber selftest`: PASS or FAIL with the fix; on a machine with no GPU, the CPU against the
     reference text. Exit 0 on PASS, 1 on FAIL."""
-    from transcriber.models import resolve_model
+    from transcriber.catalog import resolve_model
     from transcriber.settings import AUTO_MODEL
 
     chosen = pick_device(device)[0]

@@ -22,9 +22,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from transcriber.catalog import AUTO_MODEL as AUTO_MODEL  # re-exported: one definition, shared with the host
+from transcriber.catalog import BACKENDS
 from transcriber.errors import ConfigError
-from transcriber.shared import AUTO_MODEL as AUTO_MODEL  # re-exported: one definition, shared with the host
-from transcriber.shared import BACKENDS
 from transcriber.writers import FORMATS
 
 DEVICES = ("auto", "cpu", "cuda")

@@ -12,9 +12,9 @@ import itertools
 import textwrap
 from pathlib import Path
 
-from transcriber.shared import TEMP_SUFFIX
-from transcriber.shared import write_all_atomic as write_all_atomic  # re-exported: one definition, shared with the host
-from transcriber.shared import write_atomic as write_atomic
+from transcriber.atomic import TEMP_SUFFIX
+from transcriber.atomic import write_all_atomic as write_all_atomic  # re-exported: one definition, shared with the host
+from transcriber.atomic import write_atomic as write_atomic
 from transcriber.transcript import Segment, Transcript, Word
 
 PARAGRAPH_GAP_SECONDS = 2.0

@@ -19,7 +19,7 @@ def load_plain(model: str, device: str, compute_type: str) -> tuple[str, Any]:
     """(catalog name, `WhisperModel`) for `model`, resolved the way `transcriber run` resolves it."""
     from faster_whisper import WhisperModel
 
-    from transcriber.models import resolve_model
+    from transcriber.catalog import resolve_model
 
     name, path = resolve_model(model)
     return name, WhisperModel(str(path), device=device, compute_type=compute_type)

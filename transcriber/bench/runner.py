@@ -158,7 +158,7 @@ def _diarize(settings: Settings, reporter: Reporter, recordings: list[Recording]
     """With `speakers` set: diarize each transcript as `run` does, and score it where `<stem>.rttm` exists."""
     if settings.speakers == "off":
         return
-    from transcriber.diarize.metrics import der, read_rttm, speaker_word_counts
+    from transcriber.diarize.der import der, read_rttm, speaker_word_counts
     from transcriber.diarize.stage import DiarizeStage
 
     stage = DiarizeStage(settings, reporter)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from transcriber.cleanup.chunks import chunk_words
 from transcriber.cleanup.constrain import core_word
-from transcriber.cleanup.guard import Verdict, check
+from transcriber.cleanup.edit_guard import Verdict, check
 from transcriber.cleanup.rules import KeptWord, clean_texts
 from transcriber.transcript import Edit, Transcript
 

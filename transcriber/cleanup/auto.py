@@ -13,8 +13,8 @@ import importlib.util
 from collections.abc import Callable
 
 from transcriber import vram
+from transcriber.catalog import DEFAULT_LLM, LLM_CATALOG, resolve_llm
 from transcriber.errors import ModelNotFoundError
-from transcriber.models import DEFAULT_LLM, LLM_CATALOG, resolve_llm
 from transcriber.settings import Settings
 
 

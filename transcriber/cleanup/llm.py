@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from transcriber.catalog import LlmInfo, LlmSource, resolve_llm
 from transcriber.cleanup.constrain import DeletionOnlyConstraint, DeletionOnlyLogitsProcessor, Vocabulary
 from transcriber.cleanup.prompt import messages
 from transcriber.errors import ConfigError, ModelNotFoundError
-from transcriber.models import LlmInfo, LlmSource, resolve_llm
 from transcriber.vram import total_gb, widest_fit
 
 _NF4_MAX_ERROR = 0.05

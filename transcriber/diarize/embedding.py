@@ -12,7 +12,7 @@ import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
 from transcriber.diarize import Turn
-from transcriber.diarize.cluster import cluster
+from transcriber.diarize.clustering import cluster
 from transcriber.diarize.encoder import FRAMES_PER_SECOND, SpeakerEncoder
 
 WINDOW_FRAMES = 160  # 1.6 s

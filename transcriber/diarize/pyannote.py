@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
+from transcriber.catalog import PYANNOTE_FILES, PYANNOTE_REPO
 from transcriber.diarize import Count, Turn
-from transcriber.shared import PYANNOTE_FILES, PYANNOTE_REPO
 
 __all__ = ["PYANNOTE_REPO", "PyannoteDiarizer", "cached_pipeline"]
 

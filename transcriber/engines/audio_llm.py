@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.engines.guards import collapse_loops, has_loop, strip_chatter
+from transcriber.catalog import AUDIO_LLM_CATALOG, AudioLlmInfo, fetch_model
 from transcriber.engines.windows import plan_windows
 from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
-from transcriber.models import AUDIO_LLM_CATALOG, AudioLlmInfo, fetch_model
+from transcriber.text_guards import collapse_loops, has_loop, strip_chatter
 from transcriber.transcript import Segment, Transcript
 from transcriber.vram import total_gb, usable_gb, widest_fit
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
 from transcriber.engines.features import PiecewiseFeatureExtractor
-from transcriber.engines.guards import collapse_loops
+from transcriber.text_guards import collapse_loops
 from transcriber.transcript import Segment, Transcript, Word
 
 

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.engines.guards import collapse_loops
+from transcriber.catalog import SEAMLESS_CATALOG, SeamlessInfo, fetch_model, resolve_model
 from transcriber.engines.languages import from_seamless, to_seamless
 from transcriber.engines.windows import Window, plan_windows
 from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
-from transcriber.models import SEAMLESS_CATALOG, SeamlessInfo, fetch_model, resolve_model
+from transcriber.text_guards import collapse_loops
 from transcriber.transcript import Segment, Transcript
 from transcriber.vram import total_gb, usable_gb, widest_fit
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from transcriber.catalog import BACKENDS
 from transcriber.errors import ConfigError, TranscriberError
 from transcriber.host.container import (
     CONTAINER_INPUT,
@@ -27,8 +28,8 @@ from transcriber.host.container import (
     run_command,
     run_container,
 )
+from transcriber.host.docker_engine import build_image, docker_client, require_image
 from transcriber.host.doctor import SOURCE_LABEL, source_hash
-from transcriber.host.engine import build_image, docker_client, require_image
 from transcriber.host.envfiles import (
     HostConfig,
     build_args,
@@ -53,7 +54,6 @@ from transcriber.host.raynode import (
     start_command,
 )
 from transcriber.host.rocm import advice
-from transcriber.shared import BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from transcriber.catalog import ready_offline
 from transcriber.errors import TranscriberError
-from transcriber.host.engine import DockerUnavailableError, docker_client
+from transcriber.host.docker_engine import DockerUnavailableError, docker_client
 from transcriber.host.envfiles import HostConfig, default_model, image_tag, model_cache
 from transcriber.host.gpu import Gpu, detect
 from transcriber.host.rocm import ALLOCATOR, advice
-from transcriber.models import ready_offline
 
 MIN_FREE_GB = 25  # the ROCm image is about 20 GB unpacked, large-v3-turbo 1.6 GB, a cleanup LLM 6 GB
 #: What the image is built from: the package itself too, or a code change would leave a "current" image.

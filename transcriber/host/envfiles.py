@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from transcriber.atomic import write_atomic
+from transcriber.catalog import AUTO_MODEL
 from transcriber.errors import ConfigError
 from transcriber.host.gpu import GPU_CHOICES
-from transcriber.shared import AUTO_MODEL, write_atomic
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_transcripts
-from transcriber.engines.batching import CPU_BATCH_SIZE, MAX_BATCH_SIZE, gpu_batch_size, resolve_batch_size
+from transcriber.engines.batch_size import CPU_BATCH_SIZE, MAX_BATCH_SIZE, gpu_batch_size, resolve_batch_size
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from transcriber.engines.guards import collapse_loops, has_loop, strip_chatter
+from transcriber.text_guards import collapse_loops, has_loop, strip_chatter
 
 
 def test_collapses_a_looping_phrase() -> None:

@@ -1,8 +1,7 @@
-"""What the host side (invoke tasks) and the container side (`transcriber run`) both need.
+"""Atomic file writes: a file is complete or absent, and a recording's outputs all or none.
 
-The host imports only the standard library, invoke and the docker SDK, so whatever it shares with the
-heavy side lives here, standard library only: the backend names, the default ASR model per device class,
-and the atomic write that both the env files and the transcripts go through.
+Both sides use it (the host for env files and imported models, the container for transcripts), so it
+imports the standard library only.
 """
 
 from __future__ import annotations
@@ -11,15 +10,6 @@ import os
 import tempfile
 from pathlib import Path
 
-BACKENDS = ("pipeline", "multimodal", "seamless")
-#: What `--model auto` picks per device class ("cuda" stands for any GPU, ROCm included).
-AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
-#: The pyannote diarization pipeline: the run looks for it in the cache, `invoke models` fetches it there.
-PYANNOTE_REPO = "pyannote/speaker-diarization-community-1"
-#: The files of it the pipeline reads (config.yaml names the models in its subfolders). Fetch and lookup
-#: must use the same patterns: huggingface_hub records the repo's file list, and a lookup without them
-#: calls a snapshot lacking the model card incomplete.
-PYANNOTE_FILES = ("*.yaml", "segmentation/*", "embedding/*", "plda/*")
 #: Suffix of in-flight temp files; a run that was killed leaves some, and the next run sweeps them.
 TEMP_SUFFIX = ".transcriber-tmp"
 #: mkstemp creates files readable by the owner alone; outputs get the usual mode, as `open` would give them.

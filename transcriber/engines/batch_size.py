@@ -52,7 +52,7 @@ def gpu_batch_size(model_vram_gb: float, free_gb: float | None) -> int:
 
 def whisper_vram_gb(model_name: str, model_path: Path) -> float:
     """The catalog's VRAM estimate, or for a model outside it half again the size of its weights."""
-    from transcriber.models import CATALOG
+    from transcriber.catalog import CATALOG
 
     if model_name in CATALOG:
         return CATALOG[model_name].vram_gb
@@ -62,7 +62,7 @@ def whisper_vram_gb(model_name: str, model_path: Path) -> float:
 
 def seamless_vram_gb(model_name: str) -> float:
     """The catalog's bfloat16 estimate; a model folder is taken to be the size of v2 large."""
-    from transcriber.models import DEFAULT_SEAMLESS, SEAMLESS_CATALOG
+    from transcriber.catalog import DEFAULT_SEAMLESS, SEAMLESS_CATALOG
 
     return SEAMLESS_CATALOG.get(model_name, SEAMLESS_CATALOG[DEFAULT_SEAMLESS]).vram_gb["bfloat16"]
 

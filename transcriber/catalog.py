@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from transcriber.errors import ModelNotFoundError
-from transcriber.shared import PYANNOTE_REPO
+
+BACKENDS = ("pipeline", "multimodal", "seamless")
+#: What `--model auto` picks per device class ("cuda" stands for any GPU, ROCm included).
+AUTO_MODEL = {"cuda": "large-v3-turbo", "cpu": "small"}
+#: The pyannote diarization pipeline: the run looks for it in the cache, `invoke models` fetches it there.
+PYANNOTE_REPO = "pyannote/speaker-diarization-community-1"
+#: The files of it the pipeline reads (config.yaml names the models in its subfolders). Fetch and lookup
+#: must use the same patterns: huggingface_hub records the repo's file list, and a lookup without them
+#: calls a snapshot lacking the model card incomplete.
+PYANNOTE_FILES = ("*.yaml", "segmentation/*", "embedding/*", "plda/*")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from transcriber.cleanup.lexicon import ALL_FILLERS
-from transcriber.engines.guards import has_loop
+from transcriber.text_guards import has_loop
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _TAGS = re.compile(r"</?transcript>", re.IGNORECASE)

@@ -18,9 +18,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from transcriber.atomic import write_atomic
+from transcriber.catalog import CATALOG, PYANNOTE_FILES, PYANNOTE_REPO
 from transcriber.errors import ConfigError, TranscriberError
-from transcriber.models import CATALOG
-from transcriber.shared import PYANNOTE_FILES, PYANNOTE_REPO, write_atomic
 
 #: Diarization pipelines by name: the repo and the files its loader reads; the file that marks a complete
 #: copy is config.yaml, not an ASR model's model.bin.
