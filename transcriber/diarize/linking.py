@@ -17,7 +17,7 @@ import numpy as np
 
 from transcriber.diarize import Count
 
-SAME_SPEAKER_DISTANCE = 0.6
+SAME_SPEAKER_DISTANCE = 0.3
 MIN_CLEAN_SECONDS = 1.5
 MIN_SPEAKER_SECONDS = 4.0
 

@@ -59,6 +59,16 @@ class NeuralDiarizer:
         return starts, np.concatenate(activity), np.concatenate(embeddings)
 
     def turns(self, samples: np.ndarray) -> list[Turn]:
+        """Overlapping turns (two speakers at once where the model hears two); sets `centroids`."""
+        threads = torch.get_num_threads()
+        if self.device.type == "cpu":  # torch's pool spins when the cores are busy: one thread is faster
+            torch.set_num_threads(1)
+        try:
+            return self._turns(samples)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _turns(self, samples: np.ndarray) -> list[Turn]:
         seg = self.segmenter
         starts, activity, embeddings = self._windows(samples)
         alone = activity * (activity.sum(axis=-1, keepdims=True) == 1)
