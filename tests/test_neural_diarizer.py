@@ -172,3 +172,15 @@ def test_a_batch_gives_one_voice_one_id_and_marks_overlapped_words(tmp_path: Pat
     assert len(owners["voice1"]) == len(owners["voice9"]) == 1  # each shared voice: one id in both files
     assert owners["voice1"] != owners["voice9"]
     assert overlapped > 0
+
+
+def test_cpwer_pairs_speakers_and_counts_words_said_by_the_wrong_one(tmp_path: Path) -> None:
+    from transcriber.bench.speaker_scores import cpwer_counts
+
+    stm = tmp_path / "x.stm"
+    stm.write_text("x 1 Ana 0.0 1.0 Hello, there.\nx 1 Ben 1.0 2.0 Good morning\n")
+    words = [Word(0.0, 0.4, " hello", speaker="S2"), Word(0.4, 1.0, " there", speaker="S2")]
+    words += [Word(1.0, 1.5, " good", speaker="S1"), Word(1.5, 2.0, " morning", speaker="S2")]
+    transcript = Transcript("x.wav", 2.0, "en", "m", "e", segments=[Segment(0, 0.0, 2.0, "", words=words)])
+    assert cpwer_counts(stm, transcript) == (2, 4)  # "morning" on the wrong speaker: one deletion, one insertion
+    assert cpwer_counts(tmp_path / "none.stm", transcript) is None
