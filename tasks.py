@@ -115,6 +115,65 @@ def transcribe(
 
 @task(
     help={
+        "input": "folder of recordings to watch",
+        "output": "folder for transcripts (default: <input>-transcripts beside it); one watcher per output folder",
+        "backend": "pipeline (Whisper, then cleanup) or multimodal (one audio LLM)",
+        "model": "ASR model name, repo id or folder (default: env/ per GPU)",
+        "formats": "comma-separated: txt,md,srt,vtt,json",
+        "settle": "seconds a recording must stay unchanged before it is read (default 5)",
+        "poll": "look for changes every SECONDS instead of inotify (network shares)",
+        "idle_unload": "free the models after MINUTES without new recordings",
+        "extra": "more `transcriber watch` flags, quoted: --extra '--language de'",
+        "local": "watch on this machine, in the foreground, without Docker",
+        "status": "show the watchers (or the one of --input/--output): state, files done, last file, last error",
+        "logs": "print the watcher's recent log lines",
+        "stop": "stop the watcher (the file in hand is finished or abandoned whole) and remove its container",
+    }
+)
+def watch(
+    c: Context,
+    input: str | None = None,
+    output: str | None = None,
+    backend: str = "pipeline",
+    model: str | None = None,
+    formats: str | None = None,
+    settle: str | None = None,
+    poll: str | None = None,
+    idle_unload: str | None = None,
+    extra: str = "",
+    local: bool = False,
+    status: bool = False,
+    logs: bool = False,
+    stop: bool = False,
+) -> None:
+    """Watch a folder in a detached container (back after a crash or reboot): transcribe recordings as they settle."""
+    from transcriber.host import watch as watcher
+
+    with _user_errors():
+        if status or logs or stop:
+            target = watcher.target_of(input, output)
+            if status:
+                print("\n".join(watcher.watch_status(target)))
+            elif logs:
+                print(watcher.watch_logs(target), end="")
+            else:
+                for name, code in watcher.stop_watch(target):
+                    print(f"stopped {name} (exit {code})")
+            return
+        if not input:
+            raise ConfigError("--input is required: invoke watch --input FOLDER")
+        source, target, flags = actions.transcribe_args(input, output, model, formats, backend, extra)
+        timing = {"--settle": settle, "--poll": poll, "--idle-unload": idle_unload}
+        flags += [part for flag, value in timing.items() if value is not None for part in (flag, value)]
+        if local or actions.in_container():
+            command = [sys.executable, "-m", "transcriber", "watch", "--input", str(source), "--output", str(target)]
+            raise Exit(code=subprocess.run([*command, *flags], check=False).returncode)
+        spec = watcher.start_watch(PATHS, source, target, flags)
+    print(f"watching {source} -> {target} in {spec.name} (invoke watch --status, --logs, --stop)")
+
+
+@task(
+    help={
         "input": "folder of recordings with <stem>.ref.txt and <stem>.clean.txt references",
         "configs": "a .json/.toml file, or ';'-separated items: a model name or key=value,key=value",
         "output": "folder for report.md, results.json, chart.png (default: <input>-bench beside it)",
@@ -288,7 +347,7 @@ def lock(c: Context) -> None:
     c.run(
         "uv pip compile pyproject.toml containers/lock-extras.in --python-version 3.12 "
         "--python-platform x86_64-manylinux_2_28 --extra llm --extra multimodal --extra quant --extra bench "
-        "--extra diarize --extra cluster --generate-hashes --override containers/lock-overrides.txt "
+        "--extra diarize --extra cluster --extra watch --generate-hashes --override containers/lock-overrides.txt "
         "-o requirements.lock"
     )
 

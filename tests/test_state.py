@@ -6,6 +6,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,8 @@ from transcriber.batch import Batch, EngineSlot
 from transcriber.fingerprint import lexicon_fingerprint, model_fingerprint
 from transcriber.progress import Reporter
 from transcriber.settings import load_settings
-from transcriber.state import Manifest
-from transcriber.writers import TEMP_SUFFIX, write_all_atomic
+from transcriber.state import MAX_STATE_BYTES, STATE_DIR, Manifest, RawCache
+from transcriber.writers import TEMP_SUFFIX, write_all_atomic, write_atomic
 
 NOTE = RECORDINGS / "notes" / "note café.ogg"
 
@@ -75,11 +76,56 @@ def test_lexicon_fingerprint_is_the_same_in_every_process() -> None:
 
 
 def test_manifest_keeps_undecodable_names_exactly(tmp_path: Path) -> None:
-    name = os.fsdecode(b"caf\xe9/t\xffk.wav")
+    name = os.fsdecode(b"caf\xe9")
     manifest = Manifest(tmp_path, print)
-    manifest.record(name, "digest", "settings", [name + ".txt"])
+    entry = {"source": f"/in/{name}.ogg", "relative": f"{name}.ogg", "content_hash": "digest",
+             "settings_hash": "settings", "outputs": [name + ".verbatim.txt"]}  # fmt: skip
+    (tmp_path / ".transcriber").mkdir()
+    write_atomic(manifest.path, manifest.staged(name, entry))
     json.loads((tmp_path / ".transcriber" / "manifest.json").read_text(encoding="utf-8"))  # valid UTF-8 JSON
-    assert Manifest(tmp_path, print).entries == {name: manifest.entries[name]}
+    assert Manifest(tmp_path, print).entries == {name: entry}
+
+
+def _bounded(seconds: int) -> None:
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError("reading a state file hung")
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-link", "dev-null-link", "huge"])
+@pytest.mark.parametrize("which", ["manifest", "raw-entry", "journal"])
+def test_a_state_file_that_is_not_a_file_is_set_aside_without_hanging(tmp_path: Path, kind: str, which: str) -> None:
+    from transcriber.journal import JOURNAL, recover
+
+    state = tmp_path / STATE_DIR
+    (state / "raw").mkdir(parents=True)
+    cache = RawCache(tmp_path, print)
+    path = {"manifest": state / "manifest.json", "journal": state / JOURNAL, "raw-entry": cache._path("d" * 64, "h")}[
+        which
+    ]
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "huge":
+        with path.open("wb") as handle:
+            handle.truncate(MAX_STATE_BYTES + 1)  # sparse: no disk used
+    else:
+        path.symlink_to("/dev/zero" if kind == "dev-zero-link" else "/dev/null")
+    notes: list[str] = []
+    _bounded(10)
+    try:
+        if which == "manifest":
+            assert Manifest(tmp_path, notes.append).entries == {}
+        elif which == "journal":
+            recover(tmp_path, notes.append)
+        else:
+            assert RawCache(tmp_path, notes.append).get("d" * 64, "h") is None
+    finally:
+        signal.alarm(0)
+    [note] = notes
+    assert "set aside as" in note
+    assert not os.path.lexists(path)
 
 
 def test_outputs_are_written_all_or_none(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

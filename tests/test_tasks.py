@@ -40,7 +40,7 @@ def _invoke(*args: str, tmp_path: Path, timeout: float = 300) -> subprocess.Comp
 def test_list_reads_like_a_menu(tmp_path: Path) -> None:
     result = _invoke("--list", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
-    for name in ("setup", "transcribe", "build", "models", "shell", "test", "lock", "doctor"):
+    for name in ("setup", "transcribe", "watch", "build", "models", "shell", "test", "lock", "doctor"):
         assert f"  {name} " in result.stdout
     help_text = _invoke("transcribe", "--help", tmp_path=tmp_path).stdout
     assert "--local" in help_text and "--input" in help_text and "--extra" in help_text
@@ -160,12 +160,16 @@ def _top_level_modules(imports: str) -> set[str]:
 
 def test_host_side_imports_only_stdlib_invoke_and_docker() -> None:
     """tasks.py and transcriber.host load nothing beyond what invoke and docker load themselves, and none
-    of the heavy side's modules: what both sides share is transcriber.errors, transcriber.atomic and the catalog."""
+    of the heavy side's modules: what both sides share is transcriber.errors, transcriber.atomic, the catalog and
+    the watcher's status file (transcriber.watch.status)."""
     baseline = _top_level_modules("import invoke, docker")
     loaded = _top_level_modules(
-        "import tasks, transcriber.host.actions, transcriber.host.doctor, transcriber.host.model_cache"
+        "import tasks, transcriber.host.actions, transcriber.host.doctor, transcriber.host.model_cache, "
+        "transcriber.host.watch"
     )
     added = {m.split(".")[0] for m in loaded - baseline} - set(sys.stdlib_module_names)
     assert {m for m in added if not m.startswith("_")} <= {"tasks", "transcriber"}, added
     ours = {m for m in loaded if m.startswith("transcriber.") and not m.startswith("transcriber.host")}
-    assert ours <= {"transcriber.errors", "transcriber.atomic", "transcriber.catalog"}, ours
+    shared = {"transcriber.errors", "transcriber.atomic", "transcriber.catalog", "transcriber.watch",
+              "transcriber.watch.status"}  # fmt: skip
+    assert ours <= shared, ours

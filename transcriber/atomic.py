@@ -27,7 +27,7 @@ def _encode(data: str | bytes) -> bytes:
         return data.encode("utf-8", "backslashreplace")
 
 
-def _write_temp(path: Path, data: str | bytes) -> str:
+def write_temp(path: Path, data: str | bytes) -> str:
     """A synced temp file beside `path`, named short so any name that fits NAME_MAX can be written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".", suffix=TEMP_SUFFIX, dir=path.parent)
@@ -55,7 +55,7 @@ def write_all_atomic(items: list[tuple[Path, str | bytes]]) -> None:
     done: list[Path] = []
     try:
         for path, data in items:
-            temps.append(_write_temp(path, data))
+            temps.append(write_temp(path, data))
         for tmp, (path, _) in zip(temps, items, strict=False):
             os.replace(tmp, path)
             done.append(path)

@@ -13,10 +13,12 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from transcriber import __version__
+from transcriber.audio import decode
 from transcriber.catalog import CATALOG, DEFAULT_AUDIO_LLM, DEFAULT_LLM, DEFAULT_SEAMLESS, cached_path, resolve_model
 from transcriber.cleanup import apply_cleanup
 from transcriber.cleanup.auto import resolve_cleanup
@@ -24,6 +26,7 @@ from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.engines.base import Engine
 from transcriber.engines.batch_size import resolve_batch_size, seamless_vram_gb, whisper_vram_gb
+from transcriber.engines.transformers_asr import is_transformers_asr
 from transcriber.errors import (
     EXIT_FILES_FAILED,
     EXIT_INTERRUPTED,
@@ -38,12 +41,14 @@ from transcriber.errors import (
 )
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
+from transcriber.journal import recover, switch
+from transcriber.ownership import claim, source_id
 from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
 from transcriber.settings import AUTO_MODEL, Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
 from transcriber.transcript import Transcript
-from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files, write_all_atomic
+from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
@@ -113,6 +118,21 @@ def _local_model(name: str) -> Path | None:
     return cached_path(repo) if "/" in repo else None
 
 
+def _pipeline_model(settings: Settings, reporter: Reporter) -> str:
+    """`--model`, with auto made concrete where a transformers recogniser wins (`model_choice`); "auto" left
+    for the Whisper path's own choice otherwise. On a GPU the choice and its reason are printed."""
+    if settings.model != "auto":
+        return settings.model
+    from transcriber.model_choice import WHISPER, choose_model
+    from transcriber.vram import free_gb
+
+    free = None if settings.device == "cpu" else free_gb()
+    choice = choose_model(settings.language, free, settings.speakers != "off")
+    if free is not None:  # without a GPU auto is the Whisper path's, as it always was
+        reporter.note(f"--model auto chose {'Whisper' if choice.model == WHISPER else choice.model}: {choice.reason}")
+    return choice.model
+
+
 class EngineSlot:
     """Resolves the model up front (so the settings hash is known) and loads it on first use.
 
@@ -123,6 +143,7 @@ class EngineSlot:
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
         self.settings = settings
         self._engine: Engine | None = None
+        self.transformers = False  # a transformers recogniser (engines.transformers_asr) on the pipeline backend
         if settings.translate_to and settings.backend != "seamless":
             raise ConfigError(
                 f"--translate-to {settings.translate_to} needs --backend seamless: Whisper and the audio LLMs "
@@ -143,6 +164,8 @@ class EngineSlot:
             seamless = settings.backend == "seamless"
             vram = seamless_vram_gb(self.model_name)
             self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram) if seamless else 1
+        elif (model := _pipeline_model(settings, reporter)) != "auto" and is_transformers_asr(model):
+            self._transformers_plan(model, reporter)
         else:
             from transcriber.engines.faster_whisper import pick_compute_type, pick_device
 
@@ -150,12 +173,28 @@ class EngineSlot:
             if note:
                 reporter.note(note)
             self.compute_type = pick_compute_type(settings.compute_type, self.device)
-            self.model_name = AUTO_MODEL[self.device] if settings.model == "auto" else settings.model
+            self.model_name = AUTO_MODEL[self.device] if model == "auto" else model
             self.model_name, self.model_path = resolve_model(self.model_name)
             vram = whisper_vram_gb(self.model_name, self.model_path)
             self.batch_size = resolve_batch_size(settings.batch_size, self.device, vram)
         if settings.backend != "seamless":  # Seamless checks its own languages
             check_language(settings.language, self.model_name)
+
+    def _transformers_plan(self, model: str, reporter: Reporter) -> None:
+        """A transformers recogniser (Parakeet, ...): its language checked, its device, precision and batch."""
+        require("multimodal", f"--model {model}", "torch", "transformers", "accelerate")
+        import torch
+
+        from transcriber.engines import transformers_asr
+
+        transformers_asr.check_language(model, self.settings.language)
+        self.device = "cuda" if self.settings.device != "cpu" and torch.cuda.is_available() else "cpu"
+        if self.device == "cpu" and self.settings.device != "cpu":
+            reporter.note(f"torch sees no GPU; {model} runs on the CPU in float32")
+        self.compute_type = "bfloat16" if self.device == "cuda" else "float32"
+        self.model_name, self.model_path = model, transformers_asr.local_folder(model)
+        self.batch_size = resolve_batch_size(self.settings.batch_size, self.device, transformers_asr.vram_gb(model))
+        self.transformers = True
 
     def key(self) -> dict[str, object]:
         """The ASR settings hash's input: the settings, plus what else changes the recognised text."""
@@ -165,7 +204,8 @@ class EngineSlot:
     def get(self) -> Engine:
         if self._engine is None:
             builders = {"multimodal": self._multimodal, "seamless": self._seamless}
-            self._engine = builders.get(self.settings.backend, self._whisper)()
+            whisper = self._transformers if self.transformers else self._whisper
+            self._engine = builders.get(self.settings.backend, whisper)()
         return self._engine
 
     def _multimodal(self) -> Engine:
@@ -180,6 +220,11 @@ class EngineSlot:
         s = self.settings
         return SeamlessEngine(self.model_name, self.device, s.language, s.translate_to, self.batch_size, s.beam_size,
                               s.vram)  # fmt: skip
+
+    def _transformers(self) -> Engine:
+        from transcriber.engines.transformers_asr import TransformersAsrEngine
+
+        return TransformersAsrEngine(self.model_name, self.device, self.settings.language, self.batch_size)
 
     def _whisper(self) -> Engine:
         from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
@@ -209,13 +254,19 @@ def output_names(recording: Recording, formats: tuple[str, ...]) -> list[str]:
     return [f"{stem}.{fmt}" for fmt in formats] + [f"{stem}.{VerbatimWriter.extension}"]
 
 
-def _write_outputs(transcript: Transcript, recording: Recording, settings: Settings) -> list[str]:
+def _write_outputs(
+    transcript: Transcript, item: Pending, settings: Settings, manifest: Manifest, out_hash: str
+) -> None:
+    """Every format and the manifest entry that owns them, switched in at once (`transcriber.journal`)."""
+    recording = item.recording
     names = output_names(recording, settings.formats)
     writers = [get_writer(fmt) for fmt in settings.formats] + [VerbatimWriter()]
-    write_all_atomic(
-        [(settings.output / name, writer.render(transcript)) for name, writer in zip(names, writers, strict=True)]
-    )
-    return names
+    stem = recording.output_stem.as_posix()
+    entry = {"source": source_id(recording.path), "relative": recording.relative.as_posix(),
+             "content_hash": item.digest, "settings_hash": out_hash, "outputs": names}  # fmt: skip
+    files = [(settings.output / name, writer.render(transcript)) for name, writer in zip(names, writers, strict=True)]
+    switch(settings.output, [*files, (manifest.path, manifest.staged(stem, entry))])
+    manifest.commit(stem, entry)
 
 
 @dataclass
@@ -309,9 +360,9 @@ class Batch:
             f"{folder}: cannot be listed ({exc.strerror}); its recordings were skipped: fix its permissions and rerun"
         )
 
-    def _done(self, name: str, digest: str, outputs: list[str]) -> bool:
+    def _done(self, stem: str, digest: str, outputs: list[str]) -> bool:
         """Whether the manifest says this file is finished with these settings (counted as skipped)."""
-        if self.settings.force or not self.manifest.is_done(name, digest, self.out_hash, outputs, self.settings.output):
+        if self.settings.force or not self.manifest.is_done(stem, digest, self.out_hash, outputs, self.settings.output):
             return False
         self.summary.skipped += 1
         self.reporter.advance(0.0)
@@ -320,10 +371,9 @@ class Batch:
     def plan(self, index: int, recording: Recording) -> Job | Pending | None:
         """Stage one's bookkeeping for a file: None if it is done (skipped) or failed, `Pending` if the raw
         cache holds its transcript, else the `Job` the models must do."""
-        name = recording.relative.as_posix()
         try:
             digest = content_hash(recording.path) if recording.path.is_file() else ""
-            if self._done(name, digest, output_names(recording, self.settings.formats)):
+            if self._done(recording.output_stem.as_posix(), digest, output_names(recording, self.settings.formats)):
                 return None
             fresh = bool(digest) and not self.settings.force
             job = Job(index, recording, digest)
@@ -358,8 +408,7 @@ class Batch:
                 rename(transcript, self.settings.speaker_names)
             stage = "write"
             transcript.settings = self.out_key
-            outputs = _write_outputs(transcript, item.recording, self.settings)
-            self.manifest.record(name, item.digest, self.out_hash, outputs)
+            _write_outputs(transcript, item, self.settings, self.manifest, self.out_hash)
         except Exception as exc:
             self.failed(item.recording, exc, stage)
             return
@@ -375,7 +424,7 @@ class _Here:
         self.settings, self.reporter = settings, reporter
         self.slot = EngineSlot(settings, reporter)
         self.speakers = diarize_stage(settings, reporter)
-        self.prefetch = Prefetcher()
+        self.prefetch = Prefetcher(partial(decode, track=settings.track))
         self.llm: LlmCleaner | None = None
 
     def keys(self) -> tuple[dict[str, object], dict[str, object]]:
@@ -492,6 +541,7 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
             raise PermissionError(13, "Permission denied")
         lock = OutputLock(settings.output, reporter.note)
         lock.__enter__()
+        recover(settings.output, reporter.note)  # before the sweep: a journal's temp files are its new set
         sweep_temp_files(settings.output)
     except OSError as exc:
         raise _unusable_output(settings, exc) from exc
@@ -537,6 +587,7 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
         stages = _stages(settings, reporter)
         try:
             batch = Batch(settings, reporter, stages.keys(), debug)
+            recordings = claim(recordings, batch.manifest, settings.output, settings.formats)
         except OSError as exc:  # a damaged manifest that cannot even be moved aside
             stages.close(None)
             raise _unusable_output(settings, exc) from exc

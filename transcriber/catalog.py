@@ -92,6 +92,31 @@ class SeamlessInfo:
     notes: str = ""
 
 
+@dataclass(frozen=True)
+class TransformersAsrInfo:
+    """A speech recogniser run through transformers on the pipeline backend (`--model NAME`): `family` picks the
+    adapter, `languages` are the codes `--language` may take, `wer` (the Open ASR Leaderboard's English
+    average, 0 when it has none) ranks it for `--model auto`, and `vram_gb` is bf16 weights plus a batch of
+    windows. `files` are what transformers reads, so NeMo checkpoints in the same repo are not fetched."""
+
+    name: str
+    repo: str
+    family: str
+    params: str
+    disk_gb: float
+    vram_gb: float
+    licence: str
+    wer: float
+    window_seconds: float
+    timestamps: str
+    languages: tuple[str, ...]
+    files: tuple[str, ...] = ("*.json", "*.safetensors", "*.model", "*.txt", "*.jinja")
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "languages", tuple(self.languages))  # TOML gives a list
+
+
 def _catalog(section: str, kind: Callable[..., Any]) -> dict[str, Any]:
     data = tomllib.loads(resources.files("transcriber").joinpath("catalog.toml").read_text(encoding="utf-8"))
     return {entry["name"]: kind(**entry) for entry in data[section]}
@@ -101,6 +126,7 @@ CATALOG: dict[str, ModelInfo] = _catalog("asr", ModelInfo)
 LLM_CATALOG: dict[str, LlmInfo] = _catalog("llm", LlmInfo)
 AUDIO_LLM_CATALOG: dict[str, AudioLlmInfo] = _catalog("audio_llm", AudioLlmInfo)
 SEAMLESS_CATALOG: dict[str, SeamlessInfo] = _catalog("seamless", SeamlessInfo)
+TRANSFORMERS_ASR_CATALOG: dict[str, TransformersAsrInfo] = _catalog("transformers_asr", TransformersAsrInfo)
 DEFAULT_LLM = "qwen2.5-3b-instruct"
 DEFAULT_AUDIO_LLM = "voxtral-mini-3b"
 DEFAULT_SEAMLESS = "seamless-m4t-v2-large"
@@ -154,7 +180,7 @@ def _repo_and_key_file(name: str) -> tuple[str, str] | None:
 
     The pipeline is checked by its config.yaml alone: huggingface_hub 2.4 calls a snapshot fetched with file
     patterns incomplete to a lookup made without them."""
-    for catalog in (LLM_CATALOG, AUDIO_LLM_CATALOG, SEAMLESS_CATALOG):
+    for catalog in (LLM_CATALOG, AUDIO_LLM_CATALOG, SEAMLESS_CATALOG, TRANSFORMERS_ASR_CATALOG):
         for info in catalog.values():
             if name in (info.name, info.repo):
                 return info.repo, "config.json"
@@ -235,9 +261,9 @@ def resolve_model(name_or_path: str, download: bool = True) -> tuple[str, Path]:
     return name_or_path, fetch_model(name_or_path, repo, bundled, download)
 
 
-def model_status(info: ModelInfo | LlmInfo | AudioLlmInfo | SeamlessInfo) -> str:
+def model_status(info: ModelInfo | LlmInfo | AudioLlmInfo | SeamlessInfo | TransformersAsrInfo) -> str:
     """'cached', 'bundled' or 'not cached' for the `transcriber models` listing."""
-    if cached_path(info.repo, info.files if isinstance(info, SeamlessInfo) else None) is not None:
+    if cached_path(info.repo, info.files if isinstance(info, SeamlessInfo | TransformersAsrInfo) else None) is not None:
         return "cached"
     if isinstance(info, ModelInfo | LlmInfo) and bundled_copy(info) is not None:
         return "bundled"
@@ -296,11 +322,16 @@ def render_catalog() -> str:
          f"{m.vram_gb['4bit']:.1f}", model_status(m), m.repo)
         for m in SEAMLESS_CATALOG.values()
     ]  # fmt: skip
+    rows += [
+        ("asr (transformers)", m.name, m.params, f"{m.vram_gb:.1f}", "-", "-", model_status(m), m.repo)
+        for m in TRANSFORMERS_ASR_CATALOG.values()
+    ]
     header = ("kind", "name", "params", "VRAM 16-bit", "8-bit", "4-bit", "status", "repo")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
     lines.append(
-        "\nVRAM in GB at float16/bf16, 8-bit (int8 for Whisper) and 4-bit; asr: --model, cleanup-llm: "
+        "\nVRAM in GB at float16/bf16, 8-bit (int8 for Whisper) and 4-bit; asr and asr (transformers): --model "
+        "(languages and licences: docs/engines.md), cleanup-llm: "
         "--cleanup-model, audio-llm: --backend multimodal --model, seamless: --backend seamless --model"
     )
     lines.append(f"cache: {os.environ.get('HF_HOME', '~/.cache/huggingface')} (set HF_HOME to move it)")

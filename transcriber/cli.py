@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -34,6 +35,13 @@ EXIT_CODES_HELP = (
 )
 
 
+WATCH_EXIT_CODES_HELP = (
+    "exit codes: 130 stopped by Ctrl-C or SIGTERM (the normal end; finished files kept); 1 a fault other than a "
+    "full disk stopped it (a lost GPU, an output that is no longer writable); 2 usage or configuration error; "
+    "with --health: 0 alive, 1 stuck or stopped"
+)
+
+
 def _help(option: Option) -> str:
     """The flag's help: the declared text, then the choices, the default and the environment variable."""
     notes = []
@@ -55,6 +63,44 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
             kwargs["type"] = option.kind  # a custom parse may take words too, e.g. "auto"
         run.add_argument(*names, **kwargs)
     run.add_argument("--debug", action="store_true", help="show the traceback behind each error (for bug reports)")
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds or minutes, for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number")
+    return value
+
+
+def _watch_arguments(watch: argparse.ArgumentParser) -> None:
+    _run_arguments(watch)
+    watch.add_argument(
+        "--settle",
+        type=_seconds,
+        default=5.0,
+        help="seconds a recording's size and mtime must stay unchanged before it is read (default 5)",
+    )
+    watch.add_argument(
+        "--poll",
+        type=_seconds,
+        metavar="SECONDS",
+        help="look for changes every SECONDS instead of through inotify (network shares, where inotify sees nothing)",
+    )
+    watch.add_argument(
+        "--idle-unload",
+        type=_seconds,
+        metavar="MINUTES",
+        help="free the models after MINUTES without a new recording (they load again for the next)",
+    )
+    watch.add_argument(
+        "--health",
+        action="store_true",
+        help="only check the watcher of --output: exit 0 if its loop is alive, 1 if stuck or stopped",
+    )
 
 
 def _selftest_arguments(selftest: argparse.ArgumentParser) -> None:
@@ -93,6 +139,34 @@ def _run(args: argparse.Namespace) -> int:
     if not settings.quiet or summary.exit_code != EXIT_OK:
         print(summary.render(), file=sys.stderr)
     return summary.exit_code
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """watch a folder: transcribe what is there, then each new or changed recording once it has settled
+
+    Run the batch over --input once, then wait for new or changed recordings and transcribe each when its size
+    and mtime have stayed unchanged for --settle seconds. The same manifest, cache, lock and outputs as `run`, so
+    a watch and a later run agree on what is done. Ends with 130 on Ctrl-C or SIGTERM, after the file in hand.
+    """
+    if args.health:
+        from pathlib import Path
+
+        from transcriber.watch.status import health
+
+        output = args.output or os.environ.get("TRANSCRIBER_OUTPUT")
+        if not output:
+            print("error: --health needs --output (the watched output folder)", file=sys.stderr)
+            return EXIT_USAGE
+        healthy, line = health(Path(output))
+        print(("healthy: " if healthy else "unhealthy: ") + line)
+        return EXIT_OK if healthy else EXIT_FILES_FAILED
+    from transcriber.selftest import check_before_run
+    from transcriber.settings import load_settings
+    from transcriber.watch.service import WatchOptions, watch
+
+    settings = load_settings(vars(args))
+    check_before_run(settings.backend, settings.device, settings.model, lambda line: print(line, file=sys.stderr))
+    return watch(settings, WatchOptions(args.settle, args.poll, args.idle_unload), debug=args.debug)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -150,6 +224,7 @@ def _models(args: argparse.Namespace) -> int:
 #: help, like an invoke task's: its first paragraph the line in `transcriber --help`, the rest the description.
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None] | None, Callable[[argparse.Namespace], int]]] = {
     "run": (_run_arguments, _run),
+    "watch": (_watch_arguments, _watch),
     "models": (None, _models),
     "selftest": (_selftest_arguments, _selftest),
     "bench": (_bench_arguments, _bench),
@@ -166,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (add_arguments, command) in COMMANDS.items():
         summary, _, description = inspect.cleandoc(command.__doc__ or "").partition("\n\n")
-        epilog = EXIT_CODES_HELP if name == "run" else None  # the others end 0, 1 or 2 as their help says
+        # the others end 0, 1 or 2 as their help says
+        epilog = {"run": EXIT_CODES_HELP, "watch": WATCH_EXIT_CODES_HELP}.get(name)
         command_parser = sub.add_parser(name, help=" ".join(summary.split()), description=description or None,
                                         epilog=epilog)  # fmt: skip
         if add_arguments is not None:

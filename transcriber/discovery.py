@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,15 +87,23 @@ def _fit(stem: Path, relative: Path) -> Path:
     return stem.with_name(f"{''.join(kept)}~{_path_hash(relative)}")
 
 
+#: Levels past the path hash (`name~hash-2`, `-3`, ...) for recordings whose plainer names other sources own.
+MAX_LEVEL = 50
+#: Whether output name (casefolded) is taken for the recording at an index, by a source outside the batch.
+Taken = Callable[[int, str], bool]
+
+
 def _candidate(relative: Path, level: int) -> Path:
-    """Level 0: the name without its extension; 1: the whole name; 2: the whole name plus a path hash."""
+    """Level 0: the name without its extension; 1: the whole name; 2: the whole name plus a path hash; 3 and
+    on: that plus a counter (only names other runs' sources own push a recording that far)."""
     stem = relative.with_suffix("") if level == 0 else relative
-    if level == 2:
-        stem = relative.with_name(f"{relative.name}~{_path_hash(relative)}")
+    if level >= 2:
+        counter = f"-{level - 1}" if level > 2 else ""
+        stem = relative.with_name(f"{relative.name}~{_path_hash(relative)}{counter}")
     return _fit(stem, relative)
 
 
-def plan_stems(relatives: list[Path]) -> list[Path]:
+def plan_stems(relatives: list[Path], taken: Taken | None = None, kept: dict[int, Path] | None = None) -> list[Path]:
     """Output stems for the whole batch, decided before any write, such that no output names coincide.
 
     Each recording starts at its name without the extension. Where any output of two recordings would
@@ -102,24 +111,31 @@ def plan_stems(relatives: list[Path]) -> list[Path]:
     folder the tree needs, those involved on the plainest names move up a level (`_candidate`): `a.wav` and
     `a.mp3` give `a.wav.txt` and `a.mp3.txt`, and then `a.wav.mp3` gives `a.wav.mp3.txt`; `memo.wav` beside
     `memo.verbatim.wav` gives `memo.wav.verbatim.txt` and `memo.verbatim.wav.txt`. The result depends only on
-    the set of inputs, not their order, so reruns find the same names.
+    the set of inputs, not their order, so reruns find the same names. Across runs (`transcriber.ownership`):
+    a recording one of whose names is `taken` by another source moves up alone, and one with a `kept` stem
+    (its own from an earlier run) stays on it, the others moving around it.
     """
+    kept = kept or {}
     folders = {p.as_posix().casefold() for r in relatives for p in r.parents}
     levels = [0] * len(relatives)
     while True:
         owners: dict[str, set[int]] = {}
-        stems = [_candidate(r, level) for r, level in zip(relatives, levels, strict=True)]
+        moving = set()
+        stems = [kept.get(i) or _candidate(r, levels[i]) for i, r in enumerate(relatives)]
         for index, stem in enumerate(stems):
             for suffix in OUTPUT_SUFFIXES:
-                owners.setdefault(f"{stem.as_posix()}.{suffix}".casefold(), set()).add(index)
-        moving = set()
+                name = f"{stem.as_posix()}.{suffix}".casefold()
+                owners.setdefault(name, set()).add(index)
+                if taken is not None and index not in kept and taken(index, name):
+                    moving.add(index)
         for name, ids in owners.items():
-            if len(ids) > 1 or name in folders:  # of those involved, the ones on the plainest names move up
-                lowest = min(levels[i] for i in ids)
-                moving |= {i for i in ids if levels[i] == lowest}
+            free = ids - kept.keys()
+            if free and (len(ids) > 1 or name in folders):  # of those involved, the ones on the plainest names move up
+                lowest = min(levels[i] for i in free)
+                moving |= {i for i in free if levels[i] == lowest}
         if not moving:
             return stems
-        if any(levels[i] == 2 for i in moving):
+        if any(levels[i] == (MAX_LEVEL if taken else 2) for i in moving):
             raise ConfigError(f"cannot give {relatives[min(moving)]} an output name of its own; rename it")
         for index in moving:
             levels[index] += 1

@@ -115,6 +115,15 @@ def _batch_size(value: Any, where: str) -> int | str:
     return int(text)
 
 
+def _audio_track(value: Any, where: str) -> int | str:
+    text = str(value).strip().lower()
+    if text == "auto":
+        return text
+    if not text.isdigit():
+        raise ConfigError(f"{where}={value!r} must be auto or a track number from 0 (as ffprobe's a:N counts them)")
+    return int(text)
+
+
 def _speakers(value: Any, where: str) -> str:
     text = str(value).strip().lower()
     if text in ("auto", "off") or (text.isdigit() and int(text) >= 1):
@@ -200,6 +209,10 @@ class Settings:
     beam_size: int = setting(5, "beam search width", affects=ASR)
     vad: bool = setting(True, "VAD is on by default and stops hallucinated text; off transcribes silence too",
                         affects=ASR)  # fmt: skip
+    audio_track: int | str = setting(
+        "auto", "for files with several audio tracks, the one to transcribe (from 0); auto: the default track if it "
+        "holds sound, else the loudest", affects=ASR, parse=_audio_track, unless=("audio_track", "auto"), bench=False,
+    )  # fmt: skip
     force: bool = setting(False, "redo files already done")
     quiet: bool = setting(False, "no progress or summary; errors still print", short="-q")
     speakers: str = setting(
@@ -242,6 +255,11 @@ class Settings:
         False, "implies --cluster ray: send workers the recording's path (every node sees --input at the same path) "
         "instead of its bytes",
     )  # fmt: skip
+
+    @property
+    def track(self) -> int | None:
+        """The audio track `--audio-track` picks, or None to choose the one with sound."""
+        return None if self.audio_track == "auto" else int(self.audio_track)
 
     @property
     def speaker_count(self) -> int | None:

@@ -6,11 +6,17 @@ audio, settings or output names changed. Raw (verbatim, pre-cleanup) transcripts
 ASR-settings hash, so changing only the cleanup or the formats never repeats speech recognition. The lock
 stops two runs writing one folder. Whatever is found in the folder, these heal: a manifest, cache entry
 or lock that cannot be read or has the wrong shape is set aside (renamed, with a warning) and rebuilt, as
-losing state only costs a redo, never a wrong skip.
+losing state only costs a redo, never a wrong skip. State files are opened without following links and
+without blocking, and only a regular file of sane size is read, so a FIFO, a device or a link to `/dev/zero`
+in their place is set aside instead of hanging the run.
+
+The manifest is keyed by output stem (`OUT/<stem>.<fmt>`), as the output folder outlives any one batch: each
+entry names the source that owns the stem (`transcriber.ownership` keeps a second source off it).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -28,6 +34,8 @@ from transcriber.writers import write_atomic
 
 STATE_DIR = ".transcriber"
 _CHUNK = 1 << 20
+#: Larger than any manifest or cached transcript of a sane batch; a bigger "state file" is not ours.
+MAX_STATE_BYTES = 512 << 20
 Warn = Callable[[str], None]
 
 
@@ -38,6 +46,32 @@ def content_hash(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_state_file(path: Path, limit: int = MAX_STATE_BYTES) -> bytes:
+    """The bytes of a state file, or OSError/ValueError if it is not a regular file of at most `limit` bytes.
+
+    `O_NOFOLLOW | O_NONBLOCK`: a link, FIFO or device in its place fails at once instead of hanging the run.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError("it is a link, not a file of ours") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("it is not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"it is {info.st_size} bytes, more than any state file")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ValueError("it grew past the size of any state file")
+    return data
 
 
 def set_aside(path: Path, why: str, warn: Warn) -> None:
@@ -54,17 +88,36 @@ def ensure_folder(path: Path, warn: Warn) -> None:
     path.mkdir(parents=True, exist_ok=True)
 
 
+VERBATIM_SUFFIX = ".verbatim.txt"  # the output every recording has; the manifest's stems end before it
+
+
 def _valid_entry(entry: Any) -> bool:
     return (
         isinstance(entry, dict)
-        and all(isinstance(entry.get(k), str) for k in ("content_hash", "settings_hash"))
+        and all(isinstance(entry.get(k), str) for k in ("content_hash", "settings_hash", "source", "relative"))
         and isinstance(entry.get("outputs"), list)
         and all(isinstance(name, str) for name in entry["outputs"])
     )
 
 
+def _from_version_1(files: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Version 1 keyed entries by the recording's relative path and named no source: key them by stem, with
+    the relative path as the only clue to the owner (`ownership` matches it)."""
+    entries = {}
+    for relative, entry in files.items():
+        outputs = entry.get("outputs") if isinstance(entry, dict) else None
+        if isinstance(outputs, list) and outputs and str(outputs[-1]).endswith(VERBATIM_SUFFIX):
+            entries[str(outputs[-1])[: -len(VERBATIM_SUFFIX)]] = {**entry, "source": "", "relative": relative}
+    return entries
+
+
 class Manifest:
-    """`manifest.json`: one entry per finished recording, saved atomically after every file."""
+    """`manifest.json`: one entry per output stem, saying which source owns it and what it was made from.
+
+    An entry is `{"source", "relative", "content_hash", "settings_hash", "outputs"}`; `source` is the real path
+    of the recording that wrote it ("" for an entry from version 1). A batch changes the file through
+    `staged` + `commit`, so the new manifest switches in the same journal as the outputs it describes.
+    """
 
     def __init__(self, output: Path, warn: Warn) -> None:
         self.path = output / STATE_DIR / "manifest.json"
@@ -74,17 +127,19 @@ class Manifest:
 
     def _load(self, warn: Warn) -> dict[str, dict[str, Any]]:
         try:
-            data = json.loads(self.path.read_bytes().decode("utf-8"))
+            data = json.loads(read_state_file(self.path).decode("utf-8"))
             files = data.get("files") if isinstance(data, dict) else None
             if not isinstance(files, dict):
                 raise ValueError("it has no table of files")
         except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             set_aside(self.path, f"cannot be read ({exc})", warn)
             return {}
-        return {name: entry for name, entry in files.items() if _valid_entry(entry)}
+        if data.get("version") == 1:
+            files = _from_version_1(files)
+        return {stem: entry for stem, entry in files.items() if _valid_entry(entry)}
 
-    def is_done(self, relative: str, digest: str, settings: str, outputs: list[str], output: Path) -> bool:
-        entry = self.entries.get(relative)
+    def is_done(self, stem: str, digest: str, settings: str, outputs: list[str], output: Path) -> bool:
+        entry = self.entries.get(stem)
         return (
             entry is not None
             and entry["content_hash"] == digest
@@ -93,10 +148,14 @@ class Manifest:
             and all((output / name).is_file() for name in outputs)
         )
 
-    def record(self, relative: str, digest: str, settings: str, outputs: list[str]) -> None:
-        self.entries[relative] = {"content_hash": digest, "settings_hash": settings, "outputs": outputs}
+    def staged(self, stem: str, entry: dict[str, Any]) -> str:
+        """The manifest's text with `entry` at `stem`, for the journal to switch in with its outputs."""
         # ASCII escapes keep names with undecodable bytes (lone surrogates) exact through a reload.
-        write_atomic(self.path, json.dumps({"version": 1, "files": self.entries}, indent=2))
+        return json.dumps({"version": 2, "files": {**self.entries, stem: entry}}, indent=2)
+
+    def commit(self, stem: str, entry: dict[str, Any]) -> None:
+        """Take `entry` as written (once the journal switched the staged text in)."""
+        self.entries[stem] = entry
 
 
 def _check_transcript(transcript: Transcript) -> Transcript:
@@ -131,7 +190,7 @@ class RawCache:
         if not os.path.lexists(path):
             return None
         try:
-            return _check_transcript(Transcript.from_json(path.read_bytes().decode("utf-8")))
+            return _check_transcript(Transcript.from_json(read_state_file(path).decode("utf-8")))
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             set_aside(path, f"is not a readable cached transcript ({exc})", self.warn)
             return None

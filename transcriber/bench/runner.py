@@ -21,6 +21,7 @@ from transcriber.bench.baseline import BASELINE_PREFIX, load_plain, plain_text
 from transcriber.bench.memory import PeakMemory
 from transcriber.bench.metrics import Counts, score
 from transcriber.discovery import Recording, discover
+from transcriber.engines.transformers_asr import is_transformers_asr
 from transcriber.errors import AudioError, ConfigError
 from transcriber.progress import Reporter
 from transcriber.settings import Settings, bench_keys, load_settings
@@ -231,7 +232,7 @@ def run_bench(input_dir: Path, configs: list[BenchConfig], reporter: Reporter) -
     for config in configs:
         row = _run_config(config, audio, recordings, reporter)
         rows.append(row)
-        if config.settings.backend == "pipeline":
+        if config.settings.backend == "pipeline" and not is_transformers_asr(row.config["model"]):
             baselines.setdefault(row.config["model"], (row.config["device"], row.config["compute_type"]))
     for model, (device, compute_type) in baselines.items():
         rows.append(_run_baseline(model, device, compute_type, audio, recordings))

@@ -68,7 +68,7 @@ class Worker:
             if data is None and not os.path.lexists(path):
                 raise AudioError(f"{display(path)}: decode: is not at that path on this node; --shared-input needs "
                                  "--input at the same path on every node (leave it out to send the bytes)")  # fmt: skip
-            audio = decode(Path(path), data)
+            audio = decode(Path(path), data, self.settings.track)
             stage = "recognise"
             if self.slot is None:
                 raise TranscriberError(self.error)

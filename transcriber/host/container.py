@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,12 @@ class ContainerSpec:
     binds: tuple[tuple[Path, str, str], ...] = ()
     #: A Ray driver joins a node's process namespace (`container:<name>`), where Ray looks for the raylet.
     pid_mode: str = ""
+    #: A named service's restart policy: a Ray node is never restarted behind the user's back ("no"); a
+    #: folder watcher (`invoke watch`) comes back after a crash or a reboot ("unless-stopped").
+    restart: str = "no"
+    #: A command the engine runs in the container to judge its health (Docker's HEALTHCHECK), and how often.
+    healthcheck: tuple[str, ...] = ()
+    health_interval_s: int = 30
 
     def environment(self) -> dict[str, str]:
         # The caller's uid has no home in the image: HOME and matplotlib's config go to /tmp, or libraries
@@ -119,8 +126,12 @@ class ContainerSpec:
             "shm_size": self.shm_size,
             "detach": True,
         }
-        if self.name:  # a service: named, labelled, never restarted by the engine behind the user's back
-            kwargs |= {"name": self.name, "labels": dict(self.labels), "restart_policy": {"Name": "no"}}
+        if self.name:  # a service: named, labelled, restarted only as its policy says
+            kwargs |= {"name": self.name, "labels": dict(self.labels), "restart_policy": {"Name": self.restart}}
+        if self.healthcheck:
+            seconds = 1_000_000_000
+            kwargs["healthcheck"] = {"test": ["CMD", *self.healthcheck], "interval": self.health_interval_s * seconds,
+                                     "timeout": 10 * seconds, "retries": 3, "start_period": 60 * seconds}  # fmt: skip
         if self.entrypoint:
             kwargs["entrypoint"] = [self.entrypoint]
         if self.pid_mode:
@@ -149,7 +160,11 @@ class ContainerSpec:
         args += [f"--env={key}={value}" for key, value in kwargs["environment"].items()]
         args += [f"--volume={host}:{m['bind']}:{m['mode']}" for host, m in kwargs["volumes"].items()]
         if self.name:
-            args += [f"--name={self.name}", "--restart=no", *(f"--label={k}={v}" for k, v in self.labels.items())]
+            args += [f"--name={self.name}", f"--restart={self.restart}",
+                     *(f"--label={k}={v}" for k, v in self.labels.items())]  # fmt: skip
+        if self.healthcheck:
+            args += [f"--health-cmd={shlex.join(self.healthcheck)}", f"--health-interval={self.health_interval_s}s",
+                     "--health-timeout=10s", "--health-retries=3", "--health-start-period=60s"]  # fmt: skip
         if self.entrypoint:
             args.append(f"--entrypoint={self.entrypoint}")
         if self.pid_mode:

@@ -1,0 +1,214 @@
+"""Transformers recognisers on the pipeline backend: tiny random-weight Parakeet TDT and CTC and Cohere Transcribe
+models of the real classes through `transcriber run` (real processor, generate, token times, VAD windows,
+batching), the language checks, `--model auto`'s rule, and word times through speakers and subtitles."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import RECORDINGS, load_transcripts, run_cli
+from transcriber.audio import SAMPLE_RATE, decode
+from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
+from transcriber.errors import EXIT_USAGE
+
+pytest.importorskip("transformers", reason="these recognisers need transformers (pip install -e '.[multimodal]')")
+GAP = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
+WINDOW_SECONDS = 30.0  # the engine's window for a model folder outside the catalog
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from tests.tiny_asr_models import build_cohere_asr, build_parakeet_ctc, build_parakeet_tdt
+
+    return {
+        "tdt": build_parakeet_tdt(tmp_path_factory.mktemp("parakeet-tdt")),
+        "ctc": build_parakeet_ctc(tmp_path_factory.mktemp("parakeet-ctc")),
+        "cohere": build_cohere_asr(tmp_path_factory.mktemp("cohere")),
+    }
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The three examples joined with pauses (about 45 s: two windows), and the first one alone."""
+    import soundfile
+
+    folder = tmp_path_factory.mktemp("in")
+    paths = sorted(p for p in RECORDINGS.rglob("*") if p.suffix in {".flac", ".mp3", ".ogg"})
+    parts = [part for path in paths for part in (decode(path).samples, GAP)]
+    soundfile.write(folder / "long.wav", np.concatenate(parts), SAMPLE_RATE)
+    soundfile.write(folder / "short.wav", decode(paths[0]).samples, SAMPLE_RATE)
+    return folder
+
+
+def _direct_texts(folder: Path, kind: str, samples: np.ndarray) -> list[str]:
+    """What the model writes for each VAD window, called straight through transformers, one window per call."""
+    import torch
+    import transformers
+
+    from transcriber.engines.windows import plan_windows
+
+    processor = transformers.AutoProcessor.from_pretrained(str(folder))
+    model_class = transformers.ParakeetForTDT if kind == "tdt" else transformers.ParakeetForCTC
+    model = model_class.from_pretrained(str(folder)).eval()
+    texts = []
+    for window in plan_windows(samples, WINDOW_SECONDS):
+        inputs = processor(samples[window.start : window.end], sampling_rate=SAMPLE_RATE, return_tensors="pt")
+        with torch.inference_mode():
+            output = model.generate(**inputs)
+        sequences = output.sequences if kind == "tdt" else output
+        texts.append(processor.batch_decode(sequences, skip_special_tokens=True)[0])
+    return texts
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+@pytest.mark.parametrize("kind", ["tdt", "ctc"])
+def test_parakeet_runs_through_the_pipeline(
+    kind: str, models: dict[str, Path], recordings: Path, tmp_path: Path
+) -> None:
+    result = run_cli("run", "--input", str(recordings), "--output", str(tmp_path), "--model", str(models[kind]),
+                     "--batch-size", "1", "--cleanup", "rules", "--language", "en")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    transcripts = load_transcripts(tmp_path)
+    assert set(transcripts) == {"long.wav", "short.wav"}
+    long = transcripts["long.wav"]
+    assert (long["engine"], long["language"], long["settings"]["compute_type"]) == (
+        "transformers:parakeet",
+        "en",
+        "float32",
+    )
+    samples = decode(recordings / "long.wav").samples
+    expected = _direct_texts(models[kind], kind, samples)
+    assert len(expected) >= 2, "the 45 s recording should span two 30 s windows"
+    assert _words(long["verbatim_text"]) == _words(" ".join(expected))
+    # Word times: inside the recording, in order, and each segment's text is its words.
+    words = [w for s in long["segments"] for w in s["words"]]
+    assert len(words) == len(_words(long["verbatim_text"]))
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts) and starts[0] >= 0 and words[-1]["end"] <= long["duration"] + 0.1
+    assert all(w["end"] >= w["start"] for w in words)
+    for segment in long["segments"]:
+        assert segment["text"] == "".join(w["text"] for w in segment["words"]).strip()
+        assert segment["start"] == segment["words"][0]["start"] and segment["end"] == segment["words"][-1]["end"]
+    assert len(long["segments"]) > len(expected), "windows are cut into sentences at pauses and sentence ends"
+    srt = (tmp_path / "long.srt").read_text()
+    assert srt.count(" --> ") >= len(long["segments"])  # the writer may cut a long segment into cues
+    assert (tmp_path / "long.txt").read_text().strip()
+
+
+def test_batched_windows_write_the_same_text(models: dict[str, Path], recordings: Path, tmp_path: Path) -> None:
+    """Padding two windows into one call (with the attention mask) changes nothing a reader sees."""
+    outputs = {}
+    for size in ("1", "4"):
+        out = tmp_path / size
+        result = run_cli("run", "--input", str(recordings / "long.wav"), "--output", str(out), "--model",
+                         str(models["ctc"]), "--batch-size", size, "--cleanup", "none")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        outputs[size] = load_transcripts(out)["long.wav"]
+    assert outputs["1"]["verbatim_text"] == outputs["4"]["verbatim_text"]
+    assert outputs["4"]["settings"]["batch_size"] == 4
+
+
+def test_speakers_split_at_word_times(models: dict[str, Path], recordings: Path, tmp_path: Path) -> None:
+    pytest.importorskip("resemblyzer", reason="the embedding diarizer needs resemblyzer (pip install -e '.[diarize]')")
+    result = run_cli("run", "--input", str(recordings / "long.wav"), "--output", str(tmp_path), "--model",
+                     str(models["tdt"]), "--speakers", "2", "--diarizer", "embedding", "--cleanup", "none")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = load_transcripts(tmp_path)["long.wav"]
+    assert {s["id"] for s in data["speakers"]} <= {"S1", "S2"}
+    for segment in data["segments"]:
+        assert segment["speaker"] and {w["speaker"] for w in segment["words"]} == {segment["speaker"]}
+
+
+def test_cohere_writes_a_segment_per_window(models: dict[str, Path], recordings: Path, tmp_path: Path) -> None:
+    """A generating decoder without token times: one segment per VAD window, with the window's times."""
+    import torch
+    import transformers
+
+    from transcriber.engines.windows import plan_windows
+
+    result = run_cli("run", "--input", str(recordings / "long.wav"), "--output", str(tmp_path), "--model",
+                     str(models["cohere"]), "--language", "en", "--batch-size", "2", "--cleanup", "rules")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = load_transcripts(tmp_path)["long.wav"]
+    assert (data["engine"], data["language"]) == ("transformers:cohere", "en")
+    samples = decode(recordings / "long.wav").samples
+    windows = plan_windows(samples, WINDOW_SECONDS)
+    processor = transformers.AutoProcessor.from_pretrained(str(models["cohere"]))
+    model = transformers.CohereAsrForConditionalGeneration.from_pretrained(str(models["cohere"])).eval()
+    expected = []
+    for window in windows:
+        inputs = processor(samples[window.start : window.end], language="en", sampling_rate=SAMPLE_RATE,
+                           return_tensors="pt")  # fmt: skip
+        inputs.pop("audio_chunk_index", None)
+        budget = int((window.end - window.start) / SAMPLE_RATE * 8) + 16
+        with torch.inference_mode():
+            output = model.generate(**inputs, max_new_tokens=budget, do_sample=False)
+        text = processor.batch_decode(output[:, inputs["decoder_input_ids"].shape[1] :], skip_special_tokens=True)[0]
+        expected.append((round(window.seconds[0], 2), round(window.seconds[1], 2), text.strip()))
+    got = [(round(s["start"], 2), round(s["end"], 2), s["text"]) for s in data["segments"]]
+    assert got == [e for e in expected if e[2]] and len(got) >= 2
+    assert all(not s["words"] for s in data["segments"])
+    assert (tmp_path / "long.srt").read_text().count(" --> ") >= len(got)
+
+
+def test_a_prompted_model_needs_a_language(tmp_path: Path, recordings: Path) -> None:
+    result = run_cli("run", "--input", str(recordings / "short.wav"), "--output", str(tmp_path), "--model",
+                     "cohere-transcribe")  # fmt: skip
+    assert result.returncode == EXIT_USAGE, result.stderr
+    assert "--language auto: cohere-transcribe is told the language in its prompt; give --language" in result.stderr
+
+
+def test_language_outside_the_models_list_is_a_usage_error(tmp_path: Path, recordings: Path) -> None:
+    result = run_cli("run", "--input", str(recordings / "short.wav"), "--output", str(tmp_path), "--model",
+                     "parakeet-tdt-0.6b-v2", "--language", "de")  # fmt: skip
+    assert result.returncode == EXIT_USAGE, result.stderr
+    assert "--language de: parakeet-tdt-0.6b-v2 does not transcribe it; use one of en" in result.stderr
+    assert not list(tmp_path.glob("*.txt"))
+
+
+def test_catalog_entries_are_complete() -> None:
+    from transcriber.engines.transformers_asr import MODEL_TYPES
+
+    families = {family for family, _ in MODEL_TYPES.values()}
+    for info in TRANSFORMERS_ASR_CATALOG.values():
+        assert info.family in families and info.licence and info.vram_gb > 0 and info.languages
+        assert all(re.fullmatch(r"[a-z]{2,3}", code) for code in info.languages)
+
+
+@pytest.mark.parametrize(
+    ("language", "free_gb", "speakers", "expected"),
+    [
+        ("en", None, False, "auto"),  # no GPU: Whisper on the CPU
+        ("auto", 24.0, False, "auto"),  # only Whisper names the spoken language
+        ("en", 24.0, False, "cohere-transcribe"),  # the lowest WER that fits
+        ("en", 6.0, False, "parakeet-tdt-0.6b-v2"),  # Cohere's 5.5 GB > 6.0 x 0.9; the next best English one
+        ("de", 6.0, False, "parakeet-tdt-0.6b-v3"),  # v2 is English only
+        ("bg", 24.0, False, "parakeet-tdt-0.6b-v3"),  # Cohere does not cover it
+        ("ta", 24.0, False, "auto"),  # no specialist covers it
+        ("de", 2.0, False, "auto"),  # 2.0 GB x 0.9 headroom < 2.0 GB
+        ("de", 3.0, False, "parakeet-tdt-0.6b-v3"),  # 2.7 GB usable
+        ("de", 3.0, True, "auto"),  # fits alone, not beside the diarizer's 1 GB
+        ("de", 4.0, True, "parakeet-tdt-0.6b-v3"),
+    ],
+)
+def test_auto_model_rule(language: str, free_gb: float | None, speakers: bool, expected: str) -> None:
+    from transcriber.model_choice import choose_model
+
+    choice = choose_model(language, free_gb, speakers)
+    assert choice.model == expected, choice.reason
+    assert choice.reason
+
+
+def test_models_lists_the_transformers_recognisers() -> None:
+    result = run_cli("models")
+    assert result.returncode == 0, result.stderr
+    for name, info in TRANSFORMERS_ASR_CATALOG.items():
+        row = rf"asr \(transformers\)\s+{re.escape(name)}\s+{info.params}\s+{info.vram_gb:.1f}"
+        assert re.search(row, result.stdout)

@@ -1,0 +1,123 @@
+"""Tiny random-weight speech recognisers of the real transformers classes, saved as model folders.
+
+Parakeet TDT and CTC: the real config classes (every size shrunk), the real model classes, and the real
+processor (`ParakeetFeatureExtractor` + `ParakeetTokenizer`) over a small SentencePiece-style Unigram
+vocabulary written here (letters, "▁"-words and sentence marks, a Metaspace pre-tokenizer and decoder, as
+the released tokenizer.json has), with `<blank>` (TDT) or `<pad>` (CTC) as the last id, as in the released
+checkpoints. So `transcriber run --model FOLDER` runs the real feature extraction, generate, token-time and
+decode path; only the words are nonsense.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+MEL_BINS = 16
+
+
+def _unigram(last: str):  # type: ignore[no-untyped-def]
+    """A Unigram tokenizer: <unk>, "▁", "▁a".."▁z", "a".."z", ". ? ,", and `last` (blank or pad) as the final id."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    pieces = ["<unk>", "▁", *(f"▁{c}" for c in string.ascii_lowercase), *string.ascii_lowercase, ".", "?", ","]
+    tokenizer = Tokenizer(models.Unigram([(p, -1.0 - 0.01 * i) for i, p in enumerate(pieces)], unk_id=0))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer.decoder = decoders.Metaspace()
+    return tokenizer, len(pieces)
+
+
+def _processor(last: str, decoder_type: str):  # type: ignore[no-untyped-def]
+    from transformers import ParakeetFeatureExtractor, ParakeetProcessor, ParakeetTokenizer
+
+    backend, size = _unigram(last)
+    tokens = {"unk_token": "<unk>", "pad_token": "<pad>" if last == "<pad>" else "<unk>"}
+    tokenizer = ParakeetTokenizer(tokenizer_object=backend, **tokens)
+    tokenizer.add_special_tokens({"additional_special_tokens": [last]})
+    assert tokenizer.convert_tokens_to_ids(last) == size, "the blank must be the last id, as in the released models"
+    extractor = ParakeetFeatureExtractor(feature_size=MEL_BINS)
+    return ParakeetProcessor(feature_extractor=extractor, tokenizer=tokenizer, decoder_type=decoder_type), size + 1
+
+
+def _encoder(initializer_range: float) -> dict[str, float]:
+    return {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64,
+            "subsampling_conv_channels": 8, "num_mel_bins": MEL_BINS,
+            "initializer_range": initializer_range}  # fmt: skip
+
+
+def build_parakeet_tdt(folder: Path) -> Path:
+    import torch
+    from transformers import GenerationConfig, ParakeetForTDT, ParakeetTDTConfig
+
+    processor, vocab_size = _processor("<blank>", "tdt")
+    processor.save_pretrained(folder)
+    config = ParakeetTDTConfig(
+        encoder_config=_encoder(0.02), vocab_size=vocab_size, decoder_hidden_size=32, num_decoder_layers=1,
+        blank_token_id=vocab_size - 1, pad_token_id=0, durations=[0, 1, 2, 3, 4],
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = ParakeetForTDT(config)
+    # Weights that write varied text instead of one token forever: the encoder's voice made louder in the
+    # joint network, and the duration logits kept below the token logits (5.x's greedy step takes the argmax
+    # over both; a trained model never ranks a duration first).
+    with torch.no_grad():
+        model.encoder_projector.weight *= 5
+        model.joint.head.bias[vocab_size:] -= 50
+    model.save_pretrained(folder)
+    # The prediction network starts from the blank, and finished rows of a batch are padded with it.
+    blank = vocab_size - 1
+    GenerationConfig(decoder_start_token_id=blank, pad_token_id=blank).save_pretrained(folder)
+    return folder
+
+
+def build_parakeet_ctc(folder: Path) -> Path:
+    import torch
+    from transformers import ParakeetCTCConfig, ParakeetForCTC
+
+    processor, vocab_size = _processor("<pad>", "ctc")
+    processor.save_pretrained(folder)
+    # A wide initialisation, so the encoder's frames differ enough for CTC to write varied words.
+    config = ParakeetCTCConfig(encoder_config=_encoder(0.5), vocab_size=vocab_size, pad_token_id=vocab_size - 1)
+    torch.manual_seed(0)
+    model = ParakeetForCTC(config)
+    model.save_pretrained(folder)
+    return folder
+
+
+#: Cohere Transcribe's prompt tokens (`CohereAsrProcessor.get_decoder_prompt_ids`) and its language tokens.
+_COHERE_SPECIALS = ["<|startofcontext|>", "<|startoftranscript|>", "<|emo:undefined|>", "<|pnc|>", "<|nopnc|>",
+                    "<|noitn|>", "<|notimestamp|>", "<|nodiarize|>", "<|en|>", "<|de|>", "<|fr|>"]  # fmt: skip
+
+
+def build_cohere_asr(folder: Path) -> Path:
+    """Cohere Transcribe: a Parakeet encoder and a small transformer decoder; <pad>, </s>, <s> at ids 2, 3, 4 as in
+    the released config, and the prompt's special tokens after the letters."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import (
+        CohereAsrConfig,
+        CohereAsrFeatureExtractor,
+        CohereAsrForConditionalGeneration,
+        CohereAsrProcessor,
+        GenerationConfig,
+        PreTrainedTokenizerFast,
+    )
+
+    pieces = ["<unk>", "<|nospeech|>", "<pad>", "</s>", "<s>", "▁", *(f"▁{c}" for c in string.ascii_lowercase),
+              *string.ascii_lowercase, ".", "?", ","]  # fmt: skip
+    backend = Tokenizer(models.Unigram([(p, -1.0 - 0.01 * i) for i, p in enumerate(pieces)], unk_id=0))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    backend.decoder = decoders.Metaspace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", pad_token="<pad>",
+                                        eos_token="</s>", bos_token="<s>")  # fmt: skip
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|nospeech|>", *_COHERE_SPECIALS]})
+    extractor = CohereAsrFeatureExtractor(feature_size=MEL_BINS)
+    CohereAsrProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(folder)
+    config = CohereAsrConfig(
+        encoder_config=_encoder(0.5), vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    CohereAsrForConditionalGeneration(config).save_pretrained(folder)
+    GenerationConfig(bos_token_id=4, eos_token_id=3, pad_token_id=2, decoder_start_token_id=4).save_pretrained(folder)
+    return folder

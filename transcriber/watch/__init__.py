@@ -1,0 +1,1 @@
+"""`transcriber watch`: a folder that transcribes itself (settle, events, status, the loop)."""

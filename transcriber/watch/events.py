@@ -1,0 +1,90 @@
+"""What may have changed under the input folder: inotify through `watchfiles`, or polling for network shares.
+
+Each `Tick` names the paths to look at again; `rescan` asks for a look at everything (at the start, after
+a folder moved in, after the input folder came back). A deleted input folder is reported once and waited
+for; the watcher then starts over on the new folder. Inside a container a deleted folder stays mounted as
+an empty husk (no links left), which counts as gone too.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transcriber.discovery import AUDIO_EXTENSIONS
+from transcriber.errors import display
+
+#: How often the loop wakes without changes, to hand over settled files and write its heartbeat.
+TICK_S = 0.5
+
+
+@dataclass
+class Tick:
+    paths: set[Path] = field(default_factory=set)
+    rescan: bool = False
+    #: The input folder is gone and being waited for (the loop still ticks, so its heartbeat stays fresh).
+    gone: bool = False
+
+
+def folder_present(root: Path) -> bool:
+    """True while `root` is a folder that still has a name (a deleted one that is still mounted has none)."""
+    try:
+        info = os.stat(root)
+    except OSError:
+        return False
+    return os.path.isdir(root) and info.st_nlink > 0
+
+
+class FolderEvents:
+    """The change feed for one input folder, skipping the output folder, hidden names and non-recordings."""
+
+    def __init__(self, root: Path, output: Path, poll: float | None, note: Callable[[str], None]) -> None:
+        self.root, self.poll, self.note = root, poll, note
+        self.output = output.resolve()
+
+    def wanted(self, path: Path) -> bool:
+        """A recording's name, outside the output folder, with no hidden part below the input folder."""
+        try:
+            parts = path.relative_to(self.root).parts
+        except ValueError:
+            return False
+        if any(part.startswith(".") for part in parts) or path.suffix.lower() not in AUDIO_EXTENSIONS:
+            return False
+        return not path.resolve().is_relative_to(self.output)
+
+    def ticks(self) -> Iterator[Tick]:
+        """Forever: a rescan first, then the changes of each tick; around a deleted input folder, a wait."""
+        while True:
+            if not folder_present(self.root):
+                yield from self._wait_for_folder()
+            yield Tick(rescan=True)
+            yield from self._watch()
+
+    def _watch(self) -> Iterator[Tick]:
+        """Changes until the input folder goes away (then returns, to wait for it)."""
+        from watchfiles import watch
+
+        changes = watch(
+            self.root, watch_filter=None, debounce=int(TICK_S * 1000), step=50, rust_timeout=int(TICK_S * 1000),
+            yield_on_timeout=True, force_polling=self.poll is not None,
+            poll_delay_ms=int((self.poll or 1) * 1000), ignore_permission_denied=True,
+        )  # fmt: skip
+        try:
+            for found in changes:
+                if not folder_present(self.root):
+                    return
+                paths = {Path(raw) for _, raw in found}
+                moved_in = any(p.is_dir() and not p.resolve().is_relative_to(self.output) for p in paths)
+                yield Tick({p for p in paths if self.wanted(p)}, rescan=moved_in)
+        finally:
+            changes.close()
+
+    def _wait_for_folder(self) -> Iterator[Tick]:
+        self.note(f"input folder {display(self.root)} is gone; waiting for it to come back")
+        while not folder_present(self.root):
+            yield Tick(gone=True)
+            time.sleep(TICK_S)
+        self.note(f"input folder {display(self.root)} is back; looking at it again")
