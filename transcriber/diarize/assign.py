@@ -48,7 +48,7 @@ def _split(segment: Segment, turns: Sequence[Turn]) -> list[Segment]:
     for word in segment.words:
         covered = overlaps(turns, word.start, word.end)
         word.speaker = covered[0][0] if covered else speaker_at(turns, word.start, word.end)
-        word.overlap = len(covered) > 1 and covered[1][1] >= OVERLAP_SHARE * max(word.end - word.start, 1e-3)
+        word.overlap = bool(len(covered) > 1 and covered[1][1] >= OVERLAP_SHARE * max(word.end - word.start, 1e-3))
     runs: list[list] = []
     for word in segment.words:
         if runs and runs[-1][-1].speaker == word.speaker:

@@ -120,5 +120,5 @@ def _turns(frames: np.ndarray, step: float, first: float, duration: float) -> li
                 merged[-1][1] = end
             else:
                 merged.append([max(start, 0.0), end])
-        turns += [Turn(s, e, f"spk{speaker}") for s, e in merged if e - s >= MIN_TURN_SECONDS]
+        turns += [Turn(float(s), float(e), f"spk{speaker}") for s, e in merged if e - s >= MIN_TURN_SECONDS]
     return sorted(turns)
