@@ -35,6 +35,12 @@ def _user_errors() -> Iterator[None]:
         raise Exit(f"error: {exc}", code=exc.exit_code or EXIT_USAGE) from None
 
 
+def _cache() -> Path:
+    """The model cache every task uses (TRANSCRIBER_MODEL_CACHE): `invoke models` fills it, the container
+    mounts it, and a --local run reads it as its HF_HOME."""
+    return model_cache(PATHS.config())
+
+
 def _here_or_in_image(local: bool, here: Callable[[], int], image: Callable[[], int]) -> None:
     """Run on this machine (--local, or inside our container) or in the image; exit with the run's code."""
     with _user_errors():
@@ -64,9 +70,11 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
             print("image:", actions.build(PATHS, found.kind))
         if not no_models:
             cache = model_cache(config)
-            for model in (default_model(config, found.kind), *([diarizer] if diarizer in DIARIZERS else [])):
-                where = cache if ready_offline(model, cache) else download_model(cache, model)
-                print(f"model {model}: {where}")
+            asr = actions.setup_model(PATHS, found, cache)
+            print(f"model {asr}: {cache} (recorded in {PATHS.env_dir / 'local.env'})")
+            if diarizer in DIARIZERS:
+                where = cache if ready_offline(diarizer, cache) else download_model(cache, diarizer)
+                print(f"model {diarizer}: {where}")
             if found.kind != "cpu" and not no_build:  # once per new image or GPU: the result is cached
                 actions.selftest_in_container(PATHS)
     print("ready: invoke transcribe --input DIR")
@@ -76,13 +84,15 @@ def setup(c: Context, gpu: str = "auto", no_build: bool = False, no_models: bool
     help={
         "input": "folder of recordings (or one file)",
         "output": "folder for transcripts (default: <input>-transcripts beside it)",
-        "backend": "pipeline (Whisper, then cleanup) or multimodal (one audio LLM, --model voxtral-mini-3b ...)",
+        "backend": "pipeline (Whisper, then cleanup), multimodal (one audio LLM, --model voxtral-mini-3b ...) or "
+        "seamless (SeamlessM4T v2, which can also translate: --extra '--translate-to de')",
         "model": "ASR model name, repo id or folder (default: env/ per GPU)",
         "formats": "comma-separated: txt,md,srt,vtt,json",
         "local": "run on this machine without Docker",
         "extra": "more `transcriber run` flags, quoted: --extra '--language de --cleanup none'",
         "ray_address": "HOST:PORT of a Ray head: run as the driver of that cluster (from a host with a Ray node)",
         "token_file": "with --ray-address: the cluster's token file (default: env/ray-auth-token)",
+        "wait": "if a run left by a killed invoke still writes to --output, let it finish first (default: stop it)",
     }
 )
 def transcribe(
@@ -96,6 +106,7 @@ def transcribe(
     extra: str = "",
     ray_address: str | None = None,
     token_file: str | None = None,
+    wait: bool = False,
 ) -> None:
     """Transcribe a folder in the container (GPU passed in), or on this machine with --local."""
     if not input:
@@ -107,10 +118,14 @@ def transcribe(
     def in_image() -> int:
         if ray_address:
             return actions.transcribe_on_cluster(PATHS, source, target, flags, ray_address, token)
-        return actions.transcribe_in_container(PATHS, source, target, flags)
+        return actions.transcribe_in_container(PATHS, source, target, flags, wait=wait)
 
-    here = [*flags, "--cluster", "ray", "--ray-address", ray_address] if ray_address else flags
-    _here_or_in_image(local, lambda: actions.transcribe_local(source, target, here), in_image)
+    def here() -> int:
+        chosen = actions.with_model(flags, PATHS.config(), PATHS.kind())
+        cluster = ["--cluster", "ray", "--ray-address", ray_address] if ray_address else []
+        return actions.transcribe_local(source, target, [*chosen, *cluster], _cache())
+
+    _here_or_in_image(local, here, in_image)
 
 
 @task(
@@ -175,7 +190,8 @@ def watch(
 @task(
     help={
         "input": "folder of recordings with <stem>.ref.txt and <stem>.clean.txt references",
-        "configs": "a .json/.toml file, or ';'-separated items: a model name or key=value,key=value",
+        "configs": "a .json/.toml file, or ';'-separated items: a model name or key=value,key=value "
+        "(default: the model setup recorded)",
         "output": "folder for report.md, results.json, chart.png (default: <input>-bench beside it)",
         "local": "run on this machine without Docker",
     }
@@ -183,7 +199,7 @@ def watch(
 def bench(
     c: Context,
     input: str | None = None,
-    configs: str = "large-v3-turbo",
+    configs: str | None = None,
     output: str | None = None,
     local: bool = False,
 ) -> None:
@@ -191,10 +207,10 @@ def bench(
     if not input:
         raise Exit("error: --input is required: invoke bench --input FOLDER", code=EXIT_USAGE)
     with _user_errors():
-        source, target, spec = actions.bench_args(input, output, configs)
+        source, target, spec = actions.bench_args(input, output, configs or default_model(PATHS.config(), PATHS.kind()))
     _here_or_in_image(
         local,
-        lambda: actions.bench_local(source, target, spec),
+        lambda: actions.bench_local(source, target, spec, _cache()),
         lambda: actions.bench_in_container(PATHS, source, target, spec),
     )
 
@@ -230,7 +246,7 @@ def models(c: Context, download: str | None = None, import_: str | None = None, 
         if import_:
             print(import_model(cache, import_, name))
             return
-    c.run(f"{sys.executable} -m transcriber models", env={"HF_HOME": str(cache)})
+    c.run(f"{sys.executable} -m transcriber models", env={"HF_HOME": str(cache), "TRANSCRIBER_MODEL_CACHE": str(cache)})
 
 
 _RAY_HELP = {
@@ -283,8 +299,9 @@ def cluster_head(
     num_gpus: str | None = None,
     token_file: str | None = None,
 ) -> None:
-    """Start a Ray head node in the image (detached), with the GPU, model cache and user a run gets, and
-    token authentication (the token file is made unless it exists)."""
+    """Start a Ray head node in the image (detached), with token authentication.
+
+    The node gets the GPU, model cache and user a run gets; the token file is made unless it exists."""
     node = _ray_node(None, node_ip, port, ports_from, worker_ports, num_cpus, num_gpus, token_file)
     with _user_errors():
         spec = actions.start_ray_node(PATHS, node)

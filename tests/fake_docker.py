@@ -104,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             described = {"Id": CONTAINER_ID, "Name": "/fake", "Config": {"Tty": False}, "State": {}}
             self._reply(200, described | self.fake.listed)
         elif path == f"{container}/logs":
-            self._stream_logs()
+            self._stream_logs(stdout="stdout=1" in self.path or "stdout=true" in self.path.lower())
         elif path == f"{container}/wait":
             self._reply(200, {"StatusCode": self.fake.exit_code})
         elif path == f"{container}/stop":
@@ -121,12 +121,13 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(404, {"message": f"fake engine does not answer {self.command} {path}"})
 
-    def _stream_logs(self) -> None:
+    def _stream_logs(self, stdout: bool) -> None:
+        """The log lines on the container's stdout; its stderr stream stays empty."""
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.docker.raw-stream")
         self.send_header("Connection", "close")
         self.end_headers()
-        for line in self.fake.log_lines:
+        for line in self.fake.log_lines if stdout else []:
             data = line.encode()
             self.wfile.write(struct.pack(">BxxxL", 1, len(data)) + data)
         self.wfile.flush()

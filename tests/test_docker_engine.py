@@ -10,12 +10,14 @@ reach), tagged transcriber-test:cpu so a user's own images stay untouched.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -122,8 +124,39 @@ def test_transcribe_in_the_container_for_real(host: dict[str, str], tmp_path: Pa
     before = {p: p.stat().st_mtime_ns for p in target.rglob("*.txt")}
     again = _invoke("transcribe", "--input", str(source), "--formats", "txt,json", "--extra", "--language en", env=host)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "3 skipped" in again.stdout
+    assert "3 skipped" in again.stderr, "the container's stderr (the summary) is invoke's stderr"
     assert {p: p.stat().st_mtime_ns for p in target.rglob("*.txt")} == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ("--speakers 2", "error: --speakers needs torch, which this image was built without: rebuild the image with "
+         "torch: invoke build, without TORCH_VERSION=none in TRANSCRIBER_BUILD_ARGS; or run with --speakers off"),
+        ("--cleanup llm", "error: --cleanup llm needs torch, which this image was built "
+         "without: rebuild the image with torch: invoke build, without TORCH_VERSION=none in TRANSCRIBER_BUILD_ARGS"),
+    ],
+)  # fmt: skip
+def test_what_the_torchless_image_cannot_do_is_refused_before_any_file(
+    host: dict[str, str], tmp_path: Path, extra: str, says: str
+) -> None:
+    """The CI image has no torch: speakers and the LLM cleanup are refused up front with the rebuild to do
+    (pip is no fix in an image), and the refused run leaves no folder behind."""
+    target = tmp_path / "out"
+    result = _invoke("transcribe", "--input", str(RECORDINGS), "--output", str(target), "--extra", extra, env=host)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert says in result.stderr.splitlines(), result.stderr
+    assert "Traceback" not in result.stderr and "pip install" not in result.stderr
+    assert not target.exists()
+
+
+def test_cleanup_auto_offers_no_llm_the_image_cannot_run(host: dict[str, str], tmp_path: Path) -> None:
+    result = _invoke("transcribe", "--input", str(RECORDINGS / "meeting.flac"), "--output", str(tmp_path / "out"),
+                     "--formats", "txt", env=host)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    banner = next(line for line in result.stderr.splitlines() if "--cleanup auto chose" in line)
+    assert banner.endswith("chose rules: the LLM stage is not installed (rebuild the image with torch: invoke build, "
+                           "without TORCH_VERSION=none in TRANSCRIBER_BUILD_ARGS)"), banner  # fmt: skip
 
 
 def test_one_file_writes_beside_its_folder(host: dict[str, str], tmp_path: Path) -> None:
@@ -134,16 +167,28 @@ def test_one_file_writes_beside_its_folder(host: dict[str, str], tmp_path: Path)
     assert not any("transcripts" in p.name for p in source.iterdir())
 
 
-def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
-    source = tmp_path / "many"
-    _distinct_copies(RECORDINGS / "meeting.flac", source, 30)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "transcribe", "--input", str(source)],
+def _start_invoke(host: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
         cwd=ROOT, env=host, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # A runner started in the background (`cmd &`) ignores SIGINT, and children inherit that: give
         # invoke the terminal's default, as a user at a shell has it.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
+
+
+def _runs_of(client, target: Path) -> list:  # type: ignore[no-untyped-def]
+    """Run containers of ours for `target`, found by the label the product sets (running or not)."""
+    return client.containers.list(all=True, filters={"label": f"transcriber.run.output={target}"}, ignore_removed=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_run_request_on_the_engine_and_stop_signals(host: dict[str, str], tmp_path: Path, client, signum: int) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C, `kill` and a closed terminal of invoke stop the container: the transcriber in it gets SIGTERM
+    and writes its summary (shown by invoke), the container is removed, and invoke exits 130."""
+    source = tmp_path / "many"
+    _distinct_copies(RECORDINGS / "meeting.flac", source, 30)
+    process = _start_invoke(host, "transcribe", "--input", str(source))
     container = _wait_for_container(client, source)
     info = client.api.inspect_container(container.id)
     host_config = info["HostConfig"]
@@ -154,11 +199,80 @@ def test_run_request_on_the_engine_and_ctrl_c(host: dict[str, str], tmp_path: Pa
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     assert mounts["/data/in"]["Source"] == str(source) and mounts["/data/in"]["RW"] is False
     assert mounts["/data/out"]["RW"] is True
-    process.send_signal(signal.SIGINT)
+    target = tmp_path / "many-transcripts"
+    assert info["Config"]["Labels"]["transcriber.run.output"] == str(target)
+    assert container.name.startswith(f"{IMAGE}-run-many-transcripts-")
+    _wait_for_files(target, process)
+    process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stdout + stderr
     assert "stopping the container" in stderr
+    assert re.search(r"interrupted: \d+ done", stdout + stderr), stdout + stderr
+    assert "Traceback" not in stderr
+    assert not _runs_of(client, target)
+    assert 0 < len(list(target.glob("meeting-??.txt"))) < 30
+
+
+def _wait_for_files(target: Path, process: subprocess.Popen[str], timeout: float = 240) -> None:
+    """Until the run has finished a file (so its summary has something to count)."""
+    deadline = time.monotonic() + timeout
+    while not list(target.glob("*.txt")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+
+
+def test_a_killed_invokes_run_is_found_by_label_and_stopped(host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    """While its invoke lives, a second run on the same output is refused, naming the container and the
+    invoke; after a `kill -9` of that invoke the container runs on, and the next run says so, stops and
+    removes it, and finishes the batch."""
+    source = tmp_path / "many"
+    _distinct_copies(RECORDINGS / "meeting.flac", source, 30)
+    target = tmp_path / "many-transcripts"
+    first = _start_invoke(host, "transcribe", "--input", str(source), "--formats", "txt")
+    container = _wait_for_container(client, source)
+    second = _invoke("transcribe", "--input", str(source), "--formats", "txt", env=host)
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert second.stderr.strip() == (
+        f"error: another transcriber run (container {container.name}, started by invoke pid {first.pid} on "
+        f"{socket.gethostname()}) is writing to {target}; wait for it to finish (--wait) or choose another --output"
+    )
+    first.kill()
+    first.communicate(timeout=60)
+    container.reload()
+    assert container.status == "running", "a SIGKILL cannot be caught: the container is left running"
+    third = _invoke("transcribe", "--input", str(source), "--formats", "txt", env=host)
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
+    assert f"container {container.name}, whose invoke (pid {first.pid}) is gone; stopping and removing it" in (
+        third.stderr
+    )
     assert not client.containers.list(all=True, filters={"id": container.id})
+    assert not _runs_of(client, target)
+    assert len(list(target.glob("meeting-??.txt"))) == 30
+
+
+def test_a_local_run_holding_the_output_is_named_to_the_container(host: dict[str, str], tmp_path: Path) -> None:
+    """No container is there to find by label, so the run's own lock refuses the container run, naming the
+    host process that holds it (not a pid that means something only inside a container)."""
+    source = tmp_path / "many"
+    _distinct_copies(RECORDINGS / "meeting.flac", source, 30)
+    target = tmp_path / "out"
+    local = _start_invoke(host, "transcribe", "--local", "--input", str(source), "--output", str(target),
+                          "--model", "tiny.en", "--formats", "txt")  # fmt: skip
+    try:
+        _wait_for_files(target, local)
+        blocked = _invoke("transcribe", "--input", str(source), "--output", str(target), env=host)
+        assert blocked.returncode == 2, blocked.stdout + blocked.stderr
+        holder = re.search(r"another transcriber run \(pid (\d+) on (\S+)\) is writing to", blocked.stderr)
+        assert holder is not None, blocked.stderr
+        assert holder.group(2) == socket.gethostname()
+        assert Path(f"/proc/{holder.group(1)}/cmdline").read_bytes().split(b"\0")[1:4] == [
+            b"-m",
+            b"transcriber",
+            b"run",
+        ]
+    finally:
+        local.send_signal(signal.SIGINT)
+        local.communicate(timeout=120)
+    assert local.returncode == 130
 
 
 def _distinct_copies(recording: Path, folder: Path, count: int) -> None:
@@ -194,7 +308,7 @@ def _wait_for_container(client, source: Path, timeout: float = 120):  # type: ig
 def test_doctor_passes_after_setup_on_a_cpu_host(host: dict[str, str]) -> None:
     result = _invoke("doctor", env=host)
     lines = result.stdout.splitlines()
-    for check in ("Docker engine: reachable", "image: transcriber-test:cpu is current", "GPU: CPU",
+    for check in ("Docker engine: reachable", f"image: {IMAGE}:cpu is current", "GPU: CPU",
                   "models: tiny.en is cached"):  # fmt: skip
         assert any(line.startswith("PASS") and check in line for line in lines), result.stdout
 
@@ -207,6 +321,11 @@ def test_shell_runs_with_the_run_request(host: dict[str, str]) -> None:
     uid, gid, home, *rest = result.stdout.splitlines()
     assert (uid, gid, home) == (str(os.getuid()), str(os.getgid()), "/tmp")
     assert "run" in "\n".join(rest)
+    # Without a terminal (a pipe, CI): standard input reaches the command, and a shell reads its commands.
+    for args, piped in ((["shell", "-c", "cat"], "through the pipe\n"), (["shell"], "echo through the pipe\n")):
+        fed = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=host, input=piped,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert (fed.returncode, fed.stdout) == (0, "through the pipe\n"), fed.stderr
 
 
 def test_bench_in_the_container(host: dict[str, str], tmp_path: Path) -> None:
@@ -263,13 +382,18 @@ def test_rocm_image_transcribes_on_the_cpu(rocm_host: dict[str, str], tmp_path: 
     assert "Berlin" in (out / "meeting.txt").read_text()
 
 
-def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
-    """`devcontainer up` on the real engine; the GPU device flags are dropped, as this machine has none."""
+def _devcontainer_cli() -> str:
     if shutil.which("devcontainer") is None:
         reason = "the devcontainer CLI is missing: npm install -g @devcontainers/cli"
         if os.environ.get("TRANSCRIBER_REQUIRE_DOCKER") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
+    return "devcontainer"
+
+
+def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    """`devcontainer up` on the real engine; the GPU device flags are dropped, as this machine has none."""
+    _devcontainer_cli()
     workspace = tmp_path / "ws"
     ignore = shutil.ignore_patterns(".git", ".venv*", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
     shutil.copytree(ROOT, workspace, ignore=ignore)
@@ -279,13 +403,13 @@ def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str],
     config_path = workspace / ".devcontainer" / "devcontainer.json"
     config = json.loads(config_path.read_text())
     config["runArgs"] = [arg for arg in config["runArgs"] if not arg.startswith("--device")]
-    config["build"]["args"] = {"CT2_SOURCE": "pypi"}
     config_path.write_text(json.dumps(config))
     home = tmp_path / "home"
     cache = home / ".cache" / "transcriber" / "huggingface"
     cache.mkdir(parents=True)
     cache.chmod(0o777)
-    env = {**os.environ, "HOME": str(home), "TRANSCRIBER_RENDER_GID": str(os.getgid())}
+    # The build argument comes from the environment (${localEnv:CT2_SOURCE}), as a user passes it.
+    env = {**os.environ, "HOME": str(home), "TRANSCRIBER_RENDER_GID": str(os.getgid()), "CT2_SOURCE": "pypi"}
     devcontainer = ["devcontainer", "--workspace-folder", str(workspace)]
     up = subprocess.run(
         [devcontainer[0], "up", *devcontainer[1:]], env=env, capture_output=True, text=True, timeout=3600
@@ -315,6 +439,52 @@ def test_devcontainer_starts_with_the_cache_at_models(rocm_host: dict[str, str],
         client.api.remove_container(container_id, force=True)
         for tag in {image, image.removesuffix("-uid")}:  # the CLI's per-workspace tags; layers stay shared
             client.api.remove_image(tag, noprune=True)
+
+
+def test_cpu_devcontainer_starts_without_a_gpu(host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    """`.devcontainer/cpu` as it is (no device flags to strip: a Mac, NVIDIA or CPU-only machine has no
+    /dev/kfd), its build arguments from the environment (TORCH_VERSION=none, as CI cannot reach PyTorch's
+    index), on the real engine: the workspace and the model cache are writable by the container user, and
+    `invoke transcribe` inside runs on the CPU with a model the cache got from `invoke models --import`."""
+    cli = _devcontainer_cli()
+    workspace = tmp_path / "ws"
+    ignore = shutil.ignore_patterns(".git", ".venv*", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
+    shutil.copytree(ROOT, workspace, ignore=ignore)
+    home = tmp_path / "home"
+    # The CLI maps a non-root caller's uid onto the container user; CI runs as root, owning the checkout, so
+    # the container user is root too (TRANSCRIBER_DEV_USER), not the image's uid 10001.
+    dev_user = "root" if os.getuid() == 0 else "transcriber"
+    env = {**os.environ, "HOME": str(home), "TORCH_VERSION": "none", "TRANSCRIBER_DEV_USER": dev_user}
+    where = ["--workspace-folder", str(workspace), "--config", str(workspace / ".devcontainer/cpu/devcontainer.json")]
+    up = subprocess.run([cli, "up", *where], env=env, capture_output=True, text=True, timeout=3600)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    container_id = json.loads(up.stdout.strip().splitlines()[-1])["containerId"]
+
+    def inside(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([cli, "exec", *where, "bash", "-c", command], env=env, capture_output=True, text=True,
+                              timeout=600)  # fmt: skip
+
+    try:
+        host_config = client.api.inspect_container(container_id)["HostConfig"]
+        assert not host_config["Devices"] and not host_config["GroupAdd"]
+        assert host_config["IpcMode"] == "private" and host_config["ShmSize"] == 8 * 2**30
+        ran = inside(
+            "touch /workspaces/ws/.writable && invoke models --import tiny.en >/dev/null && "
+            "invoke transcribe --input examples/recordings/meeting.flac --output /tmp/out --model tiny.en "
+            "--formats txt && cat /tmp/out/meeting.txt"
+        )
+        assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+        assert "Berlin" in ran.stdout
+        assert (workspace / ".writable").is_file()
+        assert any((home / ".cache/transcriber/huggingface/hub").iterdir())
+    finally:
+        import docker.errors
+
+        image = client.api.inspect_container(container_id)["Config"]["Image"]
+        client.api.remove_container(container_id, force=True)
+        for tag in {image, image.removesuffix("-uid")}:  # the CLI's per-workspace tags; layers stay shared
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                client.api.remove_image(tag, noprune=True)
 
 
 def test_failed_build_is_one_line_and_leaves_no_container(rocm_host: dict[str, str], client) -> None:  # type: ignore[no-untyped-def]
@@ -404,7 +574,7 @@ def _transcribe_on_the_cluster(host: dict[str, str], tmp_path: Path, address: st
     assert plain.returncode == 0, plain.stdout + plain.stderr
     ran = _invoke(*args, "--output", str(tmp_path / "cluster"), "--ray-address", address, env=host)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    assert re.search(rf"worker 1 \(node {re.escape(node)}, pid \d+\): 3 files", ran.stdout), ran.stdout[-3000:]
+    assert re.search(rf"worker 1 \(node {re.escape(node)}, pid \d+\): 3 files", ran.stderr), ran.stderr[-3000:]
 
     def texts(folder: Path) -> dict[str, str]:
         return {
@@ -416,6 +586,25 @@ def _transcribe_on_the_cluster(host: dict[str, str], tmp_path: Path, address: st
     assert all(p.stat().st_uid == os.getuid() for p in (tmp_path / "cluster").rglob("*"))
 
 
+#: The default route's gateway, as a container on the default bridge sees it in /proc/net/route.
+_GATEWAY = """
+import socket, struct
+for line in open("/proc/net/route").read().splitlines()[1:]:
+    fields = line.split()
+    if fields[1] == "00000000":
+        print(socket.inet_ntoa(struct.pack("<L", int(fields[2], 16))))
+"""
+
+
+def _bridge_gateway(client) -> str:  # type: ignore[no-untyped-def]
+    """This host's address on Docker's default bridge: the gateway a container there routes through. Read
+    from inside a container, since engines differ in what they report (docker.io 20.10 leaves `Gateway` out
+    of the bridge network's IPAM config)."""
+    seen = client.containers.run(f"{IMAGE}:cpu", ["-c", _GATEWAY], entrypoint="python3", network_mode="bridge",
+                                 name=f"{IMAGE}-gateway-probe", remove=True)  # fmt: skip
+    return seen.decode().strip()
+
+
 def test_ray_head_and_worker_form_a_cluster_on_fixed_ports(host: dict[str, str], client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A head (no CPU slots) and a worker (one) on this one engine, on different port blocks (ports far
     from Ray's defaults, so a Ray of another test on this host cannot collide), with token authentication;
@@ -424,7 +613,7 @@ def test_ray_head_and_worker_form_a_cluster_on_fixed_ports(host: dict[str, str],
     the token; a client with another token is refused; and the image as a driver transcribes on the cluster."""
     from transcriber.host.raynode import RayPorts
 
-    gateway = client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    gateway = _bridge_gateway(client)
     nodes = {"transcriber-ray-head-16380": RayPorts(16380, gcs=16379),
              "transcriber-ray-worker-16480": RayPorts(16480)}  # fmt: skip
     token = Path(host["TRANSCRIBER_ENV_DIR"]) / "ray-auth-token"

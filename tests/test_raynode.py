@@ -103,7 +103,8 @@ def test_worker_joins_the_head(tmp_path: Path) -> None:
 
 
 def test_a_batch_keeps_no_network(engine: FakeEngine, tmp_path: Path) -> None:
-    """The fields a Ray node adds leave a run's request as it was: no network, no name, no entrypoint."""
+    """The fields a Ray node adds leave a run's request as it was: no network, no entrypoint, and only the
+    run's own labels (its output and owner), never the Ray node's, which `cluster-stop` acts on."""
     host = _host(tmp_path, TRANSCRIBER_GPU="cpu")
     engine.images["transcriber:cpu"] = {}
     source = tmp_path / "in"
@@ -112,7 +113,8 @@ def test_a_batch_keeps_no_network(engine: FakeEngine, tmp_path: Path) -> None:
     assert transcribe_in_container(host, source, tmp_path / "out", [], connect=lambda: client) == 0
     create = engine.call("POST", "/containers/create")
     assert create.body["HostConfig"]["NetworkMode"] == "none"
-    assert not create.body["HostConfig"].get("RestartPolicy") and not create.body.get("Labels")
+    assert set(create.body["Labels"]) == {"transcriber.run.output", "transcriber.run.owner"}
+    assert create.body["Labels"]["transcriber.run.output"] == str(tmp_path / "out")
     assert not create.body.get("Entrypoint")
 
 

@@ -209,6 +209,32 @@ def ready_offline(name: str, hf_home: Path | None = None) -> bool:
     return isinstance(found, str)
 
 
+def best_cached_asr(hf_home: Path | None = None, bundled: bool = False) -> str | None:
+    """The catalog Whisper model with the most weights (the most accurate) that loads offline from the cache
+    under `hf_home` (default: this process's), or with `bundled` from an installed package too; None if none
+    does. What a machine without the Hub can use."""
+    usable = [
+        info for info in CATALOG.values()
+        if ready_offline(info.name, hf_home) or (bundled and bundled_copy(info) is not None)
+    ]  # fmt: skip
+    return max(usable, key=lambda info: info.disk_gb).name if usable else None
+
+
+def resolve_auto_model(device: str, note: Callable[[str], None]) -> tuple[str, Path]:
+    """`--model auto`: the device class's choice (AUTO_MODEL); where that cannot be had (offline and not
+    cached, or the Hub unreachable), the best model at hand, said so, instead of a run that cannot start."""
+    wanted = AUTO_MODEL[device]
+    try:
+        return resolve_model(wanted)
+    except ModelNotFoundError:
+        found = best_cached_asr(bundled=True)
+        if found is None:
+            raise
+        note(f"--model auto: {wanted} is not in the model cache and cannot be downloaded; using {found}, the best "
+             f"model at hand (invoke models --download {wanted} fetches it)")  # fmt: skip
+        return resolve_model(found)
+
+
 def fetch_model(
     name: str, repo: str, bundled: Path | None = None, download: bool = True, patterns: tuple[str, ...] | None = None
 ) -> Path:
@@ -334,5 +360,7 @@ def render_catalog() -> str:
         "(languages and licences: docs/engines.md), cleanup-llm: "
         "--cleanup-model, audio-llm: --backend multimodal --model, seamless: --backend seamless --model"
     )
-    lines.append(f"cache: {os.environ.get('HF_HOME', '~/.cache/huggingface')} (set HF_HOME to move it)")
+    # `invoke models` passes its cache as both: there TRANSCRIBER_MODEL_CACHE is the setting that moves it.
+    setting = "TRANSCRIBER_MODEL_CACHE" if os.environ.get("TRANSCRIBER_MODEL_CACHE") else "HF_HOME"
+    lines.append(f"cache: {os.environ.get('HF_HOME', '~/.cache/huggingface')} (set {setting} to move it)")
     return "\n".join(lines)

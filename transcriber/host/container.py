@@ -1,7 +1,8 @@
 """The container request for `transcriber run`, and running it through the docker SDK.
 
-`build_spec` is pure (host facts in, request out), so the tests can check every field; `run_container`
-streams the logs, stops and removes the container on Ctrl-C, and returns the container's exit code.
+`ContainerSpec` is pure (host facts in, request out), so the tests can check every field; `run_container`
+streams the logs, stops and removes the container on Ctrl-C, SIGTERM or SIGHUP of the caller, and returns
+the container's exit code.
 """
 
 from __future__ import annotations
@@ -9,13 +10,18 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
 from transcriber.errors import EXIT_INTERRUPTED
+from transcriber.host.runs import STOP_GRACE_S, say
 
 CONTAINER_INPUT = "/data/in"
 CONTAINER_OUTPUT = "/data/out"
@@ -187,23 +193,78 @@ def host_user() -> str:
     return f"{os.getuid()}:{os.getgid()}"
 
 
-def run_container(client: Any, spec: ContainerSpec, out: TextIO | None = None) -> int:
-    """Run `spec`, stream its output, and return its exit code; Ctrl-C stops and removes it (exit 130)."""
-    out = out or sys.stdout
-    container = client.containers.run(**spec.docker_kwargs())
+def _stream_logs(container: Any, spec: ContainerSpec, out: TextIO, stream: str) -> None:
+    """Copy the container's `stream` ("stdout" or "stderr") to `out`, container paths shown as host paths,
+    until it exits. A closed terminal (after SIGHUP) ends the copying, not the run's shutdown."""
+    pending = ""
     try:
-        pending = ""
-        for chunk in container.logs(stream=True, follow=True):
+        chunks = container.logs(stream=True, follow=True, stdout=stream == "stdout", stderr=stream == "stderr")
+        for chunk in chunks:
             *lines, pending = (pending + chunk.decode("utf-8", errors="replace")).split("\n")
             for line in lines:
                 out.write(spec.to_host(line) + "\n")
             out.flush()
         if pending:
             out.write(spec.to_host(pending))
-        return int(container.wait().get("StatusCode", 1))
+            out.flush()
+    except Exception:  # the terminal is gone (EIO, EPIPE), or the engine dropped the stream: wait() still
+        pass  # gives the exit code, and the stop goes on
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a `kill`, a closed terminal, a dropped ssh) stop the run as Ctrl-C does, while
+    the container runs; outside the main thread, where Python takes no signal handler, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def run_container(
+    client: Any, spec: ContainerSpec, out: TextIO | None = None, err: TextIO | None = None,
+    grace_s: float = STOP_GRACE_S,
+) -> int:  # fmt: skip
+    """Run `spec`, stream its stdout to `out` and its stderr to `err` (default: ours), and return its exit
+    code. Ctrl-C, SIGTERM or SIGHUP stop it: the transcriber inside gets SIGTERM and `grace_s` seconds to
+    write its summary (shown here), then the container is removed and the exit code is 130. A second
+    signal cuts the grace short."""
+    container = client.containers.run(**spec.docker_kwargs())
+    logs = [
+        threading.Thread(target=_stream_logs, args=(container, spec, target, name), daemon=True)
+        for name, target in (("stdout", out or sys.stdout), ("stderr", err or sys.stderr))
+    ]
+    try:
+        with _signals_interrupt():
+            for thread in logs:
+                thread.start()
+            code = int(container.wait().get("StatusCode", 1))
+        for thread in logs:
+            thread.join(timeout=10)
+        return code
     except KeyboardInterrupt:
-        print("\ninterrupted: stopping the container (finished files are kept; rerun to resume)", file=sys.stderr)
-        container.stop(timeout=10)
+        with _signals_interrupt():
+            say("\ninterrupted: stopping the container (finished files are kept; rerun to resume)")
+            container.stop(timeout=int(grace_s))
+            for thread in logs:
+                thread.join(timeout=5)
         return EXIT_INTERRUPTED
     finally:
+        _remove(container)
+
+
+def _remove(container: Any) -> None:
+    """Remove the container (killing it if it still runs); one already gone is fine."""
+    import docker.errors
+
+    with suppress(docker.errors.NotFound):
         container.remove(force=True)

