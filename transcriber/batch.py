@@ -46,6 +46,7 @@ from transcriber.errors import (
     describe_failure,
     display,
     interrupted,
+    unwritable,
 )
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
@@ -67,6 +68,9 @@ if TYPE_CHECKING:
     from transcriber.diarize.stage import DiarizeStage
 
 
+_LEFT_OUT_SHOWN = 20
+
+
 @dataclass
 class Summary:
     """Counts and times for the closing lines and the exit code."""
@@ -81,6 +85,8 @@ class Summary:
     llm: LlmStats | None = None
     #: One line per Ray worker (`--cluster ray`): where it ran, its files, audio seconds and throughput.
     workers: list[str] = field(default_factory=list)
+    #: Files under the input that are not transcribed, each "name: reason" (not recordings, inside --output).
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def real_time_factor(self) -> float:
@@ -105,7 +111,10 @@ class Summary:
                 f"\nllm cleanup: {self.llm.chunks} chunks, {self.llm.fallbacks} fell back to the rules output, "
                 f"{self.llm.tokens_per_second:.1f} tokens/s"
             )
-        return "\n".join([line, *self.workers])
+        shown = [f"not transcribed: {item}" for item in self.left_out[:_LEFT_OUT_SHOWN]]
+        if len(self.left_out) > _LEFT_OUT_SHOWN:
+            shown.append(f"not transcribed: {len(self.left_out) - _LEFT_OUT_SHOWN} more files")
+        return "\n".join([line, *self.workers, *shown])
 
 
 def check_language(language: str, model_name: str) -> None:
@@ -593,7 +602,7 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
     try:
         settings.output.mkdir(parents=True, exist_ok=True)
         if not os.access(settings.output, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
+            raise unwritable(settings.output)
         lock = OutputLock(settings.output, reporter.note)
         lock.__enter__()
         recover(settings.output, reporter.note)  # before the sweep: a journal's temp files are its new set
@@ -606,16 +615,19 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
         lock.__exit__()
 
 
-def _discover_or_fail(settings: Settings) -> tuple[list[Recording], list[OSError]]:
-    """The recordings under the input and the folders that could not be listed; a usage error if both are empty."""
+def _discover_or_fail(settings: Settings) -> tuple[list[Recording], list[OSError], list[str]]:
+    """The recordings under the input, the folders that could not be listed and the files left out (each with
+    its reason); a usage error if there is nothing to do."""
     unreadable: list[OSError] = []
-    recordings = discover(settings.input, settings.output, unreadable)
+    ignored: list[tuple[Path, str]] = []
+    recordings = discover(settings.input, settings.output, unreadable, ignored)
+    left_out = [f"{display(path)}: {reason}" for path, reason in ignored]
     if not recordings and not unreadable:
         raise ConfigError(
-            f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} "
-            "(hidden files and folders are skipped)"
+            f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} and any "
+            f"file FFmpeg reads (hidden files and folders are skipped){''.join(f'; {line}' for line in left_out[:5])}"
         )
-    return recordings, unreadable
+    return recordings, unreadable, left_out
 
 
 def _stages(settings: Settings, reporter: Reporter) -> Stages:
@@ -636,12 +648,13 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
     full, output not writable, GPU lost) ends it at once with one line; finished files are kept.
     """
     started = time.perf_counter()
-    recordings, unreadable = _discover_or_fail(settings)
+    recordings, unreadable, left_out = _discover_or_fail(settings)
     settings = resolve_cleanup(settings, reporter.note)
     with _output_folder(settings, reporter):
         stages = _stages(settings, reporter)
         try:
             batch = Batch(settings, reporter, stages.keys(), debug)
+            batch.summary.left_out = left_out
             recordings = claim(recordings, batch.manifest, settings.output, settings.formats)
         except OSError as exc:  # a damaged manifest that cannot even be moved aside
             stages.close(None)

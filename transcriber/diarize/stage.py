@@ -28,11 +28,13 @@ class DiarizeStage:
     """One per batch; the diarizer and the voice samples are loaded once, when the first file needs them."""
 
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
-        from transcriber.diarize.voices import fingerprint
+        from transcriber.diarize.voices import check_samples, fingerprint
 
         self.settings, self.reporter = settings, reporter
         self.choice = choose_here(settings.diarizer)
         reporter.note(self.choice.note)
+        if settings.voices:
+            check_samples(settings.voices)
         self.voices_key = fingerprint(settings.voices) if settings.voices else None
         self._diarizer: Diarizer | None = None
         self._encoder: SpeakerEncoder | None = None
