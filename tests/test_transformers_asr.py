@@ -4,6 +4,7 @@ batching), the language checks, `--model auto`'s rule, and word times through sp
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -199,6 +200,20 @@ def test_a_prompted_model_needs_a_language(tmp_path: Path, recordings: Path) -> 
                      "cohere-transcribe")  # fmt: skip
     assert result.returncode == EXIT_USAGE, result.stderr
     assert "--language auto: cohere-transcribe is told the language in its prompt; give --language" in result.stderr
+
+
+def test_bench_compares_whisper_with_a_transformers_recogniser(models: dict[str, Path], tmp_path: Path) -> None:
+    """`transcriber bench --configs` runs both through the run's own engine slot; only Whisper gets the plain
+    faster-whisper baseline row (there is no plain faster-whisper of a Parakeet model)."""
+    out = tmp_path / "report"
+    configs = f"name=whisper,model=tiny.en,cleanup=none; name=parakeet,model={models['tdt']},cleanup=none"
+    result = run_cli("bench", "--input", str(RECORDINGS), "--output", str(out), "--quiet", "--configs", configs)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "results.json").read_text())
+    assert [row["config"]["name"] for row in data["rows"]] == ["whisper", "parakeet", "faster-whisper plain tiny.en"]
+    whisper, parakeet, _ = (row["all"] for row in data["rows"])
+    assert whisper["wer"] < 0.5 < parakeet["wer"], "real Whisper and random weights: the scores tell them apart"
+    assert parakeet["rtf"] > 0 and "parakeet" in (out / "report.md").read_text()
 
 
 def test_language_outside_the_models_list_is_a_usage_error(tmp_path: Path, recordings: Path) -> None:
