@@ -46,21 +46,29 @@ from transcriber.errors import (
     describe_failure,
     display,
     interrupted,
+    unwritable,
 )
 from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
+from transcriber.flags import review_flags
 from transcriber.journal import recover, switch
 from transcriber.ownership import claim, source_id
+from transcriber.page.audio import page_audio
+from transcriber.page.index import PageIndex
 from transcriber.prefetch import Prefetcher
 from transcriber.progress import Reporter
 from transcriber.settings import Settings, settings_hash
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
+from transcriber.topup import finished_transcript
 from transcriber.transcript import Transcript
-from transcriber.writers import VerbatimWriter, get_writer, sweep_temp_files
+from transcriber.writers import HtmlWriter, VerbatimWriter, Writer, get_writer, sweep_temp_files
 
 if TYPE_CHECKING:
     from transcriber.cleanup.llm import LlmCleaner, LlmStats
     from transcriber.diarize.stage import DiarizeStage
+
+
+_LEFT_OUT_SHOWN = 20
 
 
 @dataclass
@@ -77,6 +85,8 @@ class Summary:
     llm: LlmStats | None = None
     #: One line per Ray worker (`--cluster ray`): where it ran, its files, audio seconds and throughput.
     workers: list[str] = field(default_factory=list)
+    #: Files under the input that are not transcribed, each "name: reason" (not recordings, inside --output).
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def real_time_factor(self) -> float:
@@ -101,7 +111,10 @@ class Summary:
                 f"\nllm cleanup: {self.llm.chunks} chunks, {self.llm.fallbacks} fell back to the rules output, "
                 f"{self.llm.tokens_per_second:.1f} tokens/s"
             )
-        return "\n".join([line, *self.workers])
+        shown = [f"not transcribed: {item}" for item in self.left_out[:_LEFT_OUT_SHOWN]]
+        if len(self.left_out) > _LEFT_OUT_SHOWN:
+            shown.append(f"not transcribed: {len(self.left_out) - _LEFT_OUT_SHOWN} more files")
+        return "\n".join([line, *self.workers, *shown])
 
 
 def check_language(language: str, model_name: str) -> None:
@@ -264,17 +277,32 @@ def output_names(recording: Recording, formats: tuple[str, ...]) -> list[str]:
     return [f"{stem}.{fmt}" for fmt in formats] + [f"{stem}.{VerbatimWriter.extension}"]
 
 
+def _writer(fmt: str, recording: Recording, settings: Settings) -> Writer:
+    """The writer of `fmt` (or of the verbatim text); the html page's with its audio (`--html-audio`)."""
+    if fmt == VerbatimWriter.extension:
+        return VerbatimWriter()
+    if fmt != HtmlWriter.extension:
+        return get_writer(fmt)
+    page = settings.output / f"{recording.output_stem.as_posix()}.{fmt}"
+    return HtmlWriter(page_audio(recording.path, page, settings.html_audio, settings.track))
+
+
 def _write_outputs(
-    transcript: Transcript, item: Pending, settings: Settings, manifest: Manifest, out_hash: str
-) -> None:
-    """Every format and the manifest entry that owns them, switched in at once (`transcriber.journal`)."""
-    recording = item.recording
+    transcript: Transcript, recording: Recording, digest: str, settings: Settings, manifest: Manifest, out_hash: str,
+    only: set[str] | None = None,
+) -> None:  # fmt: skip
+    """Every format (or those named in `only`) and the manifest entry that owns them all, switched in at once
+    (`transcriber.journal`)."""
     names = output_names(recording, settings.formats)
-    writers = [get_writer(fmt) for fmt in settings.formats] + [VerbatimWriter()]
+    formats = [*settings.formats, VerbatimWriter.extension]
     stem = recording.output_stem.as_posix()
     entry = {"source": source_id(recording.path), "relative": recording.relative.as_posix(),
-             "content_hash": item.digest, "settings_hash": out_hash, "outputs": names}  # fmt: skip
-    files = [(settings.output / name, writer.render(transcript)) for name, writer in zip(names, writers, strict=True)]
+             "content_hash": digest, "settings_hash": out_hash, "outputs": names}  # fmt: skip
+    files = [
+        (settings.output / name, _writer(fmt, recording, settings).render(transcript))
+        for name, fmt in zip(names, formats, strict=True)
+        if only is None or name in only
+    ]
     switch(settings.output, [*files, (manifest.path, manifest.staged(stem, entry))])
     manifest.commit(stem, entry)
 
@@ -342,6 +370,15 @@ class Batch:
         self.manifest = Manifest(settings.output, reporter.note)
         self.cache = RawCache(settings.output, reporter.note)
         self.summary = Summary()
+        self.index = PageIndex(settings.output, settings.formats, reporter.note)
+
+    def settled(
+        self, recording: Recording, seconds: float, transcript: Transcript | None = None, reason: str = ""
+    ) -> None:
+        """A file is finished (`transcript` written), skipped as done (neither) or failed (`reason`): the
+        progress moves on and the output folder's index.html says so."""
+        self.reporter.advance(seconds)
+        self.index.update(recording, transcript, reason)
 
     def failed(self, recording: Recording, exc: Exception, stage: str) -> None:
         if interrupted():  # a library turned our KeyboardInterrupt into its own error
@@ -360,7 +397,7 @@ class Batch:
         """A per-file failure already put in words (by a Ray worker): report it and go on."""
         self.summary.failed.append(display(recording.relative))
         self.reporter.error(message)
-        self.reporter.advance(0.0)
+        self.settled(recording, 0.0, reason=message)
 
     def unlistable(self, exc: OSError) -> None:
         """A folder under the input that could not be listed: its recordings are missing, so say so."""
@@ -370,12 +407,27 @@ class Batch:
             f"{folder}: cannot be listed ({exc.strerror}); its recordings were skipped: fix its permissions and rerun"
         )
 
-    def _done(self, stem: str, digest: str, outputs: list[str]) -> bool:
+    def _done(self, recording: Recording, digest: str, outputs: list[str]) -> bool:
         """Whether the manifest says this file is finished with these settings (counted as skipped)."""
-        if self.settings.force or not self.manifest.is_done(stem, digest, self.out_hash, outputs, self.settings.output):
+        stem, output = recording.output_stem.as_posix(), self.settings.output
+        if self.settings.force or not self.manifest.is_done(stem, digest, self.out_hash, outputs, output):
             return False
         self.summary.skipped += 1
-        self.reporter.advance(0.0)
+        self.settled(recording, 0.0)
+        return True
+
+    def _top_up(self, recording: Recording, digest: str, outputs: list[str]) -> bool:
+        """Whether the file was finished but for some outputs, now written from its JSON (counted as done)."""
+        output, stem = self.settings.output, recording.output_stem.as_posix()
+        entry = self.manifest.entries.get(stem)
+        transcript = None if self.settings.force else finished_transcript(entry, digest, self.out_key, stem, output)
+        if transcript is None:
+            return False
+        transcript.flags = transcript.flags or review_flags(transcript)
+        missing = {n for n in outputs if n not in (entry or {}).get("outputs", []) or not (output / n).is_file()}
+        _write_outputs(transcript, recording, digest, self.settings, self.manifest, self.out_hash, only=missing)
+        self.summary.done += 1
+        self.settled(recording, 0.0, transcript)
         return True
 
     def plan(self, index: int, recording: Recording) -> Job | Pending | None:
@@ -383,7 +435,8 @@ class Batch:
         cache holds its transcript, else the `Job` the models must do."""
         try:
             digest = content_hash(recording.path) if recording.path.is_file() else ""
-            if self._done(recording.output_stem.as_posix(), digest, output_names(recording, self.settings.formats)):
+            outputs = output_names(recording, self.settings.formats)
+            if self._done(recording, digest, outputs) or self._top_up(recording, digest, outputs):
                 return None
             fresh = bool(digest) and not self.settings.force
             job = Job(index, recording, digest)
@@ -416,15 +469,16 @@ class Batch:
                 apply_cleanup(transcript, self.settings.cleanup, llm)
             if self.diarize:
                 rename(transcript, self.settings.speaker_names)
+            transcript.flags = review_flags(transcript)
             stage = "write"
             transcript.settings = self.out_key
-            _write_outputs(transcript, item, self.settings, self.manifest, self.out_hash)
+            _write_outputs(transcript, item.recording, item.digest, self.settings, self.manifest, self.out_hash)
         except Exception as exc:
             self.failed(item.recording, exc, stage)
             return
         self.summary.done += 1
         self.summary.audio_seconds += transcript.duration
-        self.reporter.advance(transcript.duration)
+        self.settled(item.recording, transcript.duration, transcript)
 
 
 class _Here:
@@ -548,7 +602,7 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
     try:
         settings.output.mkdir(parents=True, exist_ok=True)
         if not os.access(settings.output, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
+            raise unwritable(settings.output)
         lock = OutputLock(settings.output, reporter.note)
         lock.__enter__()
         recover(settings.output, reporter.note)  # before the sweep: a journal's temp files are its new set
@@ -561,16 +615,19 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
         lock.__exit__()
 
 
-def _discover_or_fail(settings: Settings) -> tuple[list[Recording], list[OSError]]:
-    """The recordings under the input and the folders that could not be listed; a usage error if both are empty."""
+def _discover_or_fail(settings: Settings) -> tuple[list[Recording], list[OSError], list[str]]:
+    """The recordings under the input, the folders that could not be listed and the files left out (each with
+    its reason); a usage error if there is nothing to do."""
     unreadable: list[OSError] = []
-    recordings = discover(settings.input, settings.output, unreadable)
+    ignored: list[tuple[Path, str]] = []
+    recordings = discover(settings.input, settings.output, unreadable, ignored)
+    left_out = [f"{display(path)}: {reason}" for path, reason in ignored]
     if not recordings and not unreadable:
         raise ConfigError(
-            f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} "
-            "(hidden files and folders are skipped)"
+            f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} and any "
+            f"file FFmpeg reads (hidden files and folders are skipped){''.join(f'; {line}' for line in left_out[:5])}"
         )
-    return recordings, unreadable
+    return recordings, unreadable, left_out
 
 
 def _stages(settings: Settings, reporter: Reporter) -> Stages:
@@ -591,12 +648,13 @@ def run_batch(settings: Settings, reporter: Reporter, debug: bool = False) -> Su
     full, output not writable, GPU lost) ends it at once with one line; finished files are kept.
     """
     started = time.perf_counter()
-    recordings, unreadable = _discover_or_fail(settings)
+    recordings, unreadable, left_out = _discover_or_fail(settings)
     settings = resolve_cleanup(settings, reporter.note)
     with _output_folder(settings, reporter):
         stages = _stages(settings, reporter)
         try:
             batch = Batch(settings, reporter, stages.keys(), debug)
+            batch.summary.left_out = left_out
             recordings = claim(recordings, batch.manifest, settings.output, settings.formats)
         except OSError as exc:  # a damaged manifest that cannot even be moved aside
             stages.close(None)

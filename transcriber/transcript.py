@@ -23,6 +23,8 @@ class Word:
     probability: float = 1.0
     #: The id of the speaker (`Transcript.speakers`) when the recording was diarized, else None.
     speaker: str | None = None
+    #: True when another speaker talked over this word (diarized recordings only): `speaker` is the likelier.
+    overlap: bool = False
 
 
 @dataclass
@@ -49,6 +51,9 @@ class Speaker:
     id: str
     name: str
     seconds: float = 0.0
+    #: The speaker's mean voice embedding (CAM++, L2-normed) from the neural diarizer, for matching this voice
+    #: in other recordings; None from the other diarizers.
+    centroid: list[float] | None = None
 
 
 @dataclass
@@ -59,6 +64,20 @@ class Edit:
     end: int
     text: str
     reason: str
+
+
+@dataclass
+class Flag:
+    """A place worth a listen before the transcript is trusted (`transcriber.flags` says how each is found).
+
+    `kind` is one of `transcriber.flags.KINDS`; `segment` is the id of the segment it points into.
+    """
+
+    kind: str
+    start: float
+    end: float
+    segment: int
+    detail: str
 
 
 @dataclass
@@ -83,6 +102,8 @@ class Transcript:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     speakers: list[Speaker] = field(default_factory=list)
+    #: Review flags, computed from the rest of the transcript once it is final (`transcriber.flags`).
+    flags: list[Flag] = field(default_factory=list)
 
     def speaker_name(self, speaker_id: str | None) -> str:
         """The display name of `speaker_id` from the speakers table ("" when there is no speaker)."""
@@ -123,7 +144,8 @@ class Transcript:
         ]
         edits = [Edit(**e) for e in data.pop("edits", [])]
         speakers = [Speaker(**s) for s in data.pop("speakers", [])]
-        return cls(segments=segments, edits=edits, speakers=speakers, **data)
+        flags = [Flag(**f) for f in data.pop("flags", [])]
+        return cls(segments=segments, edits=edits, speakers=speakers, flags=flags, **data)
 
     @classmethod
     def from_json(cls, text: str) -> Transcript:

@@ -15,6 +15,7 @@ from pathlib import Path
 from transcriber.atomic import TEMP_SUFFIX
 from transcriber.atomic import write_all_atomic as write_all_atomic  # re-exported: one definition, shared with the host
 from transcriber.atomic import write_atomic as write_atomic
+from transcriber.page.render import render_page
 from transcriber.transcript import Segment, Transcript, Word
 
 PARAGRAPH_GAP_SECONDS = 2.0
@@ -238,6 +239,18 @@ class JsonWriter(Writer):
         return transcript.to_json()
 
 
+class HtmlWriter(Writer):
+    """A self-contained review page (`transcriber.page`); `audio` is its player's source, "" for none."""
+
+    extension = "html"
+
+    def __init__(self, audio: str = "") -> None:
+        self.audio = audio
+
+    def render(self, transcript: Transcript) -> str:
+        return render_page(transcript, self.audio)
+
+
 class VerbatimWriter(Writer):
     """The recognised text before cleanup, always written beside the clean outputs."""
 
@@ -253,7 +266,7 @@ class VerbatimWriter(Writer):
 
 
 WRITERS: dict[str, type[Writer]] = {
-    w.extension: w for w in (TxtWriter, MarkdownWriter, SrtWriter, VttWriter, JsonWriter)
+    w.extension: w for w in (TxtWriter, MarkdownWriter, SrtWriter, VttWriter, JsonWriter, HtmlWriter)
 }
 FORMATS = tuple(WRITERS)
 
