@@ -39,3 +39,17 @@ def test_run_says_which_cleanup_auto_chose(tiny_en: Path, tmp_path: Path) -> Non
     assert "--cleanup auto chose rules: no GPU; --cleanup llm runs the LLM on the CPU, slowly\n" in result.stderr
     data = load_transcripts(out)["meeting.flac"]
     assert data["cleanup"] == "rules" and data["settings"]["cleanup"] == "rules"
+
+
+def test_auto_on_a_machine_without_gpu_nodes_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    from transcriber.vram import gpu_device_nodes
+
+    code = "import sys; from transcriber.vram import free_gb; print(free_gb(), 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    if gpu_device_nodes():
+        assert out[1] == "True"  # a GPU node: torch is asked
+    else:
+        assert out == ["None", "False"], "no GPU node: nothing to ask torch, so it is not imported"

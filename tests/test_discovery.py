@@ -1,11 +1,18 @@
-"""Finding recordings: recursion, hidden files, the output folder, symlink loops and odd names."""
+"""Finding recordings: recursion, hidden files, the output folder, symlink loops, odd names, and every container
+FFmpeg reads (what is not a recording is listed with its reason)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import pytest
+
+from tests.support.runs import RECORDINGS, ffmpeg, run_cli
 from transcriber.discovery import NAME_MAX, OUTPUT_SUFFIXES, discover, plan_stems
+from transcriber.errors import ConfigError
+
+NOTE = RECORDINGS / "notes" / "note café.ogg"
 
 
 def _touch(path: Path) -> Path:
@@ -99,3 +106,44 @@ def test_names_that_are_not_utf8_are_found_and_kept_as_bytes(tmp_path: Path) -> 
     os.close(os.open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.wav"), os.O_CREAT | os.O_WRONLY))
     found = discover(tmp_path, tmp_path / "out")
     assert [os.fsencode(r.output_stem) for r in found] == [b"caf\xe9"]
+
+
+def _recording(path: Path, *codec: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ffmpeg("-i", str(NOTE), *codec, str(path))
+    return path
+
+
+def test_every_container_ffmpeg_reads_is_found_and_the_rest_listed(tmp_path: Path) -> None:
+    inp = tmp_path / "in"
+    for name in ("a.mka", "b.m4b", "c.wmv", "d.mts"):
+        _recording(inp / name)
+    _recording(inp / "phone" / "call.recording", "-f", "ogg")  # an unknown suffix: probed
+    _touch(inp / "odd.dat")  # probed: not media
+    _touch(inp / "readme.txt")  # plainly not media: neither probed nor listed
+    _recording(inp / "out" / "stray.wav")  # inside --output
+    ignored: list[tuple[Path, str]] = []
+    found = discover(inp, inp / "out", [], ignored)
+    assert [r.relative.as_posix() for r in found] == ["a.mka", "b.m4b", "c.wmv", "d.mts", "phone/call.recording"]
+    assert [(p.relative_to(inp).as_posix(), why) for p, why in ignored] == [
+        ("odd.dat", "not a format FFmpeg can read"),
+        ("out/stray.wav", "inside the --output folder, which is never read as input"),
+    ]
+
+
+def test_the_input_as_its_own_output_is_refused_in_words(tmp_path: Path) -> None:
+    _touch(tmp_path / "a.wav")
+    with pytest.raises(ConfigError, match="--input and --output are the same folder"):
+        discover(tmp_path, tmp_path)
+
+
+@pytest.mark.usefixtures("tiny_en")
+def test_the_summary_lists_what_was_not_transcribed(tmp_path: Path) -> None:
+    inp = tmp_path / "in"
+    _recording(inp / "memo.mka")
+    _touch(inp / "odd.dat")
+    result = run_cli("run", "-i", str(inp), "-o", str(tmp_path / "out"), "--model", "tiny.en", "--formats", "txt")
+    assert result.returncode == 0, result.stderr
+    assert "1 done, 0 skipped, 0 failed" in result.stderr
+    assert f"not transcribed: {inp / 'odd.dat'}: not a format FFmpeg can read" in result.stderr
+    assert "appointment" in (tmp_path / "out" / "memo.txt").read_text().lower()

@@ -23,12 +23,12 @@ import transcriber.journal
 from tests.support.runs import RECORDINGS, run_cli
 from transcriber.api import run
 from transcriber.atomic import TEMP_SUFFIX
-from transcriber.batch import Summary
 from transcriber.errors import EXIT_OK
 from transcriber.journal import JOURNAL, recover
 from transcriber.progress import Reporter
 from transcriber.settings import load_settings
 from transcriber.state import STATE_DIR
+from transcriber.summary import Summary
 
 pytestmark = pytest.mark.usefixtures("tiny_en")
 NOTE = RECORDINGS / "notes" / "note café.ogg"

@@ -23,13 +23,13 @@ import pytest
 import transcriber
 from tests.support.runs import RECORDINGS, load_transcripts, run_cli
 from transcriber.api import run
-from transcriber.batch import Summary
 from transcriber.engines.faster_whisper import FasterWhisperEngine
 from transcriber.engines.languages import whisper_languages
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from transcriber.progress import Reporter
 from transcriber.settings import load_settings
 from transcriber.state import STATE_DIR, Manifest
+from transcriber.summary import Summary
 
 pytestmark = pytest.mark.usefixtures("tiny_en")
 MEETING = RECORDINGS / "meeting.flac"
@@ -393,3 +393,54 @@ def test_a_model_that_cannot_load_stops_the_batch(monkeypatch: pytest.MonkeyPatc
         "error: model tiny.en: cannot be loaded (Unable to open file 'model.bin' in model); check --model"
     ]
     assert "[2/3]" not in stderr
+
+
+def test_a_read_only_output_folder_is_called_read_only(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(out)], capture_output=True)
+    try:
+        if mounted.returncode != 0:  # no mounting here: the same question asked of a file system that answers it
+            original = os.statvfs
+
+            def statvfs(path: object) -> os.statvfs_result:
+                fields = list(original(path))  # type: ignore[arg-type]
+                fields[8] |= os.ST_RDONLY
+                return os.statvfs_result(fields)
+
+            with contextlib.ExitStack() as stack:
+                patch = stack.enter_context(pytest.MonkeyPatch.context())
+                patch.setattr(os, "statvfs", statvfs)
+                patch.setattr(os, "access", lambda *args, **kwargs: False)
+                from transcriber.errors import unwritable
+
+                assert unwritable(out).strerror == "Read-only file system"
+            return
+        result = _run(NOTE, out)
+    finally:
+        if mounted.returncode == 0:
+            subprocess.run(["umount", "-l", str(out)], check=False)
+    assert result.returncode == EXIT_USAGE
+    [line] = _errors(result.stderr)
+    assert "Read-only file system" in line and "Permission denied" not in line, line
+
+
+def test_control_characters_in_names_are_escaped_in_messages(tmp_path: Path) -> None:
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(NOTE, inp / "fine.ogg")
+    (inp / "bad\nname\x1b[31m.wav").write_bytes(b"RIFF\0\0\0\0WAVE not audio")
+    result = _run(inp, tmp_path / "out", "--formats", "txt")
+    assert result.returncode == EXIT_FILES_FAILED
+    [line] = _errors(result.stderr)
+    assert "bad\\nname\\x1b[31m.wav: decode:" in line, line
+    assert "\x1b" not in result.stderr and "bad\nname" not in result.stderr
+
+
+def test_a_failed_download_is_one_line(tmp_path: Path) -> None:
+    env = {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}  # refused
+    result = run_cli("run", "-i", str(NOTE), "-o", str(tmp_path / "out"), "--model", "nobody/not-a-model", env=env)
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr.strip().splitlines()[-1:] == _errors(result.stderr), result.stderr
+    [line] = _errors(result.stderr)
+    assert line.startswith("error: could not download model 'nobody/not-a-model'") and "Check the network" in line

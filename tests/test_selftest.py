@@ -4,6 +4,7 @@ make `transcriber run` stop before any file."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -110,3 +111,35 @@ def test_selftest_command_passes_on_cpu(tiny_en: Path, tmp_path: Path) -> None:
     result = run_cli("selftest", "--model", "tiny.en", env={"HF_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("PASS") and "CPU" in result.stdout
+
+
+def test_the_cpu_selftest_fails_on_a_poor_reading(tiny_en: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(selftest, "pick_device", lambda requested: ("cpu", None))
+    monkeypatch.setattr(
+        selftest, "whisper_factory", lambda name, path: lambda device: FaultyGpu(REAL_FACTORY(name, path)("cpu"), 0.6)
+    )
+    assert selftest.selftest_command("tiny.en", "cpu", False) == 1
+    assert capsys.readouterr().out.startswith("FAIL")
+    monkeypatch.setattr(selftest, "whisper_factory", REAL_FACTORY)
+    assert selftest.selftest_command("tiny.en", "cpu", False) == 0
+
+
+def test_selftest_without_a_model_uses_one_on_this_machine(tiny_en: Path, tmp_path: Path) -> None:
+    result = run_cli("selftest", "--device", "cpu", env={"HF_HOME": str(tmp_path)})  # offline, nothing cached
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("PASS") and "tiny.en on the CPU reads" in result.stdout
+
+
+def test_a_damaged_model_is_named_not_unexpected(tiny_en: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "tiny-damaged"
+    shutil.copytree(tiny_en, damaged)
+    with (damaged / "model.bin").open("r+b") as handle:
+        handle.truncate(4096)
+    result = run_cli("selftest", "--device", "cpu", "--model", str(damaged), env={"HF_HOME": str(tmp_path)})
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert (
+        line.startswith(f"error: model {damaged} cannot be loaded (")
+        and "cannot be loaded" in line
+        and "unexpected" not in line
+    )

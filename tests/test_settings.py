@@ -99,3 +99,10 @@ def test_bench_configs_take_every_setting_that_changes_the_result() -> None:
     for name in ("formats", "force", "quiet", "input"):
         with pytest.raises(ConfigError, match="unknown keys"):
             parse_configs(f"model=tiny.en,{name}=x")
+
+
+@pytest.mark.parametrize("value", ["0", "65", "1000"])
+def test_batch_size_has_bounds(value: str) -> None:
+    with pytest.raises(ConfigError, match="must be auto or a whole number from 1 to 64"):
+        load_settings({"input": "in", "output": "out", "batch_size": value}, environ={})
+    assert load_settings({"input": "in", "output": "out", "batch_size": "64"}, environ={}).batch_size == 64

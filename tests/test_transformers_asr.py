@@ -1,9 +1,10 @@
-"""Transformers recognisers on the pipeline backend: tiny random-weight Parakeet TDT and CTC and Cohere Transcribe
-models of the real classes through `transcriber run` (real processor, generate, token times, VAD windows,
+"""Transformers recognisers on the pipeline backend: tiny random-weight Parakeet TDT and CTC, Cohere Transcribe and
+Qwen3-ASR models of the real classes through `transcriber run` (real processor, generate, token times, VAD windows,
 batching), the language checks, `--model auto`'s rule, and word times through speakers and subtitles."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.support.runs import RECORDINGS, load_transcripts, run_cli
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
 from transcriber.errors import EXIT_USAGE
+from transcriber.text_guards import collapse_loops
 
 pytest.importorskip("transformers", reason="these recognisers need transformers (pip install -e '.[multimodal]')")
 GAP = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
@@ -22,12 +24,13 @@ WINDOW_SECONDS = 30.0  # the engine's window for a model folder outside the cata
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tests.support.tiny_asr_models import build_cohere_asr, build_parakeet_ctc, build_parakeet_tdt
+    from tests.support.tiny_asr_models import build_cohere_asr, build_parakeet_ctc, build_parakeet_tdt, build_qwen3_asr
 
     return {
         "tdt": build_parakeet_tdt(tmp_path_factory.mktemp("parakeet-tdt")),
         "ctc": build_parakeet_ctc(tmp_path_factory.mktemp("parakeet-ctc")),
         "cohere": build_cohere_asr(tmp_path_factory.mktemp("cohere")),
+        "qwen3": build_qwen3_asr(tmp_path_factory.mktemp("qwen3-asr")),
     }
 
 
@@ -151,11 +154,45 @@ def test_cohere_writes_a_segment_per_window(models: dict[str, Path], recordings:
         with torch.inference_mode():
             output = model.generate(**inputs, max_new_tokens=budget, do_sample=False)
         text = processor.batch_decode(output[:, inputs["decoder_input_ids"].shape[1] :], skip_special_tokens=True)[0]
-        expected.append((round(window.seconds[0], 2), round(window.seconds[1], 2), text.strip()))
+        expected.append((round(window.seconds[0], 2), round(window.seconds[1], 2), collapse_loops(text.strip())))
     got = [(round(s["start"], 2), round(s["end"], 2), s["text"]) for s in data["segments"]]
     assert got == [e for e in expected if e[2]] and len(got) >= 2
     assert all(not s["words"] for s in data["segments"])
     assert (tmp_path / "long.srt").read_text().count(" --> ") >= len(got)
+
+
+@pytest.mark.parametrize("language", ["en", "auto"])
+def test_qwen3_asr_writes_a_segment_per_window(
+    language: str, models: dict[str, Path], recordings: Path, tmp_path: Path
+) -> None:
+    """Qwen3-ASR's chat template (the language prefilled in the answer when given, else its own guess parsed off),
+    one segment per VAD window."""
+    import torch
+    import transformers
+
+    from transcriber.engines.windows import plan_windows
+
+    result = run_cli("run", "--input", str(recordings / "long.wav"), "--output", str(tmp_path), "--model",
+                     str(models["qwen3"]), "--language", language, "--batch-size", "1",
+                     "--cleanup", "none")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = load_transcripts(tmp_path)["long.wav"]
+    assert data["engine"] == "transformers:qwen3-asr"
+    assert data["language"] == ("en" if language == "en" else "")  # the random model never names one
+    samples = decode(recordings / "long.wav").samples
+    processor = transformers.AutoProcessor.from_pretrained(str(models["qwen3"]))
+    model = transformers.Qwen3ASRForConditionalGeneration.from_pretrained(str(models["qwen3"])).eval()
+    expected = []
+    for window in plan_windows(samples, WINDOW_SECONDS):
+        piece = samples[window.start : window.end]
+        inputs = processor.apply_transcription_request(piece, language=None if language == "auto" else language)
+        budget = int(len(piece) / SAMPLE_RATE * 8) + 16
+        with torch.inference_mode():
+            output = model.generate(**inputs, max_new_tokens=budget, do_sample=False)
+        text = processor.decode(output[0, inputs["input_ids"].shape[1] :], return_format="transcription_only")
+        expected.append((round(window.seconds[0], 2), round(window.seconds[1], 2), collapse_loops(text.strip())))
+    got = [(round(s["start"], 2), round(s["end"], 2), s["text"]) for s in data["segments"]]
+    assert got == [e for e in expected if e[2]] and len(got) >= 2
 
 
 def test_a_prompted_model_needs_a_language(tmp_path: Path, recordings: Path) -> None:
@@ -163,6 +200,20 @@ def test_a_prompted_model_needs_a_language(tmp_path: Path, recordings: Path) -> 
                      "cohere-transcribe")  # fmt: skip
     assert result.returncode == EXIT_USAGE, result.stderr
     assert "--language auto: cohere-transcribe is told the language in its prompt; give --language" in result.stderr
+
+
+def test_bench_compares_whisper_with_a_transformers_recogniser(models: dict[str, Path], tmp_path: Path) -> None:
+    """`transcriber bench --configs` runs both through the run's own engine slot; only Whisper gets the plain
+    faster-whisper baseline row (there is no plain faster-whisper of a Parakeet model)."""
+    out = tmp_path / "report"
+    configs = f"name=whisper,model=tiny.en,cleanup=none; name=parakeet,model={models['tdt']},cleanup=none"
+    result = run_cli("bench", "--input", str(RECORDINGS), "--output", str(out), "--quiet", "--configs", configs)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "results.json").read_text())
+    assert [row["config"]["name"] for row in data["rows"]] == ["whisper", "parakeet", "faster-whisper plain tiny.en"]
+    whisper, parakeet, _ = (row["all"] for row in data["rows"])
+    assert whisper["wer"] < 0.5 < parakeet["wer"], "real Whisper and random weights: the scores tell them apart"
+    assert parakeet["rtf"] > 0 and "parakeet" in (out / "report.md").read_text()
 
 
 def test_language_outside_the_models_list_is_a_usage_error(tmp_path: Path, recordings: Path) -> None:

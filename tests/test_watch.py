@@ -65,11 +65,11 @@ def _manifest(target: Path) -> dict:
     return {entry["relative"]: entry for entry in files.values()}
 
 
-def _wait_done(target: Path, name: str, timeout: float = 120) -> None:
+def _wait_done(target: Path, name: str, watcher: Watcher, timeout: float = 120) -> None:
     """Until the manifest lists `name` (written after its outputs, so those are complete then)."""
     deadline = time.monotonic() + timeout
     while name not in _manifest(target):
-        assert time.monotonic() < deadline, f"{name} was not done within {timeout} s"
+        assert time.monotonic() < deadline, f"{name} was not done within {timeout} s:\n{watcher.log}"
         time.sleep(0.1)
 
 
@@ -100,7 +100,7 @@ def test_slow_copy_once_bad_file_once_and_sigterm(tmp_path: Path) -> None:
     watcher = Watcher(source, target)
     # Parts 0.8 s apart with a 2 s settle time: read early, half the recording would be transcribed.
     last_write = _copy_slowly(RECORDINGS / "meeting.flac", source / "meeting.flac", parts=5, pause=0.8)
-    _wait_done(target, "meeting.flac")
+    _wait_done(target, "meeting.flac", watcher)
     transcript = json.loads((target / "meeting.json").read_text())
     assert "Berlin" in transcript["clean_text"]
     assert (target / "meeting.json").stat().st_mtime >= last_write + 2, "read before it settled"
@@ -112,7 +112,7 @@ def test_slow_copy_once_bad_file_once_and_sigterm(tmp_path: Path) -> None:
     (source / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio at all")
     watcher.wait_for("broken.wav")
     shutil.copy(RECORDINGS / "notes" / "note café.ogg", source / "note.ogg")  # another group, another look
-    _wait_done(target, "note.ogg")
+    _wait_done(target, "note.ogg", watcher)
     time.sleep(3)  # settle time and more: a watcher that retried bad files would have by now
     errors = [line for line in watcher.lines if line.startswith("error:")]
     assert len(errors) == 1 and str(source / "broken.wav") in errors[0], watcher.log
@@ -152,7 +152,7 @@ def test_a_deleted_input_folder_is_waited_for(tmp_path: Path, feed: tuple[str, .
     source.mkdir()
     shutil.copy(RECORDINGS / "meeting.flac", source / "meeting.flac")
     watcher.wait_for(f"input folder {source} is back")
-    _wait_done(target, "meeting.flac")
+    _wait_done(target, "meeting.flac", watcher)
     assert watcher.stop() == 130
 
 
@@ -170,10 +170,10 @@ def test_idle_models_are_freed_and_load_again(tmp_path: Path) -> None:
     source.mkdir()
     shutil.copy(RECORDINGS / "meeting.flac", source / "first.flac")
     watcher = Watcher(source, target, "--idle-unload", "0.02")  # 1.2 s
-    _wait_done(target, "first.flac")
+    _wait_done(target, "first.flac", watcher)
     watcher.wait_for("idle for 0.02 min: models unloaded")
     assert _status(target)["models_loaded"] is False
     shutil.copy(RECORDINGS / "notes" / "note café.ogg", source / "second.ogg")
-    _wait_done(target, "second.ogg")
+    _wait_done(target, "second.ogg", watcher)
     assert "Berlin" in (target / "first.txt").read_text() and (target / "second.txt").read_text().strip()
     assert watcher.stop() == 130

@@ -28,7 +28,7 @@ __all__ = ["Settings", "Summary", "Transcript", "__version__", "load_settings", 
 #: Where each public name lives.
 _HOMES = {
     "transcribe_folder": "transcriber.api",
-    "Summary": "transcriber.batch",
+    "Summary": "transcriber.summary",
     "Settings": "transcriber.settings",
     "load_settings": "transcriber.settings",
     "Transcript": "transcriber.transcript",

@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from transcriber.batch import Stages, Summary, find_recordings, run_batch
+from transcriber.batch import Stages, find_recordings, run_batch
 from transcriber.plan import resolve_plan
 from transcriber.progress import Reporter, make_reporter
 from transcriber.settings import Settings, load_settings, options
 from transcriber.stages import LocalStages
+from transcriber.summary import Summary
 
 
 def make_stages(settings: Settings, reporter: Reporter) -> Stages:

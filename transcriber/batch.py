@@ -12,16 +12,14 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from transcriber.cleanup import apply_cleanup
 from transcriber.diarize.assign import rename
 from transcriber.discovery import AUDIO_EXTENSIONS, Recording, discover
 from transcriber.errors import (
-    EXIT_FILES_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
     AudioError,
     BatchStopped,
     ConfigError,
@@ -29,6 +27,7 @@ from transcriber.errors import (
     describe_failure,
     display,
     interrupted,
+    unwritable,
 )
 from transcriber.flags import review_flags
 from transcriber.journal import recover
@@ -39,53 +38,13 @@ from transcriber.plan import Recognition, RunPlan
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
 from transcriber.state import Manifest, OutputLock, RawCache, content_hash
+from transcriber.summary import Summary
 from transcriber.topup import finished_transcript
 from transcriber.transcript import Transcript
 from transcriber.writers import sweep_temp_files
 
 if TYPE_CHECKING:
-    from transcriber.cleanup.llm import LlmCleaner, LlmStats
-
-
-@dataclass
-class Summary:
-    """Counts and times for the closing lines and the exit code."""
-
-    done: int = 0
-    skipped: int = 0
-    failed: list[str] = field(default_factory=list)
-    audio_seconds: float = 0.0
-    wall_seconds: float = 0.0
-    interrupted: bool = False
-    stopped: bool = False
-    llm: LlmStats | None = None
-    #: One line per Ray worker (`--cluster ray`): where it ran, its files, audio seconds and throughput.
-    workers: list[str] = field(default_factory=list)
-
-    @property
-    def real_time_factor(self) -> float:
-        """Processing seconds per second of audio transcribed in this run (lower is faster)."""
-        return self.wall_seconds / self.audio_seconds if self.audio_seconds else 0.0
-
-    @property
-    def exit_code(self) -> int:
-        if self.interrupted:
-            return EXIT_INTERRUPTED
-        return EXIT_FILES_FAILED if self.failed or self.stopped else EXIT_OK
-
-    def render(self) -> str:
-        state = "interrupted" if self.interrupted else "stopped" if self.stopped else "finished"
-        speed = f", real-time factor {self.real_time_factor:.3f}" if self.audio_seconds else ""
-        line = (
-            f"{state}: {self.done} done, {self.skipped} skipped, {len(self.failed)} failed; "
-            f"{self.audio_seconds / 3600:.3f} h audio in {self.wall_seconds:.1f} s{speed}"
-        )
-        if self.llm is not None:
-            line += (
-                f"\nllm cleanup: {self.llm.chunks} chunks, {self.llm.fallbacks} fell back to the rules output, "
-                f"{self.llm.tokens_per_second:.1f} tokens/s"
-            )
-        return "\n".join([line, *self.workers])
+    from transcriber.cleanup.llm import LlmCleaner
 
 
 @dataclass
@@ -271,7 +230,7 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
     try:
         settings.output.mkdir(parents=True, exist_ok=True)
         if not os.access(settings.output, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
+            raise unwritable(settings.output)
         lock = OutputLock(settings.output, reporter.note)
         lock.__enter__()
         recover(settings.output, reporter.note)  # before the sweep: a journal's temp files are its new set
@@ -284,20 +243,23 @@ def _output_folder(settings: Settings, reporter: Reporter) -> Iterator[None]:
         lock.__exit__()
 
 
-#: The recordings under the input, and the folders that could not be listed.
-Found = tuple[list[Recording], list[OSError]]
+#: The recordings under the input, the folders that could not be listed, the files left out ("name: reason").
+Found = tuple[list[Recording], list[OSError], list[str]]
 
 
 def find_recordings(settings: Settings) -> Found:
-    """The recordings under the input and the folders that could not be listed; a usage error if both are empty."""
+    """The recordings under the input, the folders that could not be listed and the files left out (each with
+    its reason); a usage error if there is nothing to do."""
     unreadable: list[OSError] = []
-    recordings = discover(settings.input, settings.output, unreadable)
+    ignored: list[tuple[Path, str]] = []
+    recordings = discover(settings.input, settings.output, unreadable, ignored)
+    left_out = [f"{display(path)}: {reason}" for path, reason in ignored]
     if not recordings and not unreadable:
         raise ConfigError(
-            f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} "
-            "(hidden files and folders are skipped)"
+            f"no recordings found under {settings.input}: looked for {', '.join(sorted(AUDIO_EXTENSIONS))} and any "
+            f"file FFmpeg reads (hidden files and folders are skipped){''.join(f'; {line}' for line in left_out[:5])}"
         )
-    return recordings, unreadable
+    return recordings, unreadable, left_out
 
 
 def run_batch(plan: RunPlan, stages: Stages, reporter: Reporter, recordings: Found | None = None,
@@ -312,12 +274,13 @@ def run_batch(plan: RunPlan, stages: Stages, reporter: Reporter, recordings: Fou
     """
     started = time.perf_counter()
     settings = plan.settings
-    found, unreadable = recordings or find_recordings(settings)
+    found, unreadable, left_out = recordings or find_recordings(settings)
     batch = None
     try:
         with _output_folder(settings, reporter):
             try:
                 batch = Batch(plan, reporter, debug)
+                batch.summary.left_out = left_out
                 found = claim(found, batch.manifest, settings.output, settings.formats)
             except OSError as exc:  # a damaged manifest that cannot even be moved aside
                 raise _unusable_output(settings, exc) from exc

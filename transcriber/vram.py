@@ -6,6 +6,7 @@ the headroom and the memory read kept here, they cannot drift apart (one planner
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 from collections.abc import Iterable
 
@@ -28,14 +29,20 @@ def free_gb() -> float | None:
 
     Free rather than total where other programs may hold part of the card before anything of ours loads.
     """
-    if importlib.util.find_spec("torch") is None:
-        return None
+    if importlib.util.find_spec("torch") is None or not gpu_device_nodes():
+        return None  # importing torch only to hear "no GPU" costs 1-2 s and 175 MB on a CPU machine
     import torch
 
     if not torch.cuda.is_available():
         return None
     free, _ = torch.cuda.mem_get_info(0)
     return free / 2**30
+
+
+def gpu_device_nodes() -> list[str]:
+    """The GPU device nodes this process can see (ROCm's /dev/kfd, NVIDIA's /dev/nvidia*): without one, no
+    GPU library can reach a card, so there is nothing to ask."""
+    return [*glob.glob("/dev/kfd"), *glob.glob("/dev/nvidia[0-9]*")]
 
 
 def usable_gb(vram_gb: float) -> float:

@@ -14,11 +14,12 @@ import io
 from pathlib import Path
 from typing import Any
 
-from transcriber.batch import Batch, Job, Pending, Summary, find_recordings, run_batch
+from transcriber.batch import Batch, Job, Pending, find_recordings, run_batch
 from transcriber.discovery import Recording
 from transcriber.plan import Recognition, RunPlan, resolve_plan
 from transcriber.progress import Reporter
 from transcriber.settings import load_settings
+from transcriber.summary import Summary
 from transcriber.transcript import Segment, Transcript, Word
 
 RECOGNITION = Recognition("pipeline", "faster-whisper", "canned", None, "canned-files", "cpu", "int8", 1)

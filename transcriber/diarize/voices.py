@@ -41,6 +41,16 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def check_samples(folder: Path) -> None:
+    """Decode every sample before any recording is recognised: a sample that is not audio is a usage error
+    (exit 2, nothing ran), not a failure found after an hour of recognition."""
+    for path in sample_files(folder):
+        try:
+            decode(path)
+        except AudioError as exc:
+            raise ConfigError(f"--voices: {exc}") from exc
+
+
 def load_voices(folder: Path, encoder: SpeakerEncoder) -> dict[str, np.ndarray]:
     """NAME -> embedding for every sample; a sample with no speech in it is a usage error naming it."""
     voices = {}

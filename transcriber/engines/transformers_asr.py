@@ -1,4 +1,5 @@
-"""Speech recognisers run through transformers on the pipeline backend: Parakeet TDT and CTC, Cohere Transcribe.
+"""Speech recognisers run through transformers on the pipeline backend: Parakeet TDT and CTC, Cohere Transcribe,
+Qwen3-ASR.
 
 The catalog entry (`TRANSFORMERS_ASR_CATALOG`), or for a model folder its config's `model_type`, picks the
 family; the rest is shared: the recording is cut into VAD windows (`windows.plan_windows`, the Silero VAD
@@ -30,7 +31,10 @@ MODEL_TYPES = {
     "parakeet_tdt": ("parakeet", "ParakeetForTDT"),
     "parakeet_ctc": ("parakeet", "ParakeetForCTC"),
     "cohere_asr": ("cohere", "CohereAsrForConditionalGeneration"),
+    "qwen3_asr": ("qwen3-asr", "Qwen3ASRForConditionalGeneration"),
 }
+#: Families that generate text without token times: one segment per VAD window.
+GENERATING = {"cohere", "qwen3-asr"}
 #: Families whose decoder prompt names the language: they cannot take `--language auto`.
 LANGUAGE_PROMPTED = {"cohere"}
 _DEFAULT_WINDOW_SECONDS = 30.0
@@ -138,13 +142,18 @@ class TransformersAsrEngine:
             raise ModelNotFoundError(f"{folder}: cannot load the {self.family} model: {exc}") from exc
         if self.family == "cohere" and self.language == "auto":
             raise ConfigError(f"--language auto: {self.model_name} is told the language in its prompt; give --language")
-        extractor = self.processor.feature_extractor
-        subsampling = self.model.config.encoder_config.subsampling_factor
-        self.frame_seconds = extractor.hop_length / extractor.sampling_rate * subsampling
+        if self.family == "parakeet":  # the seconds per encoder frame, which token times count in
+            extractor = self.processor.feature_extractor
+            subsampling = self.model.config.encoder_config.subsampling_factor
+            self.frame_seconds = extractor.hop_length / extractor.sampling_rate * subsampling
 
     def _features(self, pieces: list[np.ndarray]) -> dict[str, Any]:
-        extra = {"language": self.language} if self.family == "cohere" else {}
-        inputs = self.processor(pieces, sampling_rate=SAMPLE_RATE, return_tensors="pt", padding=True, **extra)
+        if self.family == "qwen3-asr":  # its chat template; a given language is prefilled in the answer
+            language = None if self.language == "auto" else self.language
+            inputs = self.processor.apply_transcription_request(list(pieces), language=language)
+        else:
+            extra = {"language": self.language} if self.family == "cohere" else {}
+            inputs = self.processor(pieces, sampling_rate=SAMPLE_RATE, return_tensors="pt", padding=True, **extra)
         inputs = {k: v.to(self.model.device) for k, v in inputs.items() if hasattr(v, "to")}  # not the chunk index
         inputs["input_features"] = inputs["input_features"].to(self.dtype)
         return inputs
@@ -154,7 +163,7 @@ class TransformersAsrEngine:
         decoder gives token frames, else the window as one segment."""
         import torch
 
-        if self.family == "cohere":
+        if self.family in GENERATING:
             texts = self._texts(pieces)
             return [
                 [Segment(0, offset, offset + len(piece) / SAMPLE_RATE, text)] if text else []
@@ -178,23 +187,30 @@ class TransformersAsrEngine:
         return results
 
     def _texts(self, pieces: list[np.ndarray]) -> list[str]:
-        """A generating decoder's text per window, greedy, within a budget for the longest window."""
+        """A generating decoder's text per window, greedy, each within a budget for its length."""
         import torch
 
         inputs = self._features(pieces)
-        prompt = inputs["decoder_input_ids"].shape[1]
+        key = "decoder_input_ids" if "decoder_input_ids" in inputs else "input_ids"  # Cohere's, or Qwen's chat
+        prompt = inputs[key].shape[1]
         budgets = [int(len(p) / SAMPLE_RATE * _TOKENS_PER_SECOND) + 16 for p in pieces]
         with torch.inference_mode():
             output = self.model.generate(**inputs, max_new_tokens=max(budgets), do_sample=False, num_beams=1)
         # generate() puts the decoder start before a decoder prompt that lacks it: the new tokens begin after both.
-        prompt += int(output[0, 0] != inputs["decoder_input_ids"][0, 0])
+        prompt += int(output[0, 0] != inputs[key][0, 0])
         # Each window kept to its own budget, so its text does not depend on the windows batched with it.
         rows = [row[prompt : prompt + budget] for row, budget in zip(output, budgets, strict=True)]
-        texts = self.processor.batch_decode(rows, skip_special_tokens=True)
+        if self.family == "qwen3-asr":  # "language English<asr_text>..." when it named the language itself
+            parsed = [self.processor.decode(row, return_format="parsed") for row in rows]
+            self._heard += [p["language"] for p in parsed if p.get("language")]
+            texts = [p["transcription"] for p in parsed]
+        else:
+            texts = self.processor.batch_decode(rows, skip_special_tokens=True)
         return [collapse_loops(text.strip()) for text in texts]
 
     def transcribe(self, samples: np.ndarray, source: str) -> Transcript:
         started = time.perf_counter()
+        self._heard: list[str] = []  # languages a model named itself, window by window (Qwen3-ASR)
         windows = plan_windows(samples, self.window_seconds)
         segments: list[Segment] = []
         warnings: list[str] = []
@@ -229,10 +245,18 @@ class TransformersAsrEngine:
         )
 
     def _language(self) -> str:
-        """The language given, or the model's only one; "" when a multilingual model chose it itself."""
+        """The language given, the model's only one, or the one it named most often; "" when it did not say."""
         if self.language != "auto":
             return self.language
-        return self.info.languages[0] if self.info and len(self.info.languages) == 1 else ""
+        if self.info and len(self.info.languages) == 1:
+            return self.info.languages[0]
+        if not self._heard:
+            return ""
+        from transformers.models.qwen3_asr.processing_qwen3_asr import LANGUAGE_CODE_TO_NAME
+
+        codes = {name.lower(): code for code, name in LANGUAGE_CODE_TO_NAME.items()}
+        most = max(set(self._heard), key=self._heard.count)
+        return codes.get(most.lower(), "")
 
     def close(self) -> None:
         import gc

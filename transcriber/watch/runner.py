@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 
 from transcriber.api import make_stages
-from transcriber.batch import Batch, Stages, Summary, _unusable_output
+from transcriber.batch import Batch, Stages, _unusable_output
 from transcriber.discovery import Recording
 from transcriber.errors import BatchStopped, ConfigError
 from transcriber.ownership import claim
 from transcriber.plan import RunPlan, resolve_plan
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
+from transcriber.summary import Summary
 
 
 class Runner:

@@ -17,13 +17,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcriber.batch import Summary, _output_folder
+from transcriber.batch import _output_folder
 from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.discovery import Recording, discover
 from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, ConfigError, display
 from transcriber.extras import require
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
+from transcriber.summary import Summary
 from transcriber.watch.badfiles import BadFiles
 from transcriber.watch.events import TICK_S, FolderEvents, folder_present
 from transcriber.watch.runner import Runner
