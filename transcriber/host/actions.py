@@ -231,10 +231,12 @@ def in_output(target: Path, run: Callable[[], int]) -> int:
     if code == EXIT_USAGE and made:
         state = target / ".transcriber"
         (state / "lock").unlink(missing_ok=True)
-        for folder in (state, target):
+        for folder in (state, target):  # no state folder where the run was refused before taking the lock
             try:
                 folder.rmdir()
-            except OSError:  # not empty, or already gone: it holds something of someone's
+            except FileNotFoundError:
+                continue
+            except OSError:  # not empty: it holds something of someone's
                 break
     return code
 
