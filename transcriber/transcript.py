@@ -23,6 +23,8 @@ class Word:
     probability: float = 1.0
     #: The id of the speaker (`Transcript.speakers`) when the recording was diarized, else None.
     speaker: str | None = None
+    #: True when another speaker talked over this word (diarized recordings only): `speaker` is the likelier.
+    overlap: bool = False
 
 
 @dataclass
@@ -49,6 +51,9 @@ class Speaker:
     id: str
     name: str
     seconds: float = 0.0
+    #: The speaker's mean voice embedding (CAM++, L2-normed) from the neural diarizer, for matching this voice
+    #: in other recordings; None from the other diarizers.
+    centroid: list[float] | None = None
 
 
 @dataclass

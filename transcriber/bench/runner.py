@@ -49,6 +49,10 @@ class Row:
     audio: dict[str, float] = field(default_factory=dict)
     #: Per recording with a `<stem>.rttm`: DER x reference seconds, reference seconds, words right, words scored.
     diarization: dict[str, tuple[float, float, int, int]] = field(default_factory=dict)
+    #: Per recording with a `<stem>.rttm`: JER (None without pyannote.metrics) and whether the count was right.
+    speaker_counts: dict[str, tuple[float | None, bool]] = field(default_factory=dict)
+    #: Per recording with a `<stem>.stm`: cpWER errors and reference words.
+    cpwer: dict[str, tuple[int, int]] = field(default_factory=dict)
     load_seconds: float = 0.0
     peak_ram_mb: float = 0.0
     peak_vram_gb: float | None = None
@@ -67,6 +71,12 @@ class Row:
         errors, reference, right, scored = (sum(d[i] for d in diarized) for i in range(4))
         values["der"] = errors / reference if reference else None
         values["speaker_words"] = right / scored if scored else None
+        counted = [self.speaker_counts[n] for n in names if n in self.speaker_counts]
+        jers = [j for j, _ in counted if j is not None]
+        values["jer"] = sum(jers) / len(jers) if jers else None
+        values["speaker_count"] = sum(ok for _, ok in counted) / len(counted) if counted else None
+        cp = [self.cpwer[n] for n in names if n in self.cpwer]
+        values["cpwer"] = sum(e for e, _ in cp) / sum(n for _, n in cp) if cp and sum(n for _, n in cp) else None
         if recording is None:
             values |= {
                 "load_seconds": self.load_seconds,
@@ -159,6 +169,7 @@ def _diarize(settings: Settings, reporter: Reporter, recordings: list[Recording]
     """With `speakers` set: diarize each transcript as `run` does, and score it where `<stem>.rttm` exists."""
     if settings.speakers == "off":
         return
+    from transcriber.bench.speaker_scores import cpwer_counts, jer
     from transcriber.diarize.der import der, read_rttm, speaker_word_counts
     from transcriber.diarize.stage import DiarizeStage
 
@@ -174,6 +185,10 @@ def _diarize(settings: Settings, reporter: Reporter, recordings: list[Recording]
             score = der(reference, turns)
             words = speaker_word_counts(reference, transcripts[name])
             row.diarization[name] = (score.der * score.reference_seconds, score.reference_seconds, *words)
+            right_count = len({t.speaker for t in turns}) == len({t.speaker for t in reference})
+            row.speaker_counts[name] = (jer(reference, turns), right_count)
+        if (cp := cpwer_counts(recording.path.with_suffix(".stm"), transcripts[name])) is not None:
+            row.cpwer[name] = cp
     stage.close()
 
 

@@ -2,26 +2,40 @@
 
 Speaker ids are numbered in order of first appearance in the transcript ("S1" speaks first), whatever
 labels the diarizer used, and the speakers table lists only speakers who said a recognised word, so
-"Speaker 2" is always the second voice a reader meets and `--speaker-names` renames in that order.
+"Speaker 2" is always the second voice a reader meets and `--speaker-names` renames in that order. Where
+the labels are already the batch's ids (the same voice one id across a folder, `registry`), they are kept.
+A word that a second speaker's turn covers for at least `OVERLAP_SHARE` of its length is marked
+`overlap`: it was said while someone else talked, so its speaker is the likelier one, not a certainty.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from transcriber.diarize import Turn
 from transcriber.transcript import Segment, Speaker, Transcript
 
+OVERLAP_SHARE = 0.3
+BATCH_ID = re.compile(r"S\d+")
 
-def speaker_at(turns: Sequence[Turn], start: float, end: float) -> str:
-    """The speaker whose turns overlap [start, end] most; with no overlap, the nearest turn's speaker."""
-    overlap: dict[str, float] = {}
+
+def overlaps(turns: Sequence[Turn], start: float, end: float) -> list[tuple[str, float]]:
+    """(speaker, seconds of [start, end] their turns cover), most first; only speakers who cover some of it."""
+    covered: dict[str, float] = {}
     for turn in turns:
         shared = min(turn.end, end) - max(turn.start, start)
         if shared > 0:
-            overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
-    if overlap:
-        return max(overlap, key=overlap.__getitem__)
+            covered[turn.speaker] = covered.get(turn.speaker, 0.0) + shared
+    return sorted(covered.items(), key=lambda item: -item[1])
+
+
+def speaker_at(turns: Sequence[Turn], start: float, end: float) -> str:
+    """The speaker whose turns overlap [start, end] most; with no overlap, the nearest turn's speaker."""
+    if covered := overlaps(turns, start, end):
+        return covered[0][0]
     middle = (start + end) / 2
     return min(turns, key=lambda t: min(abs(t.start - middle), abs(t.end - middle))).speaker
 
@@ -32,7 +46,9 @@ def _split(segment: Segment, turns: Sequence[Turn]) -> list[Segment]:
         segment.speaker = speaker_at(turns, segment.start, segment.end)
         return [segment]
     for word in segment.words:
-        word.speaker = speaker_at(turns, word.start, word.end)
+        covered = overlaps(turns, word.start, word.end)
+        word.speaker = covered[0][0] if covered else speaker_at(turns, word.start, word.end)
+        word.overlap = bool(len(covered) > 1 and covered[1][1] >= OVERLAP_SHARE * max(word.end - word.start, 1e-3))
     runs: list[list] = []
     for word in segment.words:
         if runs and runs[-1][-1].speaker == word.speaker:
@@ -51,23 +67,39 @@ def _split(segment: Segment, turns: Sequence[Turn]) -> list[Segment]:
     return parts
 
 
-def assign_speakers(transcript: Transcript, turns: Sequence[Turn]) -> None:
-    """Set `speaker` on every segment and word, split segments at speaker changes, fill the speakers table."""
+def assign_speakers(
+    transcript: Transcript, turns: Sequence[Turn], centroids: Mapping[str, np.ndarray] | None = None
+) -> None:
+    """Set `speaker` on every segment and word, split segments at speaker changes, fill the speakers table.
+
+    Labels that are batch ids ("S3") are kept; any others are numbered in order of first appearance.
+    `centroids` (by label) go into the speakers table, so a later run can match these voices.
+    """
     if not turns:
         transcript.speakers = []
         return
     segments = [part for segment in transcript.segments for part in _split(segment, turns)]
-    order = list(dict.fromkeys(s.speaker for s in segments))
-    ids = {label: f"S{n}" for n, label in enumerate(order, start=1)}
+    order = list(dict.fromkeys(str(s.speaker) for s in segments))
+    if all(BATCH_ID.fullmatch(label) for label in order):
+        ids = {label: label for label in order}
+    else:
+        ids = {label: f"S{n}" for n, label in enumerate(order, start=1)}
     for n, segment in enumerate(segments):
         segment.id = n
-        segment.speaker = ids[segment.speaker]
+        segment.speaker = ids[str(segment.speaker)]
         for word in segment.words:
-            word.speaker = ids[word.speaker]
+            word.speaker = ids[str(word.speaker)]
     transcript.segments = segments
     seconds = {label: sum(t.end - t.start for t in turns if t.speaker == label) for label in order}
+    centroids = centroids or {}
     transcript.speakers = [
-        Speaker(ids[label], f"Speaker {ids[label][1:]}", round(seconds[label], 2)) for label in order
+        Speaker(
+            ids[label],
+            f"Speaker {ids[label][1:]}",
+            round(seconds[label], 2),
+            [round(float(x), 4) for x in centroids[label]] if label in centroids else None,
+        )
+        for label in order
     ]
 
 

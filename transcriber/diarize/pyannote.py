@@ -13,7 +13,7 @@ import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
 from transcriber.catalog import PYANNOTE_FILES, PYANNOTE_REPO
-from transcriber.diarize import Turn
+from transcriber.diarize import Count, Turn
 
 __all__ = ["PYANNOTE_REPO", "PyannoteDiarizer", "cached_pipeline"]
 
@@ -35,15 +35,15 @@ def cached_pipeline(cache_dir: Path | None = None) -> Path | None:
 
 
 class PyannoteDiarizer:
-    """The pyannote pipeline on the GPU when torch sees one; `speakers` fixes the count, None estimates it."""
+    """The pyannote pipeline on the GPU when torch sees one; `count` fixes or bounds the number of speakers."""
 
     name = "pyannote"
 
-    def __init__(self, folder: Path, speakers: int | None, device: str) -> None:
+    def __init__(self, folder: Path, count: Count, device: str) -> None:
         import torch
         from pyannote.audio import Pipeline
 
-        self.speakers = speakers
+        self.count = count
         self.pipeline = Pipeline.from_pretrained(folder)
         if device != "cpu" and torch.cuda.is_available():
             self.pipeline.to(torch.device("cuda"))
@@ -52,7 +52,9 @@ class PyannoteDiarizer:
         import torch
 
         audio = {"waveform": torch.from_numpy(samples).unsqueeze(0), "sample_rate": SAMPLE_RATE}
-        output = self.pipeline(audio, num_speakers=self.speakers)
+        count = self.count
+        bounds = {} if count.exact else {"min_speakers": count.least, "max_speakers": count.most}
+        output = self.pipeline(audio, num_speakers=count.exact, **bounds)
         # pyannote.audio 4 returns both; the exclusive one (one speaker at a time) is the one to put on words
         annotation = getattr(output, "exclusive_speaker_diarization", output)
         return [Turn(s.start, s.end, str(label)) for s, _, label in annotation.itertracks(yield_label=True)]

