@@ -7,7 +7,8 @@ stereo MP3, as a phone or meeting app would export), then runs each through a fr
 decoding alone and once for the whole run. Memory should grow by the decoded samples (16 kHz mono float32,
 230 MB per hour) and not by a multiple of them. It prints numbers and asserts nothing; it is not a test.
 
-    python scripts/bench_memory.py --minutes 1 10 60 --model tiny.en
+    python scripts/bench_memory.py --minutes 1 10 60 --model tiny.en            # the default settings
+    python scripts/bench_memory.py --minutes 60 --model tiny.en -- --batch-size 1  # any other flags
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def main() -> None:
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "transcriber-bench-memory")
     parser.add_argument("--decode-only", action="store_true", help="measure decoding alone, not the whole run")
+    parser.add_argument(
+        "flags", nargs="*", help="more `transcriber run` flags after --; none: the defaults (every format, auto batch)"
+    )
     opts = parser.parse_args()
     opts.workdir.mkdir(parents=True, exist_ok=True)
     print(f"{'minutes':>7} {'decode MB':>10} {'run MB':>8} {'run s':>7}")
@@ -69,7 +73,7 @@ def main() -> None:
         if not opts.decode_only:
             with tempfile.TemporaryDirectory(dir=opts.workdir) as out:
                 command = [sys.executable, "-m", "transcriber", "run", "--input", str(recording), "--output", out]
-                run_mb, seconds, code = peak_rss_mb([*command, "--model", opts.model, "--formats", "json", "-q"])
+                run_mb, seconds, code = peak_rss_mb([*command, "--model", opts.model, *opts.flags, "-q"])
         failed = "" if code == 0 else f"  (exit {code})"
         print(f"{minutes:>7g} {decode_mb:>10.0f} {run_mb:>8.0f} {seconds:>7.1f}{failed}", flush=True)
 

@@ -243,7 +243,6 @@ def test_video_files_transcribe_and_same_stems_do_not_collide(containers: Path, 
     result = _run(inp, out, "--formats", "txt")
     assert result.returncode == EXIT_OK, result.stderr
     assert _visible_outputs(out) == {
-        "index.html",
         "video meeting.txt",
         "video meeting.verbatim.txt",
         "meeting.m4a.txt",

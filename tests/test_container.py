@@ -79,6 +79,7 @@ def test_rocm_run_request(engine: FakeEngine, tmp_path: Path) -> None:
     assert env["HSA_OVERRIDE_GFX_VERSION"] == "11.0.1"
     assert env["HF_HOME"] == "/models"
     assert env["HF_HUB_OFFLINE"] == "1"
+    assert env["TRANSCRIBER_INPUT_ORIGIN"] == f"/data/in={source}", "sources are named by their host path"
     assert create["Cmd"] == [*run_command(["--model", "large-v3-turbo", "--formats", "txt"])]
 
 

@@ -3,6 +3,7 @@ never another's files, and a file no run wrote is never overwritten. Real model 
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -11,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RECORDINGS, ffmpeg, run_cli
+from transcriber.batch import run_batch
 from transcriber.errors import EXIT_OK, EXIT_USAGE
+from transcriber.progress import Reporter
+from transcriber.settings import load_settings
 from transcriber.state import STATE_DIR
 
 pytestmark = pytest.mark.usefixtures("tiny_en")
@@ -111,3 +115,21 @@ def test_a_version_1_manifest_still_owns_its_outputs(tmp_path: Path) -> None:
     path.write_text(json.dumps({"version": 1, "files": {"memo.ogg": old}}))  # as an older release wrote it
     rerun = _run(inp, out)
     assert rerun.returncode == EXIT_OK and "0 done, 1 skipped" in rerun.stderr, rerun.stderr
+
+
+def test_two_host_folders_mounted_in_turn_at_one_path_stay_two_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container sees every input at /data/in; the host names the folder it mounted (TRANSCRIBER_INPUT_ORIGIN)."""
+    mount, out = tmp_path / "data-in", tmp_path / "out"
+    mount.mkdir()
+    for host_folder, source in (("/home/ana/monday", NOTE), ("/home/ana/tuesday", INTERVIEW)):
+        shutil.copy(source, mount / "standup.ogg")  # what the mount shows this time
+        monkeypatch.setenv("TRANSCRIBER_INPUT_ORIGIN", f"{mount}={host_folder}")
+        settings = load_settings({"input": str(mount), "output": str(out), "model": "tiny.en", "formats": "txt"}, {})
+        summary = run_batch(settings, Reporter(io.StringIO()))
+        assert summary.done == 1 and not summary.failed
+    assert "appointment" in _text(out / "standup.txt"), "Monday's transcript is kept"
+    assert "company" in _text(out / "standup.ogg.txt")
+    sources = sorted(e["source"] for e in json.loads((out / STATE_DIR / "manifest.json").read_text())["files"].values())
+    assert sources == ["/home/ana/monday/standup.ogg", "/home/ana/tuesday/standup.ogg"]

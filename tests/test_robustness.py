@@ -520,3 +520,12 @@ def test_control_characters_in_names_are_escaped_in_messages(tmp_path: Path) -> 
     [line] = _errors(result.stderr)
     assert "bad\\nname\\x1b[31m.wav: decode:" in line, line
     assert "\x1b" not in result.stderr and "bad\nname" not in result.stderr
+
+
+def test_a_failed_download_is_one_line(tmp_path: Path) -> None:
+    env = {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}  # refused
+    result = run_cli("run", "-i", str(NOTE), "-o", str(tmp_path / "out"), "--model", "nobody/not-a-model", env=env)
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr.strip().splitlines()[-1:] == _errors(result.stderr), result.stderr
+    [line] = _errors(result.stderr)
+    assert line.startswith("error: could not download model 'nobody/not-a-model'") and "Check the network" in line

@@ -52,6 +52,7 @@ from transcriber.extras import require
 from transcriber.fingerprint import lexicon_fingerprint, llm_fingerprint, model_fingerprint
 from transcriber.flags import review_flags
 from transcriber.journal import recover, switch
+from transcriber.lost_speech import lost_speech
 from transcriber.ownership import claim, source_id
 from transcriber.page.audio import page_audio
 from transcriber.page.index import PageIndex
@@ -515,7 +516,7 @@ class _Here:
             stage, transcript = "recognise", job.asr
             if transcript is None:
                 transcript = self._engine().transcribe(audio.samples, source=name)
-                transcript.warnings = [*audio.warnings, *transcript.warnings]
+                transcript.warnings = [*audio.warnings, *transcript.warnings, *lost_speech(transcript, audio.samples)]
                 stage = "write"
                 batch.cache.put(job.digest, batch.asr_hash, transcript)
             if self.speakers:

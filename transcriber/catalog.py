@@ -258,8 +258,9 @@ def fetch_model(
     try:
         return Path(snapshot_download(repo, allow_patterns=list(patterns) if patterns else None))
     except Exception as exc:  # network, auth, missing repo: all end the same way for the user
+        reason = (" ".join(str(exc).split()) or type(exc).__name__)[:300].rstrip(". ")  # the Hub's run to lines
         raise ModelNotFoundError(
-            f"could not download model {name!r} ({repo}): {exc}. Check the network or the repo "
+            f"could not download model {name!r} ({repo}): {reason}. Check the network or the repo "
             "name, or point the model flag at a local folder"
         ) from exc
 

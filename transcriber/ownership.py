@@ -28,9 +28,19 @@ from transcriber.state import Manifest, content_hash, read_state_file
 _JSON_LIMIT = 64 << 20
 
 
+#: Set by the host for a container run, "<container input>=<host folder>": a source is then named by the path
+#: the user knows, so two host folders mounted in turn at one container path stay two sources.
+INPUT_ORIGIN = "TRANSCRIBER_INPUT_ORIGIN"
+
+
 def source_id(path: Path) -> str:
-    """What the manifest records as a recording's source: its real path (links resolved)."""
-    return os.fsdecode(os.path.realpath(path))
+    """What the manifest records as a recording's source: its real path (links resolved), as the host sees it."""
+    real = os.fsdecode(os.path.realpath(path))
+    mounted, sep, origin = os.environ.get(INPUT_ORIGIN, "").partition("=")
+    mounted = mounted.rstrip("/")
+    if sep and mounted and origin and (real == mounted or real.startswith(f"{mounted}/")):
+        return origin.rstrip("/") + real[len(mounted) :]
+    return real
 
 
 class Owners:

@@ -20,6 +20,7 @@ from transcriber.audio import decode
 from transcriber.batch import EngineSlot, diarize_stage, load_llm
 from transcriber.cleanup import apply_cleanup
 from transcriber.errors import AudioError, TranscriberError, describe_failure, display
+from transcriber.lost_speech import lost_speech
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
 from transcriber.transcript import Transcript
@@ -75,7 +76,7 @@ class Worker:
             transcript = Transcript.from_dict(asr) if asr is not None else None
             if transcript is None:
                 transcript = self.slot.get().transcribe(audio.samples, source=source)
-                transcript.warnings = [*audio.warnings, *transcript.warnings]
+                transcript.warnings = [*audio.warnings, *transcript.warnings, *lost_speech(transcript, audio.samples)]
                 result["asr"] = transcript.to_dict()
             if self.speakers:
                 stage = "diarize"

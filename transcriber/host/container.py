@@ -91,6 +91,8 @@ class ContainerSpec:
                "MPLCONFIGDIR": "/tmp/matplotlib", **self.extra_env}  # fmt: skip
         if self.gpu.hsa_override:
             env["HSA_OVERRIDE_GFX_VERSION"] = self.gpu.hsa_override
+        if self.input_dir is not None:  # the run names each recording's source by its host path (ownership.py)
+            env["TRANSCRIBER_INPUT_ORIGIN"] = f"{CONTAINER_INPUT}={self.input_dir}"
         return env
 
     def mounts(self) -> dict[str, dict[str, str]]:

@@ -22,9 +22,6 @@ from transcriber.page.render import fill, script_json, template
 from transcriber.state import STATE_DIR
 from transcriber.transcript import Transcript
 
-#: Where each row links, best first: the review page, else a readable text.
-_LINKED = ("html", "md", "txt")
-
 
 def _summary(transcript: Transcript) -> dict[str, Any]:
     return {
@@ -49,8 +46,7 @@ class PageIndex:
             pass  # no index yet, or one that cannot be read: rows come back as files finish
 
     def _link(self, recording: Recording) -> str:
-        fmt = next((f for f in _LINKED if f in self.formats), None)
-        return quote(f"{recording.output_stem.as_posix()}.{fmt}".encode("utf-8", "surrogateescape")) if fmt else ""
+        return quote(f"{recording.output_stem.as_posix()}.html".encode("utf-8", "surrogateescape"))
 
     def _known(self, recording: Recording) -> dict[str, Any]:
         """Duration, speakers and flags of a file finished by an earlier run: its row, else its JSON output."""
@@ -65,7 +61,10 @@ class PageIndex:
 
     def update(self, recording: Recording, transcript: Transcript | None = None, reason: str = "") -> None:
         """Record that `recording` is done (`transcript`: written now; None: skipped as done) or failed
-        (`reason`), and rewrite the index; a skip that changes nothing writes nothing."""
+        (`reason`), and rewrite the index; a skip that changes nothing writes nothing, and without the html
+        format (`--formats txt,json`) there is no index."""
+        if "html" not in self.formats:
+            return
         name = recording.relative.as_posix()
         if reason:
             row: dict[str, Any] = {"status": "failed", "reason": reason, "duration": None, "speakers": None,
