@@ -163,7 +163,13 @@ def _tiny_audio_model(kind: str, quant: str, device: str) -> dict[str, Any]:
 def _transformers_asr(name: str, device: str) -> dict[str, Any]:
     """A catalog recogniser through the engine a run uses: WER and real-time factor on the reference set."""
     from scripts.bench_batch import _load_set, _measure
-    from tests.support.tiny_asr_models import build_cohere_asr, build_parakeet_ctc, build_parakeet_tdt, build_qwen3_asr
+    from tests.support.tiny_asr_models import (
+        build_canary,
+        build_cohere_asr,
+        build_parakeet_ctc,
+        build_parakeet_tdt,
+        build_qwen3_asr,
+    )
     from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
     from transcriber.engines.batch_size import resolve_batch_size
     from transcriber.engines.transformers_asr import TransformersAsrEngine, local_folder
@@ -172,7 +178,8 @@ def _transformers_asr(name: str, device: str) -> dict[str, Any]:
     model, real = name, local_folder(name) is not None
     if not real:  # the class's code path on this device, with a tiny model of it
         parakeet = build_parakeet_ctc if "ctc" in name else build_parakeet_tdt
-        builders = {"cohere": build_cohere_asr, "qwen3-asr": build_qwen3_asr, "parakeet": parakeet}
+        builders = {"cohere": build_cohere_asr, "qwen3-asr": build_qwen3_asr, "canary": build_canary,
+                    "parakeet": parakeet}  # fmt: skip
         build = builders[info.family]
         model = str(build(Path(tempfile.mkdtemp(prefix="tiny-asr-"))))
     size = resolve_batch_size("auto", device, info.vram_gb)

@@ -24,13 +24,20 @@ WINDOW_SECONDS = 30.0  # the engine's window for a model folder outside the cata
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tests.support.tiny_asr_models import build_cohere_asr, build_parakeet_ctc, build_parakeet_tdt, build_qwen3_asr
+    from tests.support.tiny_asr_models import (
+        build_canary,
+        build_cohere_asr,
+        build_parakeet_ctc,
+        build_parakeet_tdt,
+        build_qwen3_asr,
+    )
 
     return {
         "tdt": build_parakeet_tdt(tmp_path_factory.mktemp("parakeet-tdt")),
         "ctc": build_parakeet_ctc(tmp_path_factory.mktemp("parakeet-ctc")),
         "cohere": build_cohere_asr(tmp_path_factory.mktemp("cohere")),
         "qwen3": build_qwen3_asr(tmp_path_factory.mktemp("qwen3-asr")),
+        "canary": build_canary(tmp_path_factory.mktemp("canary")),
     }
 
 
@@ -190,6 +197,34 @@ def test_qwen3_asr_writes_a_segment_per_window(
         with torch.inference_mode():
             output = model.generate(**inputs, max_new_tokens=budget, do_sample=False)
         text = processor.decode(output[0, inputs["input_ids"].shape[1] :], return_format="transcription_only")
+        expected.append((round(window.seconds[0], 2), round(window.seconds[1], 2), collapse_loops(text.strip())))
+    got = [(round(s["start"], 2), round(s["end"], 2), s["text"]) for s in data["segments"]]
+    assert got == [e for e in expected if e[2]] and len(got) >= 2
+
+
+def test_canary_writes_a_segment_per_window(models: dict[str, Path], recordings: Path, tmp_path: Path) -> None:
+    """Canary's chat template (the source and target language, punctuation) through a batched run."""
+    import torch
+    import transformers
+
+    from transcriber.engines.windows import plan_windows
+
+    result = run_cli("run", "--input", str(recordings / "long.wav"), "--output", str(tmp_path), "--model",
+                     str(models["canary"]), "--language", "de", "--batch-size", "2", "--cleanup", "none")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = load_transcripts(tmp_path)["long.wav"]
+    assert (data["engine"], data["language"]) == ("transformers:canary", "de")
+    samples = decode(recordings / "long.wav").samples
+    processor = transformers.AutoProcessor.from_pretrained(str(models["canary"]))
+    model = transformers.CanaryForConditionalGeneration.from_pretrained(str(models["canary"])).eval()
+    expected = []
+    for window in plan_windows(samples, WINDOW_SECONDS):
+        piece = samples[window.start : window.end]
+        inputs = processor.apply_transcription_request(piece, source_language="de")
+        assert processor.tokenizer.convert_tokens_to_ids("<|de|>") in inputs["decoder_input_ids"][0].tolist()
+        with torch.inference_mode():
+            output = model.generate(**inputs, max_new_tokens=int(len(piece) / SAMPLE_RATE * 8) + 16, do_sample=False)
+        text = processor.batch_decode(output[:, inputs["decoder_input_ids"].shape[1] :], skip_special_tokens=True)[0]
         expected.append((round(window.seconds[0], 2), round(window.seconds[1], 2), collapse_loops(text.strip())))
     got = [(round(s["start"], 2), round(s["end"], 2), s["text"]) for s in data["segments"]]
     assert got == [e for e in expected if e[2]] and len(got) >= 2

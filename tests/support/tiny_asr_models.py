@@ -178,3 +178,52 @@ def build_qwen3_asr(folder: Path) -> Path:
     model.save_pretrained(folder)
     GenerationConfig(eos_token_id=[ids[2], ids[1]], pad_token_id=ids[1]).save_pretrained(folder)
     return folder
+
+
+#: Canary's decoder prompt, as its chat template writes it from a transcription request's content: context and
+#: task tokens, the source and target language, punctuation, then the flags Canary 1B v2 was trained with.
+_CANARY_TEMPLATE = (
+    "{% for message in messages %}{% for part in message['content'] %}{% if part['type'] == 'text' %}"
+    "<|startofcontext|><|startoftranscript|><|emo:undefined|><|{{ part['source_language'] }}|>"
+    "<|{{ part['target_language'] }}|>{% if part['punctuation'] %}<|pnc|>{% else %}<|nopnc|>{% endif %}"
+    "<|noitn|><|notimestamp|><|nodiarize|>{% endif %}{% endfor %}{% endfor %}"
+)
+
+
+def build_canary(folder: Path) -> Path:
+    """Canary: a Parakeet encoder and a transformer decoder, the letters vocabulary with Canary's prompt tokens
+    (<pad>, </s>, <s> at 2, 3, 4 as in its config), and the chat template a transcription request fills."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import (
+        CanaryConfig,
+        CanaryForConditionalGeneration,
+        CanaryProcessor,
+        GenerationConfig,
+        ParakeetFeatureExtractor,
+        PreTrainedTokenizerFast,
+    )
+
+    pieces = ["<unk>", "<|nospeech|>", "<pad>", "</s>", "<s>", "▁", *(f"▁{c}" for c in string.ascii_lowercase),
+              *string.ascii_lowercase, ".", "?", ","]  # fmt: skip
+    backend = Tokenizer(models.Unigram([(p, -1.0 - 0.01 * i) for i, p in enumerate(pieces)], unk_id=0))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never")
+    backend.decoder = decoders.Metaspace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", pad_token="<pad>",
+                                        eos_token="</s>", bos_token="<s>")  # fmt: skip
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|nospeech|>", *_COHERE_SPECIALS]})
+    CanaryProcessor(feature_extractor=ParakeetFeatureExtractor(feature_size=MEL_BINS), tokenizer=tokenizer,
+                    chat_template=_CANARY_TEMPLATE).save_pretrained(folder)  # fmt: skip
+    start = tokenizer.convert_tokens_to_ids("<|startofcontext|>")
+    config = CanaryConfig(
+        encoder_config=_encoder(0.5), vocab_size=len(tokenizer), decoder_start_token_id=start,
+        decoder_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64,
+                        "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2, "head_dim": 16,
+                        "max_position_embeddings": 512},
+    )  # fmt: skip
+    torch.manual_seed(0)
+    CanaryForConditionalGeneration(config).save_pretrained(folder)
+    GenerationConfig(bos_token_id=4, eos_token_id=3, pad_token_id=2, decoder_start_token_id=start).save_pretrained(
+        folder
+    )
+    return folder

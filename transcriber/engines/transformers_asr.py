@@ -1,5 +1,5 @@
-"""Speech recognisers run through transformers on the pipeline backend: Parakeet TDT and CTC, Cohere Transcribe,
-Qwen3-ASR.
+"""Speech recognisers run through transformers on the pipeline backend: Parakeet TDT and CTC, Canary, Cohere
+Transcribe, Qwen3-ASR.
 
 The catalog entry (`TRANSFORMERS_ASR_CATALOG`), or for a model folder its config's `model_type`, picks the
 family; the rest is shared: the recording is cut into VAD windows (`windows.plan_windows`, the Silero VAD
@@ -32,11 +32,12 @@ MODEL_TYPES = {
     "parakeet_ctc": ("parakeet", "ParakeetForCTC"),
     "cohere_asr": ("cohere", "CohereAsrForConditionalGeneration"),
     "qwen3_asr": ("qwen3-asr", "Qwen3ASRForConditionalGeneration"),
+    "canary": ("canary", "CanaryForConditionalGeneration"),
 }
 #: Families that generate text without token times: one segment per VAD window.
-GENERATING = {"cohere", "qwen3-asr"}
+GENERATING = {"cohere", "qwen3-asr", "canary"}
 #: Families whose decoder prompt names the language: they cannot take `--language auto`.
-LANGUAGE_PROMPTED = {"cohere"}
+LANGUAGE_PROMPTED = {"cohere", "canary"}
 _DEFAULT_WINDOW_SECONDS = 30.0
 #: The token budget of a generating decoder: speech runs at about 3 words (4-5 tokens) a second.
 _TOKENS_PER_SECOND = 8
@@ -140,7 +141,7 @@ class TransformersAsrEngine:
             self.processor = transformers.AutoProcessor.from_pretrained(str(folder))
         except (OSError, ValueError) as exc:
             raise ModelNotFoundError(f"{folder}: cannot load the {self.family} model: {exc}") from exc
-        if self.family == "cohere" and self.language == "auto":
+        if self.family in LANGUAGE_PROMPTED and self.language == "auto":
             raise ConfigError(f"--language auto: {self.model_name} is told the language in its prompt; give --language")
         if self.family == "parakeet":  # the seconds per encoder frame, which token times count in
             extractor = self.processor.feature_extractor
@@ -151,6 +152,8 @@ class TransformersAsrEngine:
         if self.family == "qwen3-asr":  # its chat template; a given language is prefilled in the answer
             language = None if self.language == "auto" else self.language
             inputs = self.processor.apply_transcription_request(list(pieces), language=language)
+        elif self.family == "canary":  # its chat template: the language spoken and written, with punctuation
+            inputs = self.processor.apply_transcription_request(list(pieces), source_language=self.language)
         else:
             extra = {"language": self.language} if self.family == "cohere" else {}
             inputs = self.processor(pieces, sampling_rate=SAMPLE_RATE, return_tensors="pt", padding=True, **extra)
