@@ -224,9 +224,15 @@ def test_an_unknown_language_is_named_before_a_missing_model(tmp_path: Path) -> 
     assert result.returncode == EXIT_USAGE
     assert _errors(result.stderr) == ["error: --language 'xx' is not a language the engine knows; use auto or one "
                                       "of " + ", ".join(whisper_languages())]  # fmt: skip
+    # Without the typo, auto takes the best model at hand (the bundled tiny.en) and says so in one line.
     no_typo = run_cli("run", "--input", str(NOTE), "--output", str(tmp_path / "out"), "--model", "auto",
                       env={"HF_HOME": str(tmp_path / "empty-cache")})  # fmt: skip
-    assert no_typo.returncode == EXIT_USAGE and "is not in the Hugging Face cache" in no_typo.stderr, no_typo.stderr
+    assert no_typo.returncode == 0, no_typo.stderr
+    assert "using tiny.en, the best model at hand" in no_typo.stderr
+    # A model named outright is never swapped: its absence is the error.
+    named = run_cli("run", "--input", str(NOTE), "--output", str(tmp_path / "out2"), "--model", "small",
+                    env={"HF_HOME": str(tmp_path / "empty-cache")})  # fmt: skip
+    assert named.returncode == EXIT_USAGE and "is not in the Hugging Face cache" in named.stderr, named.stderr
 
 
 def test_a_missing_cleanup_llm_is_named_before_any_file_is_recognised(tmp_path: Path) -> None:
