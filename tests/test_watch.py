@@ -13,7 +13,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -26,10 +28,13 @@ FLAGS = ("--model", "tiny.en", "--language", "en", "--cleanup", "rules", "--form
 class Watcher:
     """`python -m transcriber watch` in the background, its stderr collected line by line."""
 
+    started: ClassVar[list[subprocess.Popen[str]]] = []
+
     def __init__(self, source: Path, target: Path, *extra: str) -> None:
         command = [sys.executable, "-m", "transcriber", "watch", "--input", str(source), "--output", str(target)]
-        self.process = subprocess.Popen([*command, *FLAGS, *extra], stderr=subprocess.PIPE, text=True,
-                                        env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+        self.process = subprocess.Popen([*command, *FLAGS, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+        Watcher.started.append(self.process)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -56,6 +61,17 @@ class Watcher:
         code = self.process.wait(timeout=60)
         self._reader.join(timeout=10)
         return code
+
+
+@pytest.fixture(autouse=True)
+def _no_watcher_outlives_its_test() -> Iterator[None]:
+    """A test that fails before `stop()` must not leave a watcher running (it would hold the suite's output)."""
+    yield
+    while Watcher.started:
+        process = Watcher.started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
 
 
 def _manifest(target: Path) -> dict:
