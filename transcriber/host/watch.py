@@ -134,7 +134,7 @@ def _ago(when: float) -> str:
 def describe(container: Any) -> list[str]:
     """`invoke watch --status` for one watcher: the container's state and health, then the watcher's own."""
     state = container.attrs.get("State", {})
-    health = state.get("Health", {}).get("Status")
+    health = state.get("Health", {}).get("Status") if container.status == "running" else None
     output = container.labels.get(LABEL, "")
     lines = [f"{container.name}: {container.status}{f' ({health})' if health else ''}, "
              f"{container.labels.get(INPUT_LABEL, '?')} -> {output}"]  # fmt: skip
