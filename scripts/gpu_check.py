@@ -166,6 +166,7 @@ def _transformers_asr(name: str, device: str) -> dict[str, Any]:
     from tests.support.tiny_asr_models import (
         build_canary,
         build_cohere_asr,
+        build_granite_speech,
         build_parakeet_ctc,
         build_parakeet_tdt,
         build_qwen3_asr,
@@ -179,7 +180,7 @@ def _transformers_asr(name: str, device: str) -> dict[str, Any]:
     if not real:  # the class's code path on this device, with a tiny model of it
         parakeet = build_parakeet_ctc if "ctc" in name else build_parakeet_tdt
         builders = {"cohere": build_cohere_asr, "qwen3-asr": build_qwen3_asr, "canary": build_canary,
-                    "parakeet": parakeet}  # fmt: skip
+                    "granite": build_granite_speech, "parakeet": parakeet}  # fmt: skip
         build = builders[info.family]
         model = str(build(Path(tempfile.mkdtemp(prefix="tiny-asr-"))))
     size = resolve_batch_size("auto", device, info.vram_gb)

@@ -25,10 +25,13 @@ def test_the_watcher_gets_the_runs_request_and_comes_back(tmp_path: Path) -> Non
     source.mkdir()
     kwargs = watch_spec(host, source, target, ["--formats", "txt", "--settle", "2"]).docker_kwargs()
     run = container_spec(host, ("run",), source, target).docker_kwargs()  # what `invoke transcribe` sends
-    for key in ("image", "devices", "group_add", "user", "security_opt", "ipc_mode", "network_mode", "volumes",
-                "environment"):  # fmt: skip
+    for key in ("image", "devices", "group_add", "user", "security_opt", "ipc_mode", "network_mode", "environment"):
         assert kwargs[key] == run[key], key
-    assert kwargs["volumes"][str(source)] == {"bind": "/data/in", "mode": "ro"}
+    # The run's folders, as mounts: Docker's binds would make a deleted folder again, as root, at a restart.
+    assert "volumes" not in kwargs and {m["Type"] for m in kwargs["mounts"]} == {"bind"}
+    mounts = {m["Source"]: {"bind": m["Target"], "mode": "ro" if m["ReadOnly"] else "rw"} for m in kwargs["mounts"]}
+    assert mounts == run["volumes"]
+    assert mounts[str(source)] == {"bind": "/data/in", "mode": "ro"}
     assert kwargs["network_mode"] == "none"
     assert kwargs["restart_policy"] == {"Name": "unless-stopped"}
     assert kwargs["name"] == watcher_name(target)

@@ -38,6 +38,7 @@ EXIT_CODES_HELP = (
 WATCH_EXIT_CODES_HELP = (
     "exit codes: 130 stopped by Ctrl-C or SIGTERM (the normal end; finished files kept); 1 a fault other than a "
     "full disk stopped it (a lost GPU, an output that is no longer writable); 2 usage or configuration error; "
+    "75 its input folder was deleted while mounted (in a container: the restart mounts the folder made again); "
     "with --health: 0 alive, 1 stuck or stopped"
 )
 

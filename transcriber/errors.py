@@ -20,6 +20,8 @@ EXIT_FILES_FAILED = 1
 EXIT_USAGE = 2
 #: Interrupted by Ctrl-C or SIGTERM; finished files are kept and a rerun resumes.
 EXIT_INTERRUPTED = 130
+#: A watcher whose input folder was deleted while mounted (a container's): a restart mounts the new one.
+EXIT_REMOUNT = 75
 
 
 class TranscriberError(Exception):

@@ -227,3 +227,53 @@ def build_canary(folder: Path) -> Path:
         folder
     )
     return folder
+
+
+#: A Granite-style chat template (the role markers of Granite's tokenizer) that the transcription request fills.
+_GRANITE_TEMPLATE = (
+    "{% for message in messages %}<|start_of_role|>{{ message['role'] }}<|end_of_role|>{{ message['content'] }}"
+    "<|end_of_text|>\n{% endfor %}{% if add_generation_prompt %}<|start_of_role|>assistant<|end_of_role|>{% endif %}"
+)
+
+
+def build_granite_speech(folder: Path) -> Path:
+    """Granite Speech: SmolLM2's BPE with Granite's role, end and <|audio|> tokens, a tiny conformer encoder,
+    Q-Former projector and Granite decoder (no LoRA, as in the 4.x releases), and the files the released repo
+    has: the tokenizer with its chat template, and preprocessor_config.json naming the real extractor and processor
+    (its features need torchaudio, so it is written as JSON rather than saved from an instance)."""
+    import torch
+    from transformers import GenerationConfig, GraniteSpeechConfig, GraniteSpeechForConditionalGeneration
+
+    from tests.support.tiny_audio_llms import _chatml_tokenizer
+
+    tokenizer = _chatml_tokenizer({"start": "<|start_of_role|>", "end": "<|end_of_role|>",
+                                   "text_end": "<|end_of_text|>", "audio": "<|audio|>"})  # fmt: skip
+    tokenizer.chat_template = _GRANITE_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    extractor = {"feature_extractor_type": "GraniteSpeechFeatureExtractor", "processor_class": "GraniteSpeechProcessor",
+                 "sampling_rate": 16000, "n_fft": 512, "win_length": 400, "hop_length": 160, "n_mels": MEL_BINS,
+                 "projector_window_size": 15, "projector_downsample_rate": 5}  # fmt: skip
+    (folder / "preprocessor_config.json").write_text(json.dumps(extractor, indent=2))
+    end, audio = tokenizer.convert_tokens_to_ids(["<|end_of_text|>", "<|audio|>"])
+    config = GraniteSpeechConfig(
+        encoder_config={"input_dim": 2 * MEL_BINS, "num_layers": 2, "hidden_dim": 32, "feedforward_mult": 2,
+                        "num_heads": 2, "output_dim": 16, "context_size": 30, "max_pos_emb": 64,
+                        "conv_kernel_size": 3},
+        projector_config={"model_type": "blip_2_qformer", "hidden_size": 32, "num_hidden_layers": 1,
+                          "num_attention_heads": 2, "intermediate_size": 64, "encoder_hidden_size": 32,
+                          "cross_attention_frequency": 1},
+        text_config={"model_type": "granite", "vocab_size": len(tokenizer), "hidden_size": 32,
+                     "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+                     "num_key_value_heads": 1, "eos_token_id": end, "pad_token_id": end, "bos_token_id": end},
+        audio_token_index=audio, has_lora_adapter=False, tie_word_embeddings=False,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = GraniteSpeechForConditionalGeneration(config)
+    # Never writing a special token or a line break (a trained model does not, inside a transcript), so the random
+    # decoder writes words instead of role markers or newlines forever.
+    with torch.no_grad():
+        never = [*tokenizer.all_special_ids, *tokenizer.convert_tokens_to_ids(["Ċ", "ĊĊ"])]
+        model.lm_head.weight[never] = 0
+    model.save_pretrained(folder)
+    GenerationConfig(eos_token_id=end, pad_token_id=end, bos_token_id=end).save_pretrained(folder)
+    return folder

@@ -1,5 +1,5 @@
 """Speech recognisers run through transformers on the pipeline backend: Parakeet TDT and CTC, Canary, Cohere
-Transcribe, Qwen3-ASR.
+Transcribe, Qwen3-ASR, Granite Speech.
 
 The catalog entry (`TRANSFORMERS_ASR_CATALOG`), or for a model folder its config's `model_type`, picks the
 family; the rest is shared: the recording is cut into VAD windows (`windows.plan_windows`, the Silero VAD
@@ -33,9 +33,10 @@ MODEL_TYPES = {
     "cohere_asr": ("cohere", "CohereAsrForConditionalGeneration"),
     "qwen3_asr": ("qwen3-asr", "Qwen3ASRForConditionalGeneration"),
     "canary": ("canary", "CanaryForConditionalGeneration"),
+    "granite_speech": ("granite", "GraniteSpeechForConditionalGeneration"),
 }
 #: Families that generate text without token times: one segment per VAD window.
-GENERATING = {"cohere", "qwen3-asr", "canary"}
+GENERATING = {"cohere", "qwen3-asr", "canary", "granite"}
 #: Families whose decoder prompt names the language: they cannot take `--language auto`.
 LANGUAGE_PROMPTED = {"cohere", "canary"}
 _DEFAULT_WINDOW_SECONDS = 30.0
@@ -138,9 +139,17 @@ class TransformersAsrEngine:
             kwargs["device_map"] = "cuda"
         try:
             self.model = getattr(transformers, class_name).from_pretrained(str(folder), **kwargs).eval()
-            self.processor = transformers.AutoProcessor.from_pretrained(str(folder))
+            if self.family == "granite":  # its own processor, over features computed without torchaudio
+                from transcriber.engines.granite import load_processor
+
+                self.processor = load_processor(folder)
+            else:
+                self.processor = transformers.AutoProcessor.from_pretrained(str(folder))
         except (OSError, ValueError) as exc:
             raise ModelNotFoundError(f"{folder}: cannot load the {self.family} model: {exc}") from exc
+        if self.family == "granite" and self.model.config.has_lora_adapter and not self.model._hf_peft_config_loaded:
+            raise ModelNotFoundError(f"{folder}: this Granite Speech model needs its LoRA adapter, which loads only "
+                                     "with peft installed (pip install peft); the 4.x models have none")  # fmt: skip
         if self.family in LANGUAGE_PROMPTED and self.language == "auto":
             raise ConfigError(f"--language auto: {self.model_name} is told the language in its prompt; give --language")
         if self.family == "parakeet":  # the seconds per encoder frame, which token times count in
@@ -154,6 +163,11 @@ class TransformersAsrEngine:
             inputs = self.processor.apply_transcription_request(list(pieces), language=language)
         elif self.family == "canary":  # its chat template: the language spoken and written, with punctuation
             inputs = self.processor.apply_transcription_request(list(pieces), source_language=self.language)
+        elif self.family == "granite":  # its chat template around <|audio|>, which the processor repeats per frame
+            from transcriber.engines.granite import prompt
+
+            text = prompt(self.processor.tokenizer, self.language)
+            inputs = self.processor(text=[text] * len(pieces), audio=list(pieces), return_tensors="pt")
         else:
             extra = {"language": self.language} if self.family == "cohere" else {}
             inputs = self.processor(pieces, sampling_rate=SAMPLE_RATE, return_tensors="pt", padding=True, **extra)

@@ -83,6 +83,10 @@ class ContainerSpec:
     #: A command the engine runs in the container to judge its health (Docker's HEALTHCHECK), and how often.
     healthcheck: tuple[str, ...] = ()
     health_interval_s: int = 30
+    #: Mount the folders so that a start fails where a host folder is missing. Docker's default binds make
+    #: a missing folder, owned by root, at every start: a watcher restarted after its input folder was
+    #: deleted would then watch an empty folder its user cannot write into.
+    strict_mounts: bool = False
 
     def environment(self) -> dict[str, str]:
         # The caller's uid has no home in the image: HOME and matplotlib's config go to /tmp, or libraries
@@ -134,6 +138,11 @@ class ContainerSpec:
             "shm_size": self.shm_size,
             "detach": True,
         }
+        if self.strict_mounts:
+            from docker.types import Mount
+
+            binds = kwargs.pop("volumes").items()
+            kwargs["mounts"] = [Mount(m["bind"], host, type="bind", read_only=m["mode"] == "ro") for host, m in binds]
         if self.name:  # a service: named, labelled, restarted only as its policy says
             kwargs |= {"name": self.name, "labels": dict(self.labels), "restart_policy": {"Name": self.restart}}
         if self.healthcheck:
@@ -166,7 +175,7 @@ class ContainerSpec:
         if "device_requests" in kwargs:
             args.append("--gpus=all")
         args += [f"--env={key}={value}" for key, value in kwargs["environment"].items()]
-        args += [f"--volume={host}:{m['bind']}:{m['mode']}" for host, m in kwargs["volumes"].items()]
+        args += [f"--volume={host}:{m['bind']}:{m['mode']}" for host, m in self.mounts().items()]
         if self.name:
             args += [f"--name={self.name}", f"--restart={self.restart}",
                      *(f"--label={k}={v}" for k, v in self.labels.items())]  # fmt: skip

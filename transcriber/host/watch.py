@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -55,7 +56,7 @@ def watch_spec(paths: HostPaths, source: Path, target: Path, flags: Sequence[str
     health = ("python", "-m", "transcriber", "watch", "--health", "--output", CONTAINER_OUTPUT)
     labels = {LABEL: str(target), INPUT_LABEL: str(source)}
     return replace(spec, command=command, name=watcher_name(target), labels=labels, restart="unless-stopped",
-                   healthcheck=health)  # fmt: skip
+                   healthcheck=health, strict_mounts=True)  # fmt: skip
 
 
 def start_watch(
@@ -133,10 +134,11 @@ def _ago(when: float) -> str:
 def describe(container: Any) -> list[str]:
     """`invoke watch --status` for one watcher: the container's state and health, then the watcher's own."""
     state = container.attrs.get("State", {})
-    health = state.get("Health", {}).get("Status")
+    health = state.get("Health", {}).get("Status") if container.status == "running" else None
     output = container.labels.get(LABEL, "")
     lines = [f"{container.name}: {container.status}{f' ({health})' if health else ''}, "
              f"{container.labels.get(INPUT_LABEL, '?')} -> {output}"]  # fmt: skip
+    lines += _why_not_running(container)
     status = read_status(Path(output)) if output else None
     if status is None:
         return [*lines, "  no status written yet"]
@@ -151,6 +153,18 @@ def describe(container: Any) -> list[str]:
     if status.last_error:
         lines.append(f"  last error: {_to_host(container, status.last_error)}")
     return lines
+
+
+def _why_not_running(container: Any) -> list[str]:
+    """For a watcher that does not run: its input folder is gone (a restart cannot mount it), or the
+    engine's own reason; nothing for a running one."""
+    if container.status == "running":
+        return []
+    source = container.labels.get(INPUT_LABEL, "")
+    if source and not Path(source).is_dir():
+        return [f"  its input folder {source} is gone: make it again, then invoke watch --input {shlex.quote(source)}"]
+    error = container.attrs.get("State", {}).get("Error")
+    return [f"  the engine could not start it: {error}"] if error else []
 
 
 def watch_status(target: Path | None, connect: Callable[[], Any] = docker_client) -> list[str]:

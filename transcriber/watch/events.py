@@ -3,7 +3,8 @@
 Each `Tick` names the paths to look at again; `rescan` asks for a look at everything (at the start, after
 a folder moved in, after the input folder came back). A deleted input folder is reported once and waited
 for; the watcher then starts over on the new folder. Inside a container a deleted folder stays mounted as
-an empty husk (no links left), which counts as gone too.
+an empty husk (no links left): it counts as gone too, and since no folder made again under its name can
+reach this mount, ticks say `husk` so the loop can end the process and let a restart bind the new folder.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Tick:
     rescan: bool = False
     #: The input folder is gone and being waited for (the loop still ticks, so its heartbeat stays fresh).
     gone: bool = False
+    #: ... and what is left is a deleted folder still mounted here: only a new mount shows its successor.
+    husk: bool = False
 
 
 def folder_present(root: Path) -> bool:
@@ -36,6 +39,15 @@ def folder_present(root: Path) -> bool:
     except OSError:
         return False
     return os.path.isdir(root) and info.st_nlink > 0
+
+
+def mounted_husk(root: Path) -> bool:
+    """True if `root` is a deleted folder that is still mounted: by path, only a mount point can lead to a
+    folder with no links left, and a folder made again on the host under its name is not this one."""
+    try:
+        return os.stat(root).st_nlink == 0
+    except OSError:
+        return False
 
 
 class FolderEvents:
@@ -85,6 +97,6 @@ class FolderEvents:
     def _wait_for_folder(self) -> Iterator[Tick]:
         self.note(f"input folder {display(self.root)} is gone; waiting for it to come back")
         while not folder_present(self.root):
-            yield Tick(gone=True)
+            yield Tick(gone=True, husk=mounted_husk(self.root))
             time.sleep(TICK_S)
         self.note(f"input folder {display(self.root)} is back; looking at it again")

@@ -5,6 +5,12 @@ The loop ticks every half second: it takes the changes the watcher saw, hands se
 minutes. Faults: a bad recording is reported once (remembered with its size and mtime until it changes);
 a full disk pauses until space is freed, then the same group is retried (finished files are skipped);
 a deleted input folder is waited for; Ctrl-C or SIGTERM ends it with 130 after the file in hand.
+
+A deleted input folder that is a mount (the container's /data/in) can never come back through that mount:
+after `REMOUNT_AFTER_S` the watcher exits with `EXIT_REMOUNT`, and the container's restart policy mounts
+the folder anew. The wait gives a folder that is being replaced (deleted, then made again) time to be
+back: Docker's restart of a watcher whose folder is still missing fails, and the container stays stopped
+(`invoke watch --status` then says what to do), rather than binding a folder Docker makes up as root.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pathlib import Path
 from transcriber.batch import _output_folder
 from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.discovery import Recording, discover
-from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, ConfigError, display
+from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_REMOUNT, ConfigError, display
 from transcriber.extras import require
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
@@ -37,6 +43,8 @@ _DISK_FULL = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
 RESUME_MARGIN = 8 << 20
 #: ... or, for a quota (which free space does not show), tries again after this long.
 PAUSE_RETRY_S = 300.0
+#: How long a deleted input folder that is a mount is waited for before the watcher exits to be mounted anew.
+REMOUNT_AFTER_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,8 @@ class _StatusReporter(Reporter):
 
 
 def watch(settings: Settings, options: WatchOptions, debug: bool = False) -> int:
-    """Watch `settings.input` until interrupted (130); 1 if a fault other than a full disk stops a group."""
+    """Watch `settings.input` until interrupted (130); 1 if a fault other than a full disk stops a group;
+    `EXIT_REMOUNT` when the mounted input folder was deleted (a restart mounts the one made again)."""
     if not settings.input.is_dir():
         raise ConfigError(f"--input {settings.input}: watch needs a folder to watch; give a folder of recordings")
     require("watch", "transcriber watch", "watchfiles")
@@ -83,7 +92,9 @@ def watch(settings: Settings, options: WatchOptions, debug: bool = False) -> int
             return EXIT_INTERRUPTED
         finally:
             loop.runner.unload()
-            status.update(state="stopped", detail="", models_loaded=False)
+            # "restarting" is not "stopped": the next start counts a restart and keeps the counts.
+            ended = "restarting" if loop.stopped_for else "stopped"
+            status.update(state=ended, detail=loop.stopped_for, models_loaded=False)
             reporter.note(f"watch stopped: {status.status.files_done} done, {status.status.files_failed} failed")
 
 
@@ -98,14 +109,21 @@ class _Loop:
             self.settler.known(settings.input / name, seen)
         self.events = FolderEvents(settings.input, settings.output, options.poll, reporter.note)
         self.idle_since = time.monotonic()
+        #: Why the watcher ended to be restarted (kept in the status it leaves behind); "" otherwise.
+        self.stopped_for = ""
 
     def run(self) -> int:
         where = f"polling every {self.options.poll:g} s" if self.options.poll else "inotify"
         self.reporter.note(f"watching {display(self.settings.input)} ({where}, settle {self.options.settle:g} s)")
+        gone_since: float | None = None
         for tick in self.events.ticks():
             if tick.gone:
+                gone_since = time.monotonic() if gone_since is None else gone_since
+                if tick.husk and time.monotonic() - gone_since >= REMOUNT_AFTER_S:
+                    return self._remount()
                 self._state("waiting", f"input folder {display(self.settings.input)} is gone")
                 continue
+            gone_since = None
             if tick.rescan:
                 self._rescan()
             for path in tick.paths:
@@ -116,6 +134,17 @@ class _Loop:
             self._idle()
             self._state("watching", f"{len(self.settler)} settling" if len(self.settler) else "")
         return EXIT_INTERRUPTED  # the feed never ends; a signal ends the loop
+
+    def _remount(self) -> int:
+        """End the watch so that a restart mounts the input folder anew (the deleted one stays mounted)."""
+        folder = display(self.settings.input)
+        self.stopped_for = f"input folder {folder} was deleted; the watcher exits for a restart to mount it anew"
+        self.reporter.note(
+            f"input folder {folder} was deleted while mounted here: exiting ({EXIT_REMOUNT}) so that the restart "
+            "mounts the folder made again; if it is not back by then, the container stops: make the folder, "
+            "then start the watcher again (invoke watch --input)"
+        )
+        return EXIT_REMOUNT
 
     def _state(self, state: str, detail: str) -> None:
         current = self.status.status

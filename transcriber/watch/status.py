@@ -33,7 +33,7 @@ class WatchStatus:
 
     pid: int = field(default_factory=os.getpid)
     input: str = ""
-    state: str = "starting"  # starting, watching, transcribing, paused, waiting, stopped
+    state: str = "starting"  # starting, watching, transcribing, paused, waiting, restarting, stopped
     detail: str = ""
     started: float = field(default_factory=time.time)
     heartbeat: float = field(default_factory=time.time)
