@@ -20,9 +20,9 @@ def lost_speech(transcript: Transcript, samples: np.ndarray) -> list[str]:
     """[a warning] if `transcript` has no words while the VAD hears speech in `samples`, else []."""
     if transcript.verbatim_text.strip() or not len(samples):
         return []
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from transcriber.vad import speech_timestamps
 
-    seconds = sum(r["end"] - r["start"] for r in get_speech_timestamps(samples, VadOptions())) / SAMPLE_RATE
+    seconds = sum(r["end"] - r["start"] for r in speech_timestamps(samples)) / SAMPLE_RATE
     if seconds < MIN_SPEECH_SECONDS:
         return []
     return [
