@@ -366,3 +366,19 @@ def test_an_imported_recogniser_runs_by_its_catalog_name_offline(tmp_path: Path)
         assert data["engine"] == "transformers:parakeet"
         texts[model] = data["verbatim_text"]
     assert texts["parakeet-ctc-1.1b"] == texts[str(folder)] and texts[str(folder)].strip()
+
+
+def test_a_repo_with_only_a_nemo_checkpoint_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    hub = GatedHub(repo="nvidia/parakeet-tdt-0.6b-v2", files={"parakeet-tdt-0.6b-v2.nemo": os.urandom(512),
+                                                             "README.md": b"# card\n"}, gated=False)  # fmt: skip
+    try:
+        result = _invoke("models", "--download", "parakeet-tdt-0.6b-v2", tmp_path=tmp_path, HF_ENDPOINT=hub.url,
+                         HF_HUB_OFFLINE="0")  # fmt: skip
+    finally:
+        hub.server.shutdown()
+    assert result.returncode == 2 and hub.served == []
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: parakeet-tdt-0.6b-v2: nvidia/parakeet-tdt-0.6b-v2 holds no transformers checkpoint (config.json), "
+        "only NeMo's .nemo file: convert it with the NeMo conversion script in transformers' source for its family "
+        "(models/parakeet, models/canary), then invoke models --import FOLDER --name parakeet-tdt-0.6b-v2"
+    )

@@ -90,12 +90,19 @@ def download_model(cache: Path, name: str) -> Path:
         ) from None
     token = hub_token()
     try:
-        return Path(snapshot_download(repo, cache_dir=str(cache / "hub"), allow_patterns=patterns, token=token))
+        folder = Path(snapshot_download(repo, cache_dir=str(cache / "hub"), allow_patterns=patterns, token=token))
     except Exception as exc:  # offline, no route, auth, unknown repo: the user's next step is the same
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if isinstance(token, str):
             reason = reason.replace(token, "***")
         raise TranscriberError(_download_failed(name, repo, reason[:200])) from None
+    if _recogniser(repo) and not (folder / "config.json").is_file():
+        raise TranscriberError(
+            f"{name}: {repo} holds no transformers checkpoint (config.json), only NeMo's .nemo file: convert it with "
+            "the NeMo conversion script in transformers' source for its family (models/parakeet, models/canary), "
+            f"then invoke models --import FOLDER --name {name}"
+        )
+    return folder
 
 
 def _download_failed(name: str, repo: str, reason: str) -> str:
