@@ -230,10 +230,11 @@ def build(c: Context, gpu: str | None = None, target: str = "runtime") -> None:
 
 @task(
     help={
-        "download": "catalog name, pyannote (the diarization pipeline; HF_TOKEN from the environment) or repo id "
-        "to fetch from the Hub into the model cache",
-        "import_": "a CTranslate2 model folder (or tiny.en, the bundled copy), or a pyannote pipeline folder with "
-        "--name pyannote, to put into the model cache",
+        "download": "catalog name (Whisper, or a transformers recogniser such as parakeet-tdt-0.6b-v3), pyannote "
+        "(the diarization pipeline) or repo id to fetch from the Hub into the model cache; a gated repo takes "
+        "HF_TOKEN from the environment",
+        "import_": "a CTranslate2 model folder (or tiny.en, the bundled copy), a transformers model folder with "
+        "--name of a recogniser, or a pyannote pipeline folder with --name pyannote, to put into the model cache",
         "name": "with --import: the catalog name, pyannote or repo id the folder is (default: the folder's name)",
     }
 )

@@ -1,6 +1,6 @@
-"""Fetching the gated pyannote pipeline: the token comes from the environment only and goes nowhere else,
-a failed fetch is one line saying how to import a copy, and an imported copy lands where the run's
-diarizer selection finds it.
+"""Fetching the gated pyannote pipeline and the transformers recognisers by their catalog names: the token comes
+from the environment only and goes nowhere else, only the files the loader reads are fetched, a failed fetch is
+one line saying how to import a copy, and an imported copy lands where the run finds it.
 
 The Hub is a local HTTP server that answers as the real one does for a gated repo whose terms were not
 accepted (401 with its error headers); while the request is in flight it looks at every process's argv.
@@ -42,11 +42,14 @@ COMMIT = "c0" * 20
 
 
 class GatedHub:
-    """The Hub for a gated repo: files only with the token of a user who accepted the terms (`accepted`),
-    else 401 with the Hub's error headers. Records the Authorization header of each request for the repo,
-    and whether any process's argv held the token while a request was in flight."""
+    """The Hub for one repo (default: the pipeline's): if `gated`, files only with the token of a user who accepted
+    the terms (`accepted`), else 401 with the Hub's error headers. Records the Authorization header of each request
+    for the repo, and whether any process's argv held the token while a request was in flight."""
 
-    def __init__(self, accepted: bool = False) -> None:
+    def __init__(
+        self, accepted: bool = False, repo: str = PYANNOTE_REPO, files: dict[str, bytes] = REPO_FILES,
+        gated: bool = True,
+    ) -> None:  # fmt: skip
         self.authorizations: list[str] = []
         self.token_in_argv: list[int] = []
         self.served: list[str] = []
@@ -54,27 +57,27 @@ class GatedHub:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if PYANNOTE_REPO not in self.path:  # huggingface_hub also asks other endpoints, with no token
+                if repo not in self.path:  # huggingface_hub also asks other endpoints, with no token
                     return self._send(404, {}, b"{}")
                 hub.authorizations.append(self.headers.get("Authorization", ""))
                 hub.token_in_argv += _pids_with_token_in_argv()
-                if not (accepted and self.headers.get("Authorization") == f"Bearer {TOKEN}"):
-                    message = f"Access to model {PYANNOTE_REPO} is restricted. You must accept its conditions."
+                if gated and not (accepted and self.headers.get("Authorization") == f"Bearer {TOKEN}"):
+                    message = f"Access to model {repo} is restricted. You must accept its conditions."
                     return self._send(401, {"X-Error-Code": "GatedRepo", "X-Error-Message": message}, b"{}")
-                if self.path.startswith(f"/api/models/{PYANNOTE_REPO}/revision/"):
-                    siblings = [{"rfilename": name} for name in REPO_FILES]
-                    info = {"id": PYANNOTE_REPO, "sha": COMMIT, "siblings": siblings, "private": False}
+                if self.path.startswith(f"/api/models/{repo}/revision/"):
+                    siblings = [{"rfilename": name} for name in files]
+                    info = {"id": repo, "sha": COMMIT, "siblings": siblings, "private": False}
                     return self._send(200, {}, json.dumps(info).encode())
-                if self.path.startswith(f"/api/models/{PYANNOTE_REPO}/tree/"):  # the listing, one page
+                if self.path.startswith(f"/api/models/{repo}/tree/"):  # the listing, one page
                     tree = [{"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
-                            for name, data in REPO_FILES.items()]  # fmt: skip
+                            for name, data in files.items()]  # fmt: skip
                     return self._send(200, {}, json.dumps(tree).encode())
-                name = self.path.split(f"/{PYANNOTE_REPO}/resolve/", 1)[-1].split("/", 1)[-1]
-                if name not in REPO_FILES:
+                name = self.path.split(f"/{repo}/resolve/", 1)[-1].split("/", 1)[-1]
+                if name not in files:
                     return self._send(404, {"X-Error-Code": "EntryNotFound"}, b"{}")
                 hub.served.append(name)
-                etag = f'"{hashlib.sha256(REPO_FILES[name]).hexdigest()}"'
-                self._send(200, {"X-Repo-Commit": COMMIT, "ETag": etag}, REPO_FILES[name])
+                etag = f'"{hashlib.sha256(files[name]).hexdigest()}"'
+                self._send(200, {"X-Repo-Commit": COMMIT, "ETag": etag}, files[name])
 
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)
@@ -271,3 +274,111 @@ def test_the_run_container_never_gets_the_token(engine: FakeEngine, tmp_path: Pa
     assert transcribe_in_container(host, source, tmp_path / "out", [], connect=lambda: client) == 0
     create = engine.call("POST", "/containers/create").body
     assert TOKEN not in repr(create)
+
+
+def test_every_transformers_recogniser_resolves_to_its_repo_and_files() -> None:
+    """`invoke models --download NAME` knows each catalog recogniser: its repo, the files transformers reads
+    (so a NeMo checkpoint beside them is never fetched), config.json as the mark of a complete copy, and gating."""
+    from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
+    from transcriber.host.model_cache import _marker, gated, patterns_of, repo_for
+
+    assert {"parakeet-tdt-0.6b-v3", "canary-1b-v2", "cohere-transcribe", "qwen3-asr-0.6b", "granite-speech-4.1-2b"} <= (
+        set(TRANSFORMERS_ASR_CATALOG)
+    )
+    for name, info in TRANSFORMERS_ASR_CATALOG.items():
+        assert repo_for(name) == info.repo and patterns_of(info.repo) == info.files
+        assert _marker(info.repo) == "config.json" and not any("nemo" in p for p in info.files)
+        assert gated(info.repo) == (name == "cohere-transcribe")
+
+
+#: A recogniser's repo as NVIDIA's hold them: the transformers files and the NeMo checkpoint beside them.
+RECOGNISER_FILES = {"config.json": b'{"model_type": "parakeet_ctc"}', "model.safetensors": os.urandom(256),
+                    "tokenizer.json": b"{}", "preprocessor_config.json": b"{}",
+                    "parakeet-ctc-1.1b.nemo": os.urandom(512), "README.md": b"# card\n"}  # fmt: skip
+
+
+def test_a_recogniser_download_fetches_only_what_transformers_reads(tmp_path: Path) -> None:
+    hub = GatedHub(repo="nvidia/parakeet-ctc-1.1b", files=RECOGNISER_FILES, gated=False)
+    try:
+        result = _invoke("models", "--download", "parakeet-ctc-1.1b", tmp_path=tmp_path, HF_ENDPOINT=hub.url,
+                         HF_HUB_OFFLINE="0")  # fmt: skip
+    finally:
+        hub.server.shutdown()
+    assert result.returncode == 0, result.stdout + result.stderr
+    snapshot = Path(result.stdout.strip().splitlines()[-1])
+    assert sorted(p.name for p in snapshot.iterdir()) == [
+        "config.json", "model.safetensors", "preprocessor_config.json", "tokenizer.json"
+    ]  # fmt: skip
+    assert "parakeet-ctc-1.1b.nemo" not in hub.served
+    assert ready_offline("parakeet-ctc-1.1b", tmp_path / "cache")
+
+
+def test_a_gated_recogniser_says_to_accept_its_terms(tmp_path: Path) -> None:
+    hub = GatedHub(repo="CohereLabs/cohere-transcribe-03-2026", files=RECOGNISER_FILES)
+    try:
+        result = _invoke("models", "--download", "cohere-transcribe", tmp_path=tmp_path, HF_ENDPOINT=hub.url,
+                         HF_HUB_OFFLINE="0")  # fmt: skip
+    finally:
+        hub.server.shutdown()
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("error: could not download cohere-transcribe (CohereLabs/cohere-transcribe-03-2026)")
+    page = "https://huggingface.co/CohereLabs/cohere-transcribe-03-2026"
+    assert f"accept its terms at {page} and set HF_TOKEN" in lines[0]
+    assert "import a copy of its transformers folder" in lines[0]
+    assert "invoke models --import PATH --name cohere-transcribe" in lines[0]
+
+
+def test_a_recogniser_download_offline_is_one_line_naming_the_import(tmp_path: Path) -> None:
+    result = _invoke("models", "--download", "granite-speech-4.1-2b", tmp_path=tmp_path, HF_HUB_OFFLINE="1")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "could not download granite-speech-4.1-2b (ibm-granite/granite-speech-4.1-2b)" in lines[0]
+    assert "It is gated" not in lines[0] and "invoke models --import PATH --name granite-speech-4.1-2b" in lines[0]
+
+
+def test_an_imported_recogniser_runs_by_its_catalog_name_offline(tmp_path: Path) -> None:
+    """A transformers folder imported under a catalog name is what `--model NAME` loads with no network."""
+    pytest.importorskip("transformers", reason="the recognisers need transformers (pip install -e '.[multimodal]')")
+    from tests.support.runs import RECORDINGS, load_transcripts
+    from tests.support.tiny_asr_models import build_parakeet_ctc
+
+    folder = build_parakeet_ctc(tmp_path / "tiny-ctc")
+    imported = _invoke("models", "--import", str(folder), "--name", "parakeet-ctc-1.1b", tmp_path=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    refused = _invoke("models", "--import", str(RECORDINGS), "--name", "parakeet-ctc-1.1b", tmp_path=tmp_path)
+    assert refused.stderr.strip() == (
+        f"error: {RECORDINGS} holds no config.json: --import --name parakeet-ctc-1.1b takes a transformers model folder"
+    )
+    texts = {}
+    for model in (str(folder), "parakeet-ctc-1.1b"):
+        out = tmp_path / ("by-name" if model == "parakeet-ctc-1.1b" else "by-folder")
+        run = subprocess.run(
+            [sys.executable, "-m", "transcriber", "run", "--input", str(RECORDINGS / "meeting.flac"), "--output",
+             str(out), "--model", model, "--cleanup", "none", "--formats", "json"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "HF_HOME": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"},
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        data = load_transcripts(out)["meeting.flac"]
+        assert data["engine"] == "transformers:parakeet"
+        texts[model] = data["verbatim_text"]
+    assert texts["parakeet-ctc-1.1b"] == texts[str(folder)] and texts[str(folder)].strip()
+
+
+def test_a_repo_with_only_a_nemo_checkpoint_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    hub = GatedHub(repo="nvidia/parakeet-tdt-0.6b-v2", files={"parakeet-tdt-0.6b-v2.nemo": os.urandom(512),
+                                                             "README.md": b"# card\n"}, gated=False)  # fmt: skip
+    try:
+        result = _invoke("models", "--download", "parakeet-tdt-0.6b-v2", tmp_path=tmp_path, HF_ENDPOINT=hub.url,
+                         HF_HUB_OFFLINE="0")  # fmt: skip
+    finally:
+        hub.server.shutdown()
+    assert result.returncode == 2 and hub.served == []
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: parakeet-tdt-0.6b-v2: nvidia/parakeet-tdt-0.6b-v2 holds no transformers checkpoint (config.json), "
+        "only NeMo's .nemo file: convert it with the NeMo conversion script in transformers' source for its family "
+        "(models/parakeet, models/canary), then invoke models --import FOLDER --name parakeet-tdt-0.6b-v2"
+    )

@@ -17,10 +17,10 @@ from tests.support.runs import run_cli
 from transcriber.diarize import Count, Turn
 from transcriber.diarize.assign import assign_speakers
 from transcriber.diarize.der import der, read_rttm
-from transcriber.diarize.registry import SpeakerRegistry
+from transcriber.diarize.registry import SpeakerRegistry, known_speakers
 from transcriber.diarize.select import choose
 from transcriber.errors import ConfigError
-from transcriber.transcript import Segment, Transcript, Word
+from transcriber.transcript import Segment, Speaker, Transcript, Word
 
 SPEAKERS = Path(__file__).resolve().parent / "fixtures" / "speakers"
 ONE_SPEAKER = Path(__file__).resolve().parent / "fixtures" / "diarize" / "one_speaker"
@@ -83,6 +83,25 @@ def test_a_fixed_count_and_bounds_are_kept() -> None:
     assert len({t.speaker for t in _turns(NeuralDiarizer(Count(exact=1)), stem)}) == 1
     assert len({t.speaker for t in _turns(NeuralDiarizer(Count(most=1)), stem)}) == 1
     assert len({t.speaker for t in _turns(NeuralDiarizer(Count(least=3)), stem)}) >= 3
+    assert len({t.speaker for t in _turns(NeuralDiarizer(Count(exact=3)), stem)}) == 3  # the cap keeps real voices
+
+
+@pytest.mark.slow
+def test_more_speakers_than_the_call_holds_are_capped_with_a_warning(tmp_path: Path, tiny_en: Path) -> None:
+    """`--speakers 99` on the real two-party call: the two voices and a warning naming the file (it gave 16
+    splinters of them, silently); `--speakers 2` is no warning."""
+    if not _ready():
+        pytest.skip(INSTALL)
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    (folder / "call.ogg").write_bytes((SPEAKERS / "pyannote_sample.ogg").read_bytes())
+    result = run_cli("run", "-i", str(folder), "-o", str(out), "--model", "tiny.en", "--speakers", "99")
+    assert result.returncode == 0, result.stderr
+    assert "warning: call.ogg: --speakers 99: its speech holds 2 speakers the diarizer can tell apart" in result.stderr
+    data = json.loads((out / "call.json").read_text())
+    assert len(data["speakers"]) == 2 and any("--speakers 99" in w for w in data["warnings"])
+    result = run_cli("run", "-i", str(folder), "-o", str(tmp_path / "two"), "--model", "tiny.en", "--speakers", "2")
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
 
 
 def test_a_word_said_over_another_speaker_is_marked_and_goes_to_the_larger_share() -> None:
@@ -118,6 +137,24 @@ def test_the_registry_gives_a_known_voice_its_id_and_a_new_voice_the_next() -> N
     )  # one file's two voices never share an id, however alike
 
 
+def test_a_later_run_matches_the_voices_of_the_transcripts_already_in_the_output_folder(tmp_path: Path) -> None:
+    a, b, c = np.eye(3)
+    earlier = Transcript("x.wav", 2.0, "en", "m", "e", segments=[Segment(0, 0.0, 1.0, "Hi", words=[])])
+    earlier.speakers = [Speaker("S1", "Ana", 4.0, list(a)), Speaker("S4", "Speaker 4", 2.0, list(b))]
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.json").write_text(earlier.to_json())
+    earlier.speakers = [Speaker("S4", "Speaker 4", 2.0, list(b + 0.2 * c))]  # S4 again, in another file
+    (tmp_path / "y.json").write_text(earlier.to_json())
+    (tmp_path / "z.json").write_text('{"centroid": "not a transcript"}')
+    (tmp_path / ".transcriber").mkdir()
+    (tmp_path / ".transcriber" / "cached.json").write_text(earlier.to_json().replace('"S4"', '"S9"'))
+    registry = SpeakerRegistry(known_speakers(tmp_path))
+    assert sorted(registry.numbers) == [1, 4]
+    assert registry.ids({"p": c, "q": a}, {"p": 3.0, "q": 3.0}) == {"p": "S5", "q": "S1"}  # new ids after S4
+    assert registry.ids({"r": b}, {}) == {"r": "S4"}
+    assert list(known_speakers(tmp_path / "none")) == []
+
+
 def test_selection_defaults_to_neural_and_falls_back_to_embedding(tmp_path: Path) -> None:
     assert choose("auto", True, False, None).kind == "neural"
     fallback = choose("auto", False, True, tmp_path)
@@ -137,44 +174,54 @@ def test_speaker_bounds_imply_auto_and_must_make_a_range() -> None:
         load_settings({"input": ".", "output": ".", "min_speakers": "5", "max_speakers": "3"}, environ={})
 
 
+def _majority_ids(words: list[dict], reference: list[Turn]) -> dict[str, str]:
+    """Reference voice -> the id most of its words got (words where exactly one voice speaks)."""
+    votes: dict[str, dict[str, int]] = {}
+    for word in words:
+        there = {t.speaker for t in reference if t.start <= (word["start"] + word["end"]) / 2 < t.end}
+        if len(there) == 1:
+            counts = votes.setdefault(there.pop(), {})
+            counts[word["speaker"]] = counts.get(word["speaker"], 0) + 1
+    return {voice: max(counts, key=counts.__getitem__) for voice, counts in votes.items()}
+
+
 @pytest.mark.slow
-def test_a_batch_gives_one_voice_one_id_and_marks_overlapped_words(tmp_path: Path, tiny_en: Path) -> None:
+@pytest.mark.parametrize("runs", [1, 2], ids=["one batch", "two runs into one folder"])
+def test_one_voice_keeps_one_id_across_a_batch_and_across_runs(tmp_path: Path, tiny_en: Path, runs: int) -> None:
+    """The first file has both voices; the second only the voice that spoke second, which must keep its id
+    (numbered afresh it would be S1)."""
     if not _ready():
         pytest.skip(INSTALL)
     import soundfile
 
     from transcriber.audio import decode
 
-    folder, out = tmp_path / "in", tmp_path / "out"
-    folder.mkdir()
+    out = tmp_path / "out"
+    folders = [tmp_path / f"in{n}" for n in range(runs)]
+    for folder in folders:
+        folder.mkdir()
     samples = decode(SPEAKERS / "test_01_2spk.ogg").samples
-    half = 16000 * 31  # both voices speak in both halves
-    soundfile.write(folder / "first.wav", samples[:half], 16000)
-    soundfile.write(folder / "second.wav", samples[half:], 16000)
-    result = run_cli("run", "-i", str(folder), "-o", str(out), "--model", "tiny.en", "--speakers", "auto")
-    assert result.returncode == 0, result.stderr
-    assert "speakers: neural diarizer" in result.stderr
     reference = read_rttm(SPEAKERS / "test_01_2spk.rttm")
-    owners: dict[str, set[str]] = {}  # reference voice -> the ids its words got, by majority per file
-    overlapped = 0
-    for stem, offset in (("first", 0.0), ("second", half / 16000)):
-        data = json.loads((out / f"{stem}.json").read_text())
-        words = [w for s in data["segments"] for w in s["words"]]
-        overlapped += sum(w["overlap"] for w in words)
-        votes: dict[str, dict[str, int]] = {}
-        for word in words:  # words where exactly one voice speaks
-            middle = offset + (word["start"] + word["end"]) / 2
-            there = {t.speaker for t in reference if t.start <= middle < t.end}
-            if len(there) == 1:
-                voice = there.pop()
-                votes.setdefault(voice, {}).setdefault(word["speaker"], 0)
-                votes[voice][word["speaker"]] += 1
-        for voice, counts in votes.items():
-            owners.setdefault(voice, set()).add(max(counts, key=counts.__getitem__))
-        assert all(len(s["centroid"]) == 192 for s in data["speakers"])
-    assert sorted(len(ids) for ids in owners.values()) == [1, 1]  # each voice: one id in both files
-    assert len(set.union(*owners.values())) == 2
-    assert overlapped > 0
+    half = 31.0  # both voices speak before it
+    soundfile.write(folders[0] / "first.wav", samples[: int(16000 * half)], 16000)
+    alone = [
+        t for t in reference
+        if t.start >= half and t.speaker != sorted(reference)[0].speaker
+        and not any(o is not t and o.start < t.end and t.start < o.end for o in reference)
+    ]  # fmt: skip
+    pieces = [np.concatenate([samples[int(16000 * t.start) : int(16000 * t.end)], np.zeros(4800)]) for t in alone]
+    soundfile.write(folders[-1] / "second.wav", np.concatenate(pieces), 16000)
+    for folder in folders:  # a second run matches its voice against the first run's transcript
+        result = run_cli("run", "-i", str(folder), "-o", str(out), "--model", "tiny.en", "--speakers", "auto")
+        assert result.returncode == 0, result.stderr
+        assert "speakers: neural diarizer" in result.stderr
+    first = json.loads((out / "first.json").read_text())
+    ids = _majority_ids([w for s in first["segments"] for w in s["words"]], reference)
+    assert len(ids) == 2 and len(set(ids.values())) == 2
+    assert sum(w["overlap"] for s in first["segments"] for w in s["words"]) > 0
+    later = json.loads((out / "second.json").read_text())
+    assert [s["id"] for s in later["speakers"]] == [ids[alone[0].speaker]] != ["S1"]
+    assert all(len(s["centroid"]) == 192 for s in [*first["speakers"], *later["speakers"]])
 
 
 def test_cpwer_pairs_speakers_and_counts_words_said_by_the_wrong_one(tmp_path: Path) -> None:

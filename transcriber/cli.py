@@ -163,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     reporter = make_reporter(settings.quiet)
     check_before_run(settings.backend, settings.device, settings.model, reporter.note)
     summary = run(settings, reporter, debug=args.debug)
-    if not settings.quiet or summary.exit_code != EXIT_OK:
+    if not settings.quiet or summary.exit_code != EXIT_OK or summary.lost_speech:
         print(summary.render(), file=sys.stderr)
     return summary.exit_code
 

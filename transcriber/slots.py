@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
 from transcriber.engines.base import Engine
 from transcriber.errors import ConfigError
 from transcriber.lost_speech import lost_speech
 from transcriber.plan import Recognition, require_llm
 from transcriber.settings import Settings
+from transcriber.text_language import record_language
 from transcriber.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -114,12 +116,20 @@ class ModelSlots:
         if transcript is None:
             transcript = self.engine.get().transcribe(samples, source=source)
             transcript.warnings = [*warnings, *transcript.warnings, *lost_speech(transcript, samples)]
+            record_language(transcript, self.settings.language, self._languages())
             keep("asr", transcript)
+        else:  # cached before its language was looked for in its words
+            record_language(transcript, self.settings.language, self._languages())
         if self.speakers is not None:
             step("diarize")
             self.speakers.apply(transcript, samples)
             keep("raw", transcript)
         return transcript
+
+    def _languages(self) -> tuple[str, ...] | None:
+        """The languages the recogniser writes, where the catalog lists them (a transformers recogniser)."""
+        info = TRANSFORMERS_ASR_CATALOG.get(self.engine.recognition.model)
+        return info.languages if info else None
 
     def llm(self) -> LlmCleaner:
         """The cleanup LLM, loaded on first use after the recognition models were freed."""

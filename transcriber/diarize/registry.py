@@ -1,29 +1,82 @@
-"""The speakers of a batch so far, by voice: the same voice in several recordings gets the same id.
+"""The speakers of an output folder, by voice: the same voice in several recordings gets the same id.
 
 Each diarized file's speakers come with their centroids (mean CAM++ embeddings). They are matched one to
-one against the batch's speakers so far (Hungarian assignment on cosine similarity); a match at or above
+one against the speakers known so far (Hungarian assignment on cosine similarity); a match at or above
 `SAME_VOICE_SIMILARITY` takes that speaker's id ("S2") and updates its centroid as a running mean, anything
-else is a new voice with the next id. The threshold is the linking's same-speaker distance read as a
+else is a new voice with the next free id. The threshold is the linking's same-speaker distance read as a
 similarity, the point where CAM++ centroids of one voice stay and two voices part on the tuning meetings.
+
+The speakers known at the start are those of the JSON transcripts that earlier runs left in the output
+folder (`known_speakers`), so a voice keeps its label from one run to the next, not only within a batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 
 import numpy as np
 
 from transcriber.diarize.linking import SAME_SPEAKER_DISTANCE
+from transcriber.state import STATE_DIR
+from transcriber.transcript import Speaker, Transcript
 
 SAME_VOICE_SIMILARITY = 1.0 - SAME_SPEAKER_DISTANCE
+MAX_TRANSCRIPT_BYTES = 64 << 20  # larger than the JSON of a day of speech: a bigger ".json" is not ours
+_ID = re.compile(r"S([1-9][0-9]*)")
+
+
+def known_speakers(output: Path) -> Iterator[Speaker]:
+    """The speakers with a centroid in the JSON transcripts under `output` (files that are not one are passed)."""
+    if not output.is_dir():
+        return
+    for path in sorted(output.rglob("*.json")):
+        if STATE_DIR in path.relative_to(output).parts or not path.is_file():
+            continue
+        try:
+            if path.stat().st_size > MAX_TRANSCRIPT_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8")
+            if '"centroid"' not in text:
+                continue
+            speakers = Transcript.from_json(text).speakers
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # not a transcript, or one a hand edit broke: it only costs a match
+        yield from (s for s in speakers if s.centroid and _ID.fullmatch(s.id))
 
 
 class SpeakerRegistry:
-    """One per batch; `ids` maps one file's speaker labels to the batch's ids."""
+    """One per batch, seeded with `known` speakers (earlier runs'); `ids` maps one file's labels to ids."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: Iterable[Speaker] = ()) -> None:
+        self.numbers: list[int] = []  # "S<n>" of each known voice
         self.centroids: list[np.ndarray] = []
         self.weights: list[float] = []
+        for speaker in known:
+            match = _ID.fullmatch(speaker.id)
+            centroid = np.asarray(speaker.centroid, dtype=np.float32)
+            if match is None or centroid.ndim != 1 or centroid.size == 0:
+                continue
+            if self.centroids and centroid.shape != self.centroids[0].shape:
+                continue  # another embedding model's
+            number = int(match.group(1))
+            if number in self.numbers:
+                self._update(self.numbers.index(number), centroid, speaker.seconds)
+            else:
+                self._add(number, centroid, speaker.seconds)
+
+    def _add(self, number: int, centroid: np.ndarray, weight: float) -> int:
+        self.numbers.append(number)
+        self.centroids.append(centroid / max(float(np.linalg.norm(centroid)), 1e-9))
+        self.weights.append(max(weight, 1e-3))
+        return len(self.numbers) - 1
+
+    def _update(self, n: int, centroid: np.ndarray, weight: float) -> None:
+        weight = max(weight, 1e-3)
+        mean = self.centroids[n] * self.weights[n] + centroid * weight
+        self.centroids[n] = mean / max(float(np.linalg.norm(mean)), 1e-9)
+        self.weights[n] += weight
 
     def ids(self, centroids: Mapping[str, np.ndarray], seconds: Mapping[str, float]) -> dict[str, str]:
         """Label -> "S<n>" for each of one file's speakers; `seconds` of speech weigh the running means."""
@@ -37,14 +90,9 @@ class SpeakerRegistry:
                 if similarity[row, column] >= SAME_VOICE_SIMILARITY:
                     found[labels[row]] = int(column)
         for label in labels:
-            weight = max(seconds.get(label, 0.0), 1e-3)
+            centroid = np.asarray(centroids[label], dtype=np.float32)
             if label in found:
-                n = found[label]
-                mean = self.centroids[n] * self.weights[n] + centroids[label] * weight
-                self.centroids[n] = mean / np.linalg.norm(mean)
-                self.weights[n] += weight
+                self._update(found[label], centroid, seconds.get(label, 0.0))
             else:
-                found[label] = len(self.centroids)
-                self.centroids.append(np.asarray(centroids[label], dtype=np.float32))
-                self.weights.append(weight)
-        return {label: f"S{n + 1}" for label, n in found.items()}
+                found[label] = self._add(max(self.numbers, default=0) + 1, centroid, seconds.get(label, 0.0))
+        return {label: f"S{self.numbers[n]}" for label, n in found.items()}

@@ -76,6 +76,16 @@ def local_folder(model: str) -> Path | None:
     return cached_path(info.repo, info.files)
 
 
+def no_transformers_weights(name: str, repo: str, folder: Path) -> str:
+    """What to do when a catalog repo's copy has no config.json: it holds only NeMo's checkpoint."""
+    return (
+        f"{name}: {repo} (copy in {folder}) holds no transformers checkpoint (config.json), only NeMo's .nemo file: "
+        "convert it with the NeMo conversion script in transformers' source for its family (models/parakeet, "
+        f"models/canary) and pass the folder as --model, or put it in the cache: invoke models --import FOLDER "
+        f"--name {name}"
+    )
+
+
 def check_language(model: str, language: str) -> None:
     """Refuse, before anything loads, a `--language` the catalog model does not write."""
     info = TRANSFORMERS_ASR_CATALOG.get(model)
@@ -119,6 +129,8 @@ class TransformersAsrEngine:
                 )
             folder = fetch_model(model, self.info.repo, patterns=self.info.files)
         kind = model_type(folder)
+        if kind is None and self.info is not None:  # the repo's NeMo checkpoint is not what transformers reads
+            raise ModelNotFoundError(no_transformers_weights(model, self.info.repo, folder))
         if kind not in MODEL_TYPES:
             raise ModelNotFoundError(
                 f"{folder}: model type {kind!r} is not a recogniser this engine drives; use one of "
