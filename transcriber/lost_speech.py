@@ -14,6 +14,13 @@ from transcriber.transcript import Transcript
 
 #: Seconds of speech the VAD must hear before an empty transcript is called a loss.
 MIN_SPEECH_SECONDS = 1.0
+#: How the warning begins; the batch counts the files whose transcript carries it (`is_lost_speech`).
+WARNING = "no words were recognised, yet the VAD hears"
+
+
+def is_lost_speech(warning: str) -> bool:
+    """Whether `warning` (one of a transcript's) is this module's, so the summary can count such files."""
+    return warning.startswith(WARNING)
 
 
 def lost_speech(transcript: Transcript, samples: np.ndarray) -> list[str]:
@@ -26,6 +33,5 @@ def lost_speech(transcript: Transcript, samples: np.ndarray) -> list[str]:
     if seconds < MIN_SPEECH_SECONDS:
         return []
     return [
-        f"no words were recognised, yet the VAD hears {seconds:.0f} s of speech: check --language, --audio-track "
-        "(a file with several tracks) or --model"
+        f"{WARNING} {seconds:.0f} s of speech: check --language, --audio-track (a file with several tracks) or --model"
     ]

@@ -6,8 +6,11 @@ backchannel cannot become a speaker. They are clustered agglomeratively (average
 and the tree is cut at `SAME_SPEAKER_DISTANCE`, tuned on the synthetic tuning meetings and pyannote's
 sample (never on the test meetings); `min_speakers`/`max_speakers` clamp the cut and a fixed count cuts
 the tree at that many clusters. A cluster whose members add up to under `MIN_SPEAKER_SECONDS` of speech is
-folded into the nearest other. Every local speaker of every window (short ones included) then takes the
-nearest centroid, distinct within its window (two voices heard at once are two speakers), by the
+folded into the nearest other. A fixed count (or a `min_speakers` above the estimate) is capped at what the
+speech can hold: the tree is cut into more clusters only while each keeps `MIN_SPEAKER_SECONDS` (so
+`--speakers 99` on a two-person call gives the two, not 99 splinters of them; the stage says so). Every
+local speaker of every window (short ones included) then takes the nearest centroid, distinct within its
+window (two voices heard at once are two speakers), by the
 Hungarian assignment on cosine similarity.
 """
 
@@ -40,8 +43,22 @@ def _cut(embeddings: np.ndarray, seconds: np.ndarray, count: Count) -> np.ndarra
         found = int(labels.max()) + 1
         if count.least <= found <= count.most:
             return labels
-        wanted = min(max(found, count.least), count.most)
+        if found > count.most:
+            return fcluster(tree, t=min(count.most, len(embeddings)), criterion="maxclust") - 1
+        wanted = count.least
+    wanted = _most_held(tree, seconds, wanted)
     return fcluster(tree, t=min(wanted, len(embeddings)), criterion="maxclust") - 1
+
+
+def _most_held(tree: np.ndarray, seconds: np.ndarray, wanted: int) -> int:
+    """The most clusters, up to `wanted`, that the tree splits into while each keeps `MIN_SPEAKER_SECONDS`."""
+    from scipy.cluster.hierarchy import fcluster
+
+    for k in range(2, min(wanted, len(seconds)) + 1):
+        labels = fcluster(tree, t=k, criterion="maxclust") - 1
+        if np.bincount(labels, weights=seconds).min() < MIN_SPEAKER_SECONDS:
+            return k - 1
+    return wanted
 
 
 def _fold_small(embeddings: np.ndarray, labels: np.ndarray, seconds: np.ndarray) -> np.ndarray:
