@@ -129,18 +129,19 @@ class ModelSlots:
         if transcript is None:
             transcript = self.engine.get().transcribe(samples, source=source)
             transcript.warnings = [*warnings, *transcript.warnings, *lost_speech(transcript, samples)]
-            record_language(transcript, self.settings.language, self._languages())
+            record_language(transcript, self.settings.language, self.languages())
             keep("asr", transcript)
         else:  # cached before its language was looked for in its words
-            record_language(transcript, self.settings.language, self._languages())
+            record_language(transcript, self.settings.language, self.languages())
         if self.speakers is not None:
             step("diarize")
             self.speakers.apply(transcript, samples)
             keep("raw", transcript)
         return transcript
 
-    def _languages(self) -> tuple[str, ...] | None:
-        """The languages the recogniser writes, where the catalog lists them (a transformers recogniser)."""
+    def languages(self) -> tuple[str, ...] | None:
+        """The languages the recogniser writes, where the catalog lists them (a transformers recogniser); public
+        for `transcriber bench`, which recognises as a run does."""
         info = TRANSFORMERS_ASR_CATALOG.get(self.engine.recognition.model)
         return info.languages if info else None
 
