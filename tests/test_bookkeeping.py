@@ -165,3 +165,16 @@ def test_a_file_that_fails_is_named_and_the_batch_goes_on(tmp_path: Path) -> Non
     assert summary.failed == ["meeting.flac"] and summary.done == 2
     [line] = [line for line in stderr.splitlines() if line.startswith("error: ")]
     assert "meeting.flac: recognise: " in line and "canned engine refused" in line
+
+
+def test_speech_with_no_words_is_counted_in_the_summary_and_the_exit_code_stays_0(tmp_path: Path) -> None:
+    """The warning for each file goes by as it is written; the summary counts and names them at the end."""
+    one, stderr, _ = run_canned(RECORDINGS, tmp_path / "one", stages=CannedStages(unheard={"meeting.flac"}))
+    assert (one.exit_code, one.done) == (EXIT_OK, 3)
+    assert "warning: meeting.flac: no words were recognised, yet the VAD hears" in stderr
+    assert "1 warning: speech heard but no words in meeting.flac" in one.render().splitlines()
+    both = CannedStages(unheard={"meeting.flac", "notes/note café.ogg"})
+    two, _, _ = run_canned(RECORDINGS, tmp_path / "two", stages=both)
+    assert "2 warnings: speech heard but no words in meeting.flac, notes/note café.ogg" in two.render()
+    rerun, _, _ = run_canned(RECORDINGS, tmp_path / "one", stages=CannedStages(unheard={"meeting.flac"}))
+    assert rerun.skipped == 3 and "warning" not in rerun.render()  # counted in the run that wrote it

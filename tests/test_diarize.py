@@ -50,6 +50,12 @@ def test_a_fixed_speaker_count_is_kept(encoder_ready: None) -> None:
     assert len({t.speaker for t in turns}) == 2
 
 
+@pytest.mark.slow
+def test_a_count_above_what_the_speech_holds_is_capped(encoder_ready: None) -> None:
+    assert len({t.speaker for t in _diarize("two_speakers", 99)}) == 2
+    assert len({t.speaker for t in _diarize("three_speakers", 99)}) == 3
+
+
 def test_der_maps_labels_and_counts_each_error_kind() -> None:
     ref = [Turn(0, 4, "a"), Turn(4, 8, "b")]
     assert der(ref, [Turn(0, 4, "x"), Turn(4, 8, "y")]).der == pytest.approx(0.0)

@@ -200,42 +200,91 @@ def test_stop_ends_the_watcher_cleanly(watched: Watched) -> None:
     assert "no watcher is running" in _invoke("watch", "--status", env=watched.env).stdout
 
 
-def test_a_full_disk_pauses_the_watcher_until_space_is_freed(host: dict[str, str], client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    """The watcher's output on a 16 MB tmpfs, filled up before a recording arrives: it pauses with one line,
-    writes nothing half, and transcribes the recording once the filler is deleted."""
+@dataclass
+class OnTmpfs:
+    """A watcher (plain container, `unless-stopped`) whose output is a 16 MB tmpfs, run as a user that is not
+    root, so that taking the write permission away from the output folder stops its writes (a shell of the
+    same user, the folder's owner, fills the output up or changes its permission)."""
+
+    source: Path
+    container: Any
+
+    def logs(self) -> str:
+        return str(self.container.logs().decode())
+
+    def shell(self, command: str) -> tuple[int, str]:
+        ran = self.container.exec_run(["sh", "-c", command], user="4242:4242")
+        return int(ran.exit_code), str(ran.output.decode())
+
+    def restarts(self) -> int:
+        self.container.reload()
+        return int(self.container.attrs["RestartCount"])
+
+
+@pytest.fixture(scope="module")
+def on_tmpfs(host: dict[str, str], client, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnTmpfs]:  # type: ignore[no-untyped-def]  # noqa: F811
     from transcriber.host.container import ContainerSpec, GpuAccess
     from transcriber.host.watch import watch_command
 
-    source = tmp_path / "in"
+    source = tmp_path_factory.mktemp("on-tmpfs") / "in"
     source.mkdir()
     flags = ["--formats", "txt", "--settle", "1", "--language", "en", "--cleanup", "rules"]
     spec = ContainerSpec(
         image=f"{IMAGE}:cpu", command=watch_command(flags, "tiny.en"), input_dir=source, output_dir=None,
-        model_cache=Path(host["TRANSCRIBER_MODEL_CACHE"]), gpu=GpuAccess(kind="cpu"),
-        user=f"{os.getuid()}:{os.getgid()}", name="transcriber-watch-issue24-diskfull",
+        model_cache=Path(host["TRANSCRIBER_MODEL_CACHE"]), gpu=GpuAccess(kind="cpu"), user="4242:4242",
+        name="transcriber-watch-issue24-tmpfs", restart="unless-stopped",
     )  # fmt: skip
-    kwargs = spec.docker_kwargs() | {"tmpfs": {"/data/out": "size=16m,mode=1777"}}
-    container = client.containers.run(**kwargs)
+    container = client.containers.run(**spec.docker_kwargs() | {"tmpfs": {"/data/out": "size=16m,uid=4242,gid=4242"}})
     try:
-
-        def logs() -> str:
-            return container.logs().decode()
-
-        def shell(command: str) -> tuple[int, str]:
-            ran = container.exec_run(["sh", "-c", command], user=spec.user)
-            return ran.exit_code, ran.output.decode()
-
-        _until(lambda: "watching /data/in" in logs(), "watching")
-        shell("cat /dev/zero > /data/out/.filler")
-        assert shell("df -k /data/out | tail -1")[1].split()[3] == "0"
-        shutil.copy(RECORDINGS / "meeting.flac", source / "meeting.flac")
-        _until(lambda: "paused: /data/out is full; free some space there and the watch resumes" in logs(), "paused")
-        assert shell("ls /data/out/meeting.txt")[0] != 0
-        assert shell("find /data/out -name '*.transcriber-tmp'")[1] == ""
-        shell("rm /data/out/.filler")
-        _until(lambda: shell("cat /data/out/meeting.txt")[0] == 0, "resumed and written")
-        assert "Berlin" in shell("cat /data/out/meeting.txt")[1]
-        assert logs().count("error:") == 1 and "No space left on device" in logs(), logs()
-        assert "MiB free; resuming" in logs()
+        watched = OnTmpfs(source, container)
+        _until(lambda: "watching /data/in" in watched.logs(), "watching")
+        yield watched
     finally:
         container.remove(force=True)
+
+
+def test_a_full_disk_pauses_the_watcher_until_space_is_freed(on_tmpfs: OnTmpfs) -> None:
+    """The output filled up before a recording arrives: the watcher pauses with one line, writes nothing
+    half, and transcribes the recording once the filler is deleted."""
+    shell = on_tmpfs.shell
+    shell("cat /dev/zero > /data/out/.filler")
+    assert shell("df -k /data/out | tail -1")[1].split()[3] == "0"
+    shutil.copy(RECORDINGS / "meeting.flac", on_tmpfs.source / "meeting.flac")
+    _until(
+        lambda: "paused: /data/out is full; free some space there and the watch resumes" in on_tmpfs.logs(), "paused"
+    )
+    assert shell("ls /data/out/meeting.txt")[0] != 0
+    assert shell("find /data/out -name '*.transcriber-tmp'")[1] == ""
+    shell("rm /data/out/.filler")
+    _until(lambda: shell("cat /data/out/meeting.txt")[0] == 0, "resumed and written")
+    assert "Berlin" in shell("cat /data/out/meeting.txt")[1]
+    logs = on_tmpfs.logs()
+    assert logs.count("error:") == 1 and "No space left on device" in logs, logs
+    assert "MiB free; resuming" in logs
+    assert on_tmpfs.restarts() == 0
+
+
+def test_an_output_that_cannot_be_written_pauses_the_watcher_which_never_exits(on_tmpfs: OnTmpfs) -> None:
+    """The output's write permission taken away under the watcher: a restart would not heal that, so the
+    watcher pauses, says so in its log and its health, and writes the recording once it may again."""
+    shell, container = on_tmpfs.shell, on_tmpfs.container
+
+    def since_the_last_test() -> str:
+        return on_tmpfs.logs().split("MiB free; resuming")[-1]
+
+    shell("chmod 0555 /data/out")
+    try:
+        shutil.copy(RECORDINGS / "meeting.flac", on_tmpfs.source / "second.flac")
+        _until(lambda: "trying again\n" in since_the_last_test(), "paused, then tried again")  # past the first wait
+        health = container.exec_run(["python", "-m", "transcriber", "watch", "--health", "--output", "/data/out"])
+        assert health.exit_code == 1, health.output
+        assert "paused: /data/out cannot be written (Permission denied)" in health.output.decode()
+        assert on_tmpfs.restarts() == 0 and container.status == "running"
+    finally:
+        shell("chmod 0755 /data/out")
+    _until(lambda: shell("cat /data/out/second.txt")[0] == 0, "written once the output may be written again")
+    assert "Berlin" in shell("cat /data/out/second.txt")[1]
+    logs = since_the_last_test()
+    assert "paused: /data/in/second.flac: write: /data/out: Permission denied; make it writable" in logs, logs
+    assert "/data/out can be written again; resuming" in logs, logs
+    assert on_tmpfs.restarts() == 0

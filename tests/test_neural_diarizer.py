@@ -97,6 +97,25 @@ def test_a_fixed_count_and_bounds_are_kept() -> None:
     assert len({t.speaker for t in _turns(NeuralDiarizer(Count(exact=1)), stem)}) == 1
     assert len({t.speaker for t in _turns(NeuralDiarizer(Count(most=1)), stem)}) == 1
     assert len({t.speaker for t in _turns(NeuralDiarizer(Count(least=3)), stem)}) >= 3
+    assert len({t.speaker for t in _turns(NeuralDiarizer(Count(exact=3)), stem)}) == 3  # the cap keeps real voices
+
+
+@pytest.mark.slow
+def test_more_speakers_than_the_call_holds_are_capped_with_a_warning(tmp_path: Path, tiny_en: Path) -> None:
+    """`--speakers 99` on the real two-party call: the two voices and a warning naming the file (it gave 16
+    splinters of them, silently); `--speakers 2` is no warning."""
+    if not _ready():
+        pytest.skip(INSTALL)
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    (folder / "call.ogg").write_bytes((SPEAKERS / "pyannote_sample.ogg").read_bytes())
+    result = run_cli("run", "-i", str(folder), "-o", str(out), "--model", "tiny.en", "--speakers", "99")
+    assert result.returncode == 0, result.stderr
+    assert "warning: call.ogg: --speakers 99: its speech holds 2 speakers the diarizer can tell apart" in result.stderr
+    data = json.loads((out / "call.json").read_text())
+    assert len(data["speakers"]) == 2 and any("--speakers 99" in w for w in data["warnings"])
+    result = run_cli("run", "-i", str(folder), "-o", str(tmp_path / "two"), "--model", "tiny.en", "--speakers", "2")
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
 
 
 def test_a_word_said_over_another_speaker_is_marked_and_goes_to_the_larger_share() -> None:

@@ -275,7 +275,7 @@ def test_catalog_entries_are_complete() -> None:
         ("auto", 24.0, False, "auto"),  # only Whisper names the spoken language
         ("en", 24.0, False, "granite-speech-4.1-2b"),  # the lowest WER that fits
         ("ko", 24.0, False, "cohere-transcribe"),  # Granite does not cover Korean; Cohere is next
-        ("en", 6.0, False, "parakeet-tdt-0.6b-v2"),  # Granite's and Cohere's 5.5 GB > 6.0 x 0.9; the next English one
+        ("en", 6.0, False, "parakeet-tdt-0.6b-v3"),  # Granite's, Cohere's 5.5 GB > 6.0 x 0.9; v2 has no weights
         ("de", 6.0, False, "parakeet-tdt-0.6b-v3"),  # v2 is English only
         ("bg", 24.0, False, "parakeet-tdt-0.6b-v3"),  # Cohere does not cover it
         ("ta", 24.0, False, "auto"),  # no specialist covers it
@@ -299,3 +299,24 @@ def test_models_lists_the_transformers_recognisers() -> None:
     for name, info in TRANSFORMERS_ASR_CATALOG.items():
         row = rf"asr \(transformers\)\s+{re.escape(name)}\s+{info.params}\s+{info.vram_gb:.1f}"
         assert re.search(row, result.stdout)
+
+
+def test_a_repo_with_only_a_nemo_checkpoint_says_how_to_convert(tmp_path: Path, recordings: Path) -> None:
+    """Parakeet TDT v2's repo holds only NeMo's .nemo file: its copy in the cache has no config.json, and the run
+    says what to do instead of failing on a model type it cannot read; auto never picks it."""
+    from transcriber.model_choice import ranked
+
+    repo = tmp_path / "hf" / "hub" / "models--nvidia--parakeet-tdt-0.6b-v2"
+    (repo / "snapshots" / "c0ffee").mkdir(parents=True)
+    (repo / "snapshots" / "c0ffee" / "parakeet-tdt-0.6b-v2.nemo").write_bytes(b"nemo")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("c0ffee")
+    result = run_cli("run", "--input", str(recordings / "short.wav"), "--output", str(tmp_path / "out"), "--model",
+                     "parakeet-tdt-0.6b-v2", "--language", "en",
+                     env={"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert result.returncode == EXIT_USAGE, result.stderr
+    assert "parakeet-tdt-0.6b-v2: nvidia/parakeet-tdt-0.6b-v2 (copy in " in result.stderr
+    assert "holds no transformers checkpoint (config.json), only NeMo's .nemo file" in result.stderr
+    assert "invoke models --import FOLDER --name parakeet-tdt-0.6b-v2" in result.stderr
+    assert not TRANSFORMERS_ASR_CATALOG["parakeet-tdt-0.6b-v2"].transformers_weights
+    assert "parakeet-tdt-0.6b-v2" not in [info.name for info in ranked("en")]

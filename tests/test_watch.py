@@ -193,3 +193,27 @@ def test_idle_models_are_freed_and_load_again(tmp_path: Path) -> None:
     _wait_done(target, "second.ogg", watcher)
     assert "Berlin" in (target / "first.txt").read_text() and (target / "second.txt").read_text().strip()
     assert watcher.stop() == 130
+
+
+def test_with_llm_cleanup_the_recogniser_loads_once_across_groups(tmp_path: Path) -> None:
+    """A watcher's recogniser stays beside the cleanup LLM (real SmolLM2) while both fit: three recordings
+    arriving one after the other, each its own group with its own round of cleanup, load tiny.en once."""
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    llm = ("--cleanup", "llm", "--cleanup-model", "smollm2-135m-instruct")
+    watcher = Watcher(source, target, *llm)
+    arrivals = [RECORDINGS / "meeting.flac", RECORDINGS / "notes" / "note café.ogg",
+                RECORDINGS / "interviews" / "interview with Ana.mp3"]  # fmt: skip
+    for number, recording in enumerate(arrivals):
+        name = f"{number}{recording.suffix}"
+        shutil.copy(recording, source / name)
+        _wait_done(target, name, watcher, timeout=300)
+    assert "Berlin" in (target / "0.txt").read_text()
+    assert all((target / f"{n}.json").is_file() for n in range(3))
+    assert sum("loaded model tiny.en" in line for line in watcher.lines) == 1, watcher.log
+    fits = [line for line in watcher.lines if "cleanup model smollm2-135m-instruct needs about" in line]
+    assert len(fits) == 1 and fits[0].endswith("beside the recogniser: both stay loaded between recordings"), fits
+    for number, recording in enumerate(arrivals):  # each its own group: transcribed once, then cleaned
+        assert sum(f"] transcribing {number}{recording.suffix}" in line for line in watcher.lines) == 1, watcher.log
+        assert sum(f"] cleaning {number}{recording.suffix}" in line for line in watcher.lines) == 1, watcher.log
+    assert watcher.stop() == 130

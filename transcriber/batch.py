@@ -31,6 +31,7 @@ from transcriber.errors import (
 )
 from transcriber.flags import review_flags
 from transcriber.journal import recover
+from transcriber.lost_speech import is_lost_speech
 from transcriber.output_index import PageIndex
 from transcriber.outputs import output_names, write_outputs
 from transcriber.ownership import claim
@@ -214,6 +215,8 @@ class Batch:
             return
         self.summary.done += 1
         self.summary.audio_seconds += transcript.duration
+        if any(is_lost_speech(warning) for warning in transcript.warnings):
+            self.summary.lost_speech.append(display(name))
         self.settled(item.recording, transcript.duration, transcript)
 
 

@@ -90,13 +90,27 @@ class SeamlessInfo:
     notes: str = ""
 
 
+#: config.json `model_type` -> (family, transformers model class); the host's import
+#: checks a folder against it, so it lives here, beside the catalog, with nothing heavy imported.
+MODEL_TYPES = {
+    "parakeet_tdt": ("parakeet", "ParakeetForTDT"),
+    "parakeet_ctc": ("parakeet", "ParakeetForCTC"),
+    "cohere_asr": ("cohere", "CohereAsrForConditionalGeneration"),
+    "qwen3_asr": ("qwen3-asr", "Qwen3ASRForConditionalGeneration"),
+    "canary": ("canary", "CanaryForConditionalGeneration"),
+    "granite_speech": ("granite", "GraniteSpeechForConditionalGeneration"),
+}
+
+
 @dataclass(frozen=True)
 class TransformersAsrInfo:
     """A speech recogniser run through transformers on the pipeline backend (`--model NAME`): `family` picks the
     adapter, `languages` are the codes `--language` may take, `wer` (the Open ASR Leaderboard's English
     average, 0 when it has none) ranks it for `--model auto`, and `vram_gb` is bf16 weights plus a batch of
     windows. `files` are what transformers reads, so NeMo checkpoints in the same repo are not fetched. `gated`:
-    the Hub gives the files only to a logged-in user who accepted the model's terms (then HF_TOKEN)."""
+    the Hub gives the files only to a logged-in user who accepted the model's terms (then HF_TOKEN).
+    `transformers_weights` false: the repo was seen holding only NeMo's .nemo checkpoint, so `--model auto` does
+    not pick it (a run or download still tries, and says what to do when no config.json comes)."""
 
     name: str
     repo: str
@@ -111,6 +125,7 @@ class TransformersAsrInfo:
     languages: tuple[str, ...]
     files: tuple[str, ...] = ("*.json", "*.safetensors", "*.model", "*.txt", "*.jinja")
     gated: bool = False
+    transformers_weights: bool = True
     notes: str = ""
 
     def __post_init__(self) -> None:

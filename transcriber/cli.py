@@ -36,10 +36,10 @@ EXIT_CODES_HELP = (
 
 
 WATCH_EXIT_CODES_HELP = (
-    "exit codes: 130 stopped by Ctrl-C or SIGTERM (the normal end; finished files kept); 1 a fault other than a "
-    "full disk stopped it (a lost GPU, an output that is no longer writable); 2 usage or configuration error; "
-    "75 its input folder was deleted while mounted (in a container: the restart mounts the folder made again); "
-    "with --health: 0 alive, 1 stuck or stopped"
+    "exit codes: 130 stopped by Ctrl-C or SIGTERM (the normal end; finished files kept); 2 usage or configuration "
+    "error; 75 its input folder was deleted while mounted (in a container: the restart mounts the folder made "
+    "again); a fault (a full disk, an output that cannot be written, a lost GPU) pauses it, never ends it; "
+    "with --health: 0 alive, 1 stuck, paused or stopped"
 )
 
 
@@ -126,7 +126,7 @@ def _watch_arguments(watch: argparse.ArgumentParser) -> None:
     watch.add_argument(
         "--health",
         action="store_true",
-        help="only check the watcher of --output: exit 0 if its loop is alive, 1 if stuck or stopped",
+        help="only check the watcher of --output: exit 0 if its loop is alive, 1 if stuck, paused or stopped",
     )
 
 
@@ -163,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     reporter = make_reporter(settings.quiet)
     check_before_run(settings.backend, settings.device, settings.model, reporter.note)
     summary = run(settings, reporter, debug=args.debug)
-    if not settings.quiet or summary.exit_code != EXIT_OK:
+    if not settings.quiet or summary.exit_code != EXIT_OK or summary.lost_speech:
         print(summary.render(), file=sys.stderr)
     return summary.exit_code
 

@@ -14,18 +14,24 @@ from transcriber.transcript import Transcript
 
 #: Seconds of speech the VAD must hear before an empty transcript is called a loss.
 MIN_SPEECH_SECONDS = 1.0
+#: How the warning begins; the batch counts the files whose transcript carries it (`is_lost_speech`).
+WARNING = "no words were recognised, yet the VAD hears"
+
+
+def is_lost_speech(warning: str) -> bool:
+    """Whether `warning` (one of a transcript's) is this module's, so the summary can count such files."""
+    return warning.startswith(WARNING)
 
 
 def lost_speech(transcript: Transcript, samples: np.ndarray) -> list[str]:
     """[a warning] if `transcript` has no words while the VAD hears speech in `samples`, else []."""
     if transcript.verbatim_text.strip() or not len(samples):
         return []
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from transcriber.vad import speech_timestamps
 
-    seconds = sum(r["end"] - r["start"] for r in get_speech_timestamps(samples, VadOptions())) / SAMPLE_RATE
+    seconds = sum(r["end"] - r["start"] for r in speech_timestamps(samples)) / SAMPLE_RATE
     if seconds < MIN_SPEECH_SECONDS:
         return []
     return [
-        f"no words were recognised, yet the VAD hears {seconds:.0f} s of speech: check --language, --audio-track "
-        "(a file with several tracks) or --model"
+        f"{WARNING} {seconds:.0f} s of speech: check --language, --audio-track (a file with several tracks) or --model"
     ]

@@ -6,8 +6,9 @@ The rule (docs/engines.md has it as a table):
 2. `--language auto`: Whisper (`AUTO_MODEL["cuda"]`). Only Whisper names any of its hundred spoken languages;
    the specialists take a language list, and outside it they write the wrong language without a word.
 3. Otherwise the transformers recogniser of the catalog with the lowest leaderboard WER (below Whisper's)
-   among those whose languages include `--language` and whose VRAM, beside what the same stage holds (the
-   diarizer with `--speakers`; the cleanup LLM comes after the recogniser is freed), fits the free memory.
+   among those whose repo holds transformers weights, whose languages include `--language` and whose VRAM,
+   beside what the same stage holds (the diarizer with `--speakers`; the cleanup LLM comes after the
+   recogniser is freed), fits the free memory.
 4. Nothing covers the language, or nothing fits: Whisper (`AUTO_MODEL["cuda"]`).
 
 The facts (free memory, the language, whether speakers are on) are passed in, so every rule is testable
@@ -39,7 +40,8 @@ class Choice:
 
 def ranked(language: str) -> list[TransformersAsrInfo]:
     """The catalog's transformers recognisers for `language`, most accurate first (those without a figure left out)."""
-    covering = [m for m in TRANSFORMERS_ASR_CATALOG.values() if 0 < m.wer < WHISPER_WER and language in m.languages]
+    covering = [m for m in TRANSFORMERS_ASR_CATALOG.values()
+                if 0 < m.wer < WHISPER_WER and language in m.languages and m.transformers_weights]  # fmt: skip
     return sorted(covering, key=lambda m: (m.wer, m.vram_gb))
 
 

@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
 from transcriber.engines.base import Engine
 from transcriber.errors import ConfigError
 from transcriber.lost_speech import lost_speech
+from transcriber.memory_fit import Fit, llm_fits_beside
 from transcriber.plan import Recognition, require_llm
 from transcriber.settings import Settings
+from transcriber.text_language import record_language
 from transcriber.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -33,6 +36,10 @@ class EngineSlot:
     def __init__(self, settings: Settings, recognition: Recognition) -> None:
         self.settings, self.recognition = settings, recognition
         self._engine: Engine | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._engine is not None
 
     def get(self) -> Engine:
         if self._engine is None:
@@ -92,10 +99,18 @@ Keep = Callable[[str, Transcript], None]
 
 
 class ModelSlots:
-    """The engine, the diarizer and the cleanup LLM of one run (or one Ray worker), each loaded on first use."""
+    """The engine, the diarizer and the cleanup LLM of one run (or one Ray worker), each loaded on first use.
 
-    def __init__(self, settings: Settings, recognition: Recognition, llm: str = "") -> None:
-        self.settings, self.llm_name = settings, llm
+    A run's recogniser is freed before the LLM loads: it is not needed again. `lasting` slots (a watcher's)
+    keep it beside the LLM while both fit (`transcriber.memory_fit`, decided once, when the LLM first
+    loads), so the next recording does not load it again; where they do not fit, one is freed before the
+    other loads.
+    """
+
+    def __init__(self, settings: Settings, recognition: Recognition, llm: str = "", lasting: bool = False) -> None:
+        self.settings, self.llm_name, self.lasting = settings, llm, lasting
+        #: Whether the LLM fits beside the recogniser; None until the LLM first loads (lasting slots only).
+        self.fit: Fit | None = None
         self.engine = EngineSlot(settings, recognition)
         self.speakers: DiarizeStage | None = None
         if recognition.diarizer is not None:
@@ -114,19 +129,44 @@ class ModelSlots:
         if transcript is None:
             transcript = self.engine.get().transcribe(samples, source=source)
             transcript.warnings = [*warnings, *transcript.warnings, *lost_speech(transcript, samples)]
+            record_language(transcript, self.settings.language, self.languages())
             keep("asr", transcript)
+        else:  # cached before its language was looked for in its words
+            record_language(transcript, self.settings.language, self.languages())
         if self.speakers is not None:
             step("diarize")
             self.speakers.apply(transcript, samples)
             keep("raw", transcript)
         return transcript
 
+    def languages(self) -> tuple[str, ...] | None:
+        """The languages the recogniser writes, where the catalog lists them (a transformers recogniser); public
+        for `transcriber bench`, which recognises as a run does."""
+        info = TRANSFORMERS_ASR_CATALOG.get(self.engine.recognition.model)
+        return info.languages if info else None
+
+    def recogniser(self) -> Engine:
+        """The speech engine, loaded if need be; an LLM that does not fit beside it is freed first."""
+        if not self.engine.loaded and self._llm is not None and not self._together():
+            self._llm.close()
+            self._llm = None
+        return self.engine.get()
+
     def llm(self) -> LlmCleaner:
-        """The cleanup LLM, loaded on first use after the recognition models were freed."""
-        if self._llm is None:
+        """The cleanup LLM, loaded on first use; the recognition models are freed first unless they stay."""
+        if not self._together():
             self.free_recognition()
+        if self._llm is None:
             self._llm = load_llm(self.settings, self.llm_name)
         return self._llm
+
+    def _together(self) -> bool:
+        """Whether the recogniser stays beside the LLM: lasting slots whose two models fit."""
+        if not self.lasting:
+            return False
+        if self.fit is None:
+            self.fit = llm_fits_beside(self.settings, self.llm_name)
+        return self.fit.together
 
     def free_recognition(self) -> None:
         self.engine.close()

@@ -7,6 +7,7 @@ batch's.
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 from transcriber.audio import decode
@@ -27,13 +28,16 @@ class LocalStages:
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
         self.settings, self.reporter = settings, reporter
         self.slots: ModelSlots | None = None
+        #: The models wait for later files (a watcher's): the recogniser stays beside the LLM while both
+        #: fit, and each load of it is noted. Set before `use`.
+        self.lasting = False
         self.prefetch = Prefetcher(partial(decode, track=settings.track))
 
     def resolve(self) -> Recognition:
         return resolve_recognition(self.settings, self.reporter.note)
 
     def use(self, plan: RunPlan) -> None:
-        self.slots = ModelSlots(plan.settings, plan.recognition, plan.llm)
+        self.slots = ModelSlots(plan.settings, plan.recognition, plan.llm, lasting=self.lasting)
 
     def _slots(self) -> ModelSlots:
         assert self.slots is not None, "use(plan) comes first"
@@ -72,13 +76,16 @@ class LocalStages:
 
     def _load_engine(self) -> None:
         slots = self._slots()
+        loading, started = not slots.engine.loaded, time.perf_counter()
         try:
-            slots.engine.get()
+            slots.recogniser()
         except TranscriberError:
             raise
         except Exception as exc:  # a corrupt model file, a driver problem: no later file would fare better
             model = slots.engine.recognition.model
             raise BatchStopped(f"model {model}: cannot be loaded ({exc}); check --model") from exc
+        if loading and self.lasting:
+            self.reporter.note(f"loaded model {slots.engine.recognition.model} ({time.perf_counter() - started:.1f} s)")
 
     def recognise_all(self, batch: Batch, recordings: list[Recording], staged: bool) -> list[Pending]:
         pending = []
@@ -93,11 +100,17 @@ class LocalStages:
         return pending
 
     def clean_all(self, batch: Batch, pending: list[Pending]) -> None:
-        """The staged LLM cleanup over every recognised file, after the ASR model (and the diarizer) was freed."""
-        self._slots().free_recognition()
+        """The staged LLM cleanup over every recognised file, after the ASR model (and the diarizer) was freed,
+        unless lasting slots keep it beside the LLM."""
+        slots = self._slots()
         if not pending:
+            if not self.lasting:
+                slots.free_recognition()
             return
-        llm = self._slots().llm()
+        decided = slots.fit is not None
+        llm = slots.llm()
+        if not decided and slots.fit is not None:
+            self.reporter.note(slots.fit.reason)
         for item in pending:
             batch.finish(item, llm)
         batch.summary.llm = llm.stats

@@ -30,6 +30,9 @@ class Summary:
     workers: list[str] = field(default_factory=list)
     #: Files under the input that are not transcribed, each "name: reason" (not recordings, inside --output).
     left_out: list[str] = field(default_factory=list)
+    #: Files transcribed to no words although the VAD hears speech in them (`transcriber.lost_speech`): written,
+    #: so they do not change the exit code, but counted in the closing lines, where a quiet run shows them too.
+    lost_speech: list[str] = field(default_factory=list)
 
     @property
     def real_time_factor(self) -> float:
@@ -57,4 +60,13 @@ class Summary:
         shown = [f"not transcribed: {item}" for item in self.left_out[:_LEFT_OUT_SHOWN]]
         if len(self.left_out) > _LEFT_OUT_SHOWN:
             shown.append(f"not transcribed: {len(self.left_out) - _LEFT_OUT_SHOWN} more files")
-        return "\n".join([line, *self.workers, *shown])
+        return "\n".join([line, *self.workers, *self._warnings(), *shown])
+
+    def _warnings(self) -> list[str]:
+        """The closing line that counts the files with speech but no words, naming them (the first 20)."""
+        if not self.lost_speech:
+            return []
+        count = len(self.lost_speech)
+        names = ", ".join(self.lost_speech[:_LEFT_OUT_SHOWN])
+        more = f" and {count - _LEFT_OUT_SHOWN} more" if count > _LEFT_OUT_SHOWN else ""
+        return [f"{count} warning{'s' if count > 1 else ''}: speech heard but no words in {names}{more}"]

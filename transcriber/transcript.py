@@ -95,6 +95,10 @@ class Transcript:
     engine: str
     segments: list[Segment] = field(default_factory=list)
     language_probability: float = 0.0
+    #: How `language` was found: "given" (--language), "model" (the recogniser named it, or has only one),
+    #: "text" (from the transcript's words, `transcriber.text_language`; probability is then the share of its
+    #: distinctive words), "" when unknown or not recorded.
+    language_source: str = ""
     cleanup: str = "none"
     edits: list[Edit] = field(default_factory=list)
     cleanup_stats: dict[str, Any] = field(default_factory=dict)

@@ -14,8 +14,10 @@ import io
 from pathlib import Path
 from typing import Any
 
+from transcriber.audio import decode
 from transcriber.batch import Batch, Job, Pending, find_recordings, run_batch
 from transcriber.discovery import Recording
+from transcriber.lost_speech import lost_speech
 from transcriber.plan import Recognition, RunPlan, resolve_plan
 from transcriber.progress import Reporter
 from transcriber.settings import load_settings
@@ -33,13 +35,22 @@ def canned(recording: Recording) -> Transcript:
     return Transcript(recording.relative.as_posix(), 2.0, "en", "canned", "canned", [segment])
 
 
+def unheard(recording: Recording) -> Transcript:
+    """A transcript with no words, warned about as `ModelSlots.recognise_one` does: the real VAD on the real audio."""
+    transcript = Transcript(recording.relative.as_posix(), 2.0, "en", "canned", "canned", [])
+    transcript.warnings = lost_speech(transcript, decode(recording.path).samples)
+    return transcript
+
+
 class CannedStages:
     """The model stages, canned: `recognised` lists every recording they were asked to recognise, in order;
-    `fail` maps a recording's relative path to what recognising it raises."""
+    `fail` maps a recording's relative path to what recognising it raises; the recordings in `unheard` give
+    no words (as a model that hears nothing in them would)."""
 
-    def __init__(self, fail: dict[str, BaseException] | None = None) -> None:
+    def __init__(self, fail: dict[str, BaseException] | None = None, unheard: set[str] | None = None) -> None:
         self.recognised: list[str] = []
         self.fail = fail or {}
+        self.unheard = unheard or set()
         self.plan: RunPlan | None = None
         self.closed = False
 
@@ -67,7 +78,7 @@ class CannedStages:
         try:
             if name in self.fail:
                 raise self.fail[name]
-            transcript = canned(job.recording)
+            transcript = unheard(job.recording) if name in self.unheard else canned(job.recording)
             batch.cache.put(job.digest, batch.asr_hash, transcript)
         except Exception as exc:
             batch.failed(job.recording, exc, "recognise")

@@ -130,6 +130,7 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
     from transcriber.cleanup import apply_cleanup
     from transcriber.plan import resolve_plan, resolve_recognition
     from transcriber.slots import ModelSlots
+    from transcriber.text_language import record_language
 
     row = Row(config.describe())
     plan = resolve_plan(config.settings, resolve_recognition(config.settings, reporter.note), reporter.note)
@@ -147,6 +148,7 @@ def _run_config(config: BenchConfig, audio: dict[str, Any], recordings: list[Rec
             reporter.step(len(transcripts) + 1, name, f"{config.name}:")
             started = time.perf_counter()
             transcripts[name] = engine.transcribe(audio[name], source=name)
+            record_language(transcripts[name], settings.language, slots.languages())  # as a run, for the cleanup
             row.seconds[name] = time.perf_counter() - started
         slots.engine.close()
         llm = slots.llm() if plan.llm else None

@@ -6,7 +6,8 @@ under about 0.25 apart, different voices merge above 0.3), which settles one spe
 the cuts above that floor, the one with the best silhouette wins, so two close voices are not merged just
 because a third is far from both. Clusters are then refined by reassigning each window to its nearest
 centroid, and in `auto` a cluster too small to be a speaker (under `MIN_CLUSTER_WINDOWS`) is folded into
-its nearest neighbour.
+its nearest neighbour. A known count is capped at what the speech can hold: the dendrogram is cut into more
+clusters only while each keeps `MIN_CLUSTER_WINDOWS` windows (`--speakers 99` on a call of two gives two).
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ def _auto_cut(embeddings: np.ndarray, tree: np.ndarray) -> np.ndarray:
     return best
 
 
+def _most_held(tree: np.ndarray, wanted: int) -> int:
+    """The most clusters, up to `wanted`, that the dendrogram splits into while each keeps `MIN_CLUSTER_WINDOWS`."""
+    from scipy.cluster.hierarchy import fcluster
+
+    for k in range(2, wanted + 1):
+        if np.bincount(fcluster(tree, t=k, criterion="maxclust"))[1:].min() < MIN_CLUSTER_WINDOWS:  # labels from 1
+            return k - 1
+    return wanted
+
+
 def cluster(embeddings: np.ndarray, speakers: int | None) -> np.ndarray:
     """A cluster label (0..k-1, in order of first appearance) per L2-normed embedding."""
     from scipy.cluster.hierarchy import fcluster, linkage
@@ -66,7 +77,7 @@ def cluster(embeddings: np.ndarray, speakers: int | None) -> np.ndarray:
         return np.zeros(len(embeddings), dtype=int)
     tree = linkage(embeddings, method="average", metric="cosine")
     if speakers:
-        labels = fcluster(tree, t=min(speakers, len(embeddings)), criterion="maxclust")
+        labels = fcluster(tree, t=_most_held(tree, min(speakers, len(embeddings))), criterion="maxclust")
     else:
         labels = _auto_cut(embeddings, tree)
     labels = _compact(labels)

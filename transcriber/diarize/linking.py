@@ -6,10 +6,13 @@ over them) decide the count: a "yeah" over someone else's turn never gets that f
 become a speaker. They are clustered agglomeratively (average linkage, cosine distance) and the tree is cut
 at `SAME_SPEAKER_DISTANCE`; `min_speakers`/`max_speakers` clamp the cut and a fixed count cuts the tree at
 that many clusters. A cluster whose members add up to under `MIN_SPEAKER_SECONDS` of speech is folded into
-the nearest other, and clusters whose centroids are as alike as one voice's are merged; windows overlap (one every second), so each second of speech counts about ten times
-there, and 20 s is about two seconds of a voice's own speech. Every local speaker of every part (short ones
-included) then takes the nearest centroid, distinct within its part (two voices heard at once are two
-speakers), by the Hungarian assignment on cosine similarity.
+the nearest other; windows overlap (one every second), so each second of speech counts about ten times
+there, and 20 s is about two seconds of a voice's own speech. A fixed count (or a `min_speakers` above the
+estimate) is capped at what the speech can hold: the tree is cut into more clusters only while each keeps
+`MIN_SPEAKER_SECONDS` (so `--speakers 99` on a two-person call gives the two, not 99 splinters of them; the
+stage says so). Every local speaker of every part (short ones included) then takes the nearest centroid,
+distinct within its part (two voices heard at once are two speakers), by the Hungarian assignment on
+cosine similarity.
 
 The three numbers were tuned on `scripts/make_meetings.py --set tune`, with and without `--phone` (twenty
 meetings of 1-6 voices of two people at three speeds each; 17 of 20 counts right, DER 0.116), never on the
@@ -45,8 +48,22 @@ def _cut(embeddings: np.ndarray, seconds: np.ndarray, count: Count) -> np.ndarra
         found = int(labels.max()) + 1
         if count.least <= found <= count.most:
             return labels
-        wanted = min(max(found, count.least), count.most)
+        if found > count.most:
+            return fcluster(tree, t=min(count.most, len(embeddings)), criterion="maxclust") - 1
+        wanted = count.least
+    wanted = _most_held(tree, seconds, wanted)
     return fcluster(tree, t=min(wanted, len(embeddings)), criterion="maxclust") - 1
+
+
+def _most_held(tree: np.ndarray, seconds: np.ndarray, wanted: int) -> int:
+    """The most clusters, up to `wanted`, that the tree splits into while each keeps `MIN_SPEAKER_SECONDS`."""
+    from scipy.cluster.hierarchy import fcluster
+
+    for k in range(2, min(wanted, len(seconds)) + 1):
+        labels = fcluster(tree, t=k, criterion="maxclust") - 1
+        if np.bincount(labels, weights=seconds).min() < MIN_SPEAKER_SECONDS:
+            return k - 1
+    return wanted
 
 
 def _fold_small(embeddings: np.ndarray, labels: np.ndarray, seconds: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ class DiarizeStage:
             count = Count(settings.speaker_count, settings.min_speakers or 1, settings.max_speakers or Count.most)
             self._diarizer = build(self.choice, count, settings.device)
         turns = self._diarizer.turns(samples)
+        transcript.warnings += self._fewer_than_asked(turns)
         centroids: dict[str, np.ndarray] = getattr(self._diarizer, "centroids", {})
         if centroids:
             turns, centroids = self._batch_ids(turns, centroids)
@@ -52,6 +53,19 @@ class DiarizeStage:
             self._name_from_voices(transcript, samples)
         transcript.timings["diarization"] = round(time.perf_counter() - started, 3)
         return turns
+
+    def _fewer_than_asked(self, turns: list[Turn]) -> list[str]:
+        """[a warning] when the diarizer found fewer speakers than `--speakers N` (or `--min-speakers`) asks for:
+        it does not invent voices the speech cannot hold (`linking`), and the user should know why."""
+        asked = self.settings.speaker_count or self.settings.min_speakers
+        found = len({turn.speaker for turn in turns})
+        if not asked or found >= asked:
+            return []
+        flag = "--speakers" if self.settings.speaker_count else "--min-speakers"
+        return [
+            f"{flag} {asked}: its speech holds {found} speaker{'s' if found != 1 else ''} the diarizer can tell "
+            f"apart, so {found} {'were' if found != 1 else 'was'} used; each needs several seconds of speech alone"
+        ]
 
     def _batch_ids(self, turns: list[Turn], centroids: dict[str, np.ndarray]) -> tuple[list[Turn], dict]:
         """Turns and centroids relabelled with the batch's ids (new voices numbered in order of speaking)."""

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
+from transcriber.engines.batched import transcribe_batched
 from transcriber.engines.features import PiecewiseFeatureExtractor
 from transcriber.text_guards import collapse_loops
 from transcriber.transcript import Segment, Transcript, Word
@@ -86,28 +87,35 @@ class FasterWhisperEngine:
 
     def transcribe(self, samples: np.ndarray, source: str) -> Transcript:
         opts = self.options
-        kwargs = dict(
-            language=opts.language,
+        decoding = dict(
             beam_size=opts.beam_size,
             word_timestamps=True,
-            vad_filter=opts.vad,
-            condition_on_previous_text=opts.condition_on_previous_text,
             compression_ratio_threshold=opts.compression_ratio_threshold,
             log_prob_threshold=opts.log_prob_threshold,
             no_speech_threshold=opts.no_speech_threshold,
         )
         started = time.perf_counter()
-        if self._pipeline is not None:
-            raw, info = self._pipeline.transcribe(samples, batch_size=opts.batch_size, **kwargs)
-        else:
-            raw, info = self._model.transcribe(
-                samples, hallucination_silence_threshold=opts.hallucination_silence_threshold, **kwargs
+        if self._pipeline is not None and opts.vad:  # each batch made as it is decoded (engines/batched.py)
+            raw, language, probability = transcribe_batched(
+                self._pipeline, samples, opts.batch_size, opts.language, **decoding
             )
+        else:
+            kwargs = dict(
+                language=opts.language, vad_filter=opts.vad,
+                condition_on_previous_text=opts.condition_on_previous_text, **decoding,
+            )  # fmt: skip
+            if self._pipeline is not None:  # no VAD: one clip of at most 30 s, nothing that grows with the length
+                raw, info = self._pipeline.transcribe(samples, batch_size=opts.batch_size, **kwargs)
+            else:
+                raw, info = self._model.transcribe(
+                    samples, hallucination_silence_threshold=opts.hallucination_silence_threshold, **kwargs
+                )
+            language, probability = info.language, info.language_probability
         return Transcript(
             source=source,
             duration=len(samples) / SAMPLE_RATE,
-            language=info.language,
-            language_probability=float(info.language_probability),
+            language=language,
+            language_probability=float(probability),
             model=self.model_name,
             engine=self.name,
             segments=_segments(raw),

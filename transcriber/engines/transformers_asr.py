@@ -19,22 +19,13 @@ from typing import Any
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.catalog import TRANSFORMERS_ASR_CATALOG, TransformersAsrInfo, cached_path, fetch_model
+from transcriber.catalog import MODEL_TYPES, TRANSFORMERS_ASR_CATALOG, TransformersAsrInfo, cached_path, fetch_model
 from transcriber.engines.token_words import ctc_spans, sentences, tdt_spans, words_from_spans
 from transcriber.engines.windows import plan_windows
 from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
 from transcriber.text_guards import collapse_loops, has_loop
 from transcriber.transcript import Segment, Transcript
 
-#: config.json `model_type` -> (family, transformers model class).
-MODEL_TYPES = {
-    "parakeet_tdt": ("parakeet", "ParakeetForTDT"),
-    "parakeet_ctc": ("parakeet", "ParakeetForCTC"),
-    "cohere_asr": ("cohere", "CohereAsrForConditionalGeneration"),
-    "qwen3_asr": ("qwen3-asr", "Qwen3ASRForConditionalGeneration"),
-    "canary": ("canary", "CanaryForConditionalGeneration"),
-    "granite_speech": ("granite", "GraniteSpeechForConditionalGeneration"),
-}
 #: Families that generate text without token times: one segment per VAD window.
 GENERATING = {"cohere", "qwen3-asr", "canary", "granite"}
 #: Families whose decoder prompt names the language: they cannot take `--language auto`.
@@ -74,6 +65,16 @@ def local_folder(model: str) -> Path | None:
         return folder
     info = TRANSFORMERS_ASR_CATALOG[model]
     return cached_path(info.repo, info.files)
+
+
+def no_transformers_weights(name: str, repo: str, folder: Path) -> str:
+    """What to do when a catalog repo's copy has no config.json: it holds only NeMo's checkpoint."""
+    return (
+        f"{name}: {repo} (copy in {folder}) holds no transformers checkpoint (config.json), only NeMo's .nemo file: "
+        "convert it with the NeMo conversion script in transformers' source for its family (models/parakeet, "
+        f"models/canary) and pass the folder as --model, or put it in the cache: invoke models --import FOLDER "
+        f"--name {name}"
+    )
 
 
 def check_language(model: str, language: str) -> None:
@@ -119,6 +120,8 @@ class TransformersAsrEngine:
                 )
             folder = fetch_model(model, self.info.repo, patterns=self.info.files)
         kind = model_type(folder)
+        if kind is None and self.info is not None:  # the repo's NeMo checkpoint is not what transformers reads
+            raise ModelNotFoundError(no_transformers_weights(model, self.info.repo, folder))
         if kind not in MODEL_TYPES:
             raise ModelNotFoundError(
                 f"{folder}: model type {kind!r} is not a recogniser this engine drives; use one of "

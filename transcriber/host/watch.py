@@ -22,7 +22,7 @@ from transcriber.host.actions import HostPaths, container_spec, default_output, 
 from transcriber.host.container import CONTAINER_INPUT, CONTAINER_OUTPUT, ContainerSpec, GpuAccess
 from transcriber.host.docker_engine import docker_client, require_image
 from transcriber.host.envfiles import default_model
-from transcriber.watch.status import read_status
+from transcriber.watch.status import output_fault, read_status
 
 #: Every watcher container carries this label, valued with its host output folder (and the input beside it).
 LABEL = "transcriber.watch"
@@ -152,6 +152,8 @@ def describe(container: Any) -> list[str]:
         lines.append(f"  last file: {_to_host(container, status.last_file)}{finished}")
     if status.last_error:
         lines.append(f"  last error: {_to_host(container, status.last_error)}")
+    if fault := output_fault(Path(output)):  # the watcher cannot say so itself: its status is in there too
+        lines.append(f"  paused: {output} cannot be written ({fault}); the watcher goes on once it can")
     return lines
 
 

@@ -91,6 +91,9 @@ class FolderEvents:
                 paths = {Path(raw) for _, raw in found}
                 moved_in = any(p.is_dir() and not p.resolve().is_relative_to(self.output) for p in paths)
                 yield Tick({p for p in paths if self.wanted(p)}, rescan=moved_in)
+        except FileNotFoundError:  # the poller lost the folder under it (a deletion): wait for it
+            if folder_present(self.root):
+                raise
         finally:
             changes.close()
 

@@ -17,6 +17,7 @@ from transcriber.ownership import claim
 from transcriber.plan import RunPlan, resolve_plan
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
+from transcriber.stages import LocalStages
 from transcriber.summary import Summary
 
 
@@ -38,6 +39,8 @@ class Runner:
         """The stages and the plan they use, made if need be (the models themselves load on first use)."""
         if self._stages is None or self._plan is None:
             stages = make_stages(self.settings, self.reporter)
+            if isinstance(stages, LocalStages):  # the models wait for the next recording
+                stages.lasting = True
             try:
                 plan = resolve_plan(self.settings, stages.resolve(), self.reporter.note)
                 stages.use(plan)

@@ -3,7 +3,10 @@
 The loop ticks every half second: it takes the changes the watcher saw, hands settled recordings to the
 `Runner` in one group, keeps its status file fresh, and frees the models after `--idle-unload` quiet
 minutes. Faults: a bad recording is reported once (remembered with its size and mtime until it changes);
-a full disk pauses until space is freed, then the same group is retried (finished files are skipped);
+a full disk pauses until space is freed, then the same group is retried (finished files are skipped); any
+other fault that stops a group (an output that cannot be written, a lost GPU) pauses too, and the group is
+retried with a growing wait, at once when the output can be written again: a watcher never exits for a
+fault, since a restart would not heal it either and the restart policy would only loop;
 a deleted input folder is waited for; Ctrl-C or SIGTERM ends it with 130 after the file in hand.
 
 A deleted input folder that is a mount (the container's /data/in) can never come back through that mount:
@@ -26,7 +29,7 @@ from pathlib import Path
 from transcriber.batch import _output_folder
 from transcriber.cleanup.auto import resolve_cleanup
 from transcriber.discovery import Recording, discover
-from transcriber.errors import EXIT_FILES_FAILED, EXIT_INTERRUPTED, EXIT_REMOUNT, ConfigError, display
+from transcriber.errors import EXIT_INTERRUPTED, EXIT_REMOUNT, ConfigError, display
 from transcriber.extras import require
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
@@ -35,7 +38,7 @@ from transcriber.watch.badfiles import BadFiles
 from transcriber.watch.events import TICK_S, FolderEvents, folder_present
 from transcriber.watch.runner import Runner
 from transcriber.watch.settle import Settler, Signature
-from transcriber.watch.status import StatusFile
+from transcriber.watch.status import StatusFile, output_fault
 
 #: Words of the errno messages that mean the output's disk is full (the batch stops with one of them).
 _DISK_FULL = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
@@ -43,6 +46,10 @@ _DISK_FULL = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
 RESUME_MARGIN = 8 << 20
 #: ... or, for a quota (which free space does not show), tries again after this long.
 PAUSE_RETRY_S = 300.0
+#: A group stopped by another fault is tried again after this long, doubled after each failed try...
+RETRY_FIRST_S = 10.0
+#: ... up to this long.
+RETRY_MAX_S = 600.0
 #: How long a deleted input folder that is a mount is waited for before the watcher exits to be mounted anew.
 REMOUNT_AFTER_S = 30.0
 
@@ -73,8 +80,8 @@ class _StatusReporter(Reporter):
 
 
 def watch(settings: Settings, options: WatchOptions, debug: bool = False) -> int:
-    """Watch `settings.input` until interrupted (130); 1 if a fault other than a full disk stops a group;
-    `EXIT_REMOUNT` when the mounted input folder was deleted (a restart mounts the one made again)."""
+    """Watch `settings.input` until interrupted (130), through every fault (each pauses it); `EXIT_REMOUNT`
+    when the mounted input folder was deleted (a restart mounts the one made again)."""
     if not settings.input.is_dir():
         raise ConfigError(f"--input {settings.input}: watch needs a folder to watch; give a folder of recordings")
     require("watch", "transcriber watch", "watchfiles")
@@ -129,8 +136,8 @@ class _Loop:
             for path in tick.paths:
                 self.settler.observe(path)
             ready = self.settler.ready()
-            if ready and (code := self._group(dict(ready))) is not None:
-                return code
+            if ready:
+                self._group(dict(ready))
             self._idle()
             self._state("watching", f"{len(self.settler)} settling" if len(self.settler) else "")
         return EXIT_INTERRUPTED  # the feed never ends; a signal ends the loop
@@ -164,11 +171,12 @@ class _Loop:
         for recording in self._discover([]):
             self.settler.observe(recording.path)
 
-    def _group(self, ready: dict[Path, Signature]) -> int | None:
-        """Run the settled recordings (planned with the whole folder, so output names match a `run`'s);
-        None to go on watching, or the exit code if a fault ends the watch."""
+    def _group(self, ready: dict[Path, Signature]) -> None:
+        """Run the settled recordings (planned with the whole folder, so output names match a `run`'s),
+        pausing for each fault that stops them until it is fixed; finished files are not redone."""
         unreadable: list[OSError] = []
         chosen = [r for r in self._discover(unreadable) if r.path in ready]
+        tries = 0
         while True:
             self.reporter.errors.clear()
             summary = self.runner.run(chosen, unreadable)
@@ -176,12 +184,14 @@ class _Loop:
             unreadable = []  # reported once
             if not summary.stopped:
                 break
-            if not any(words in self.reporter.errors[-1] for words in _DISK_FULL):
-                return EXIT_FILES_FAILED  # a lost GPU or an unwritable output: a restart (policy) may fix it
-            self._wait_for_space()
+            fault = self.reporter.errors[-1] if self.reporter.errors else "the batch stopped"
+            if any(words in fault for words in _DISK_FULL):
+                self._wait_for_space()
+            else:
+                self._wait_to_retry(fault, min(RETRY_FIRST_S * 2**tries, RETRY_MAX_S))
+                tries += 1
         self.idle_since = time.monotonic()
         self._rescan()  # what arrived while the models were busy
-        return None
 
     def _account(self, summary: Summary, chosen: list[Recording], ready: dict[Path, Signature]) -> None:
         """Counts into the status; failures remembered as bad (except one that stopped the group: its
@@ -211,6 +221,23 @@ class _Loop:
             if free >= paused_free + RESUME_MARGIN or time.monotonic() - since >= PAUSE_RETRY_S:
                 self.reporter.note(f"{display(output)}: {free >> 20} MiB free; resuming")
                 return
+
+    def _wait_to_retry(self, fault: str, delay: float) -> None:
+        """Pause for a fault a restart would not heal either: `delay` seconds, or until an output that
+        could not be written can be. A fault that is not the output's (a lost GPU) gets fresh models."""
+        output = self.settings.output
+        blocked = output_fault(output)
+        if not blocked:
+            self.runner.unload()
+        self.reporter.note(f"paused: {fault}; trying again in {delay:g} s, or as soon as the output can be written")
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            self._state("paused", fault)
+            time.sleep(TICK_S)
+            if blocked and not output_fault(output):
+                self.reporter.note(f"{display(output)} can be written again; resuming")
+                return
+        self.reporter.note("trying again")
 
     def _idle(self) -> None:
         minutes = self.options.idle_unload

@@ -6,6 +6,7 @@ container and by `invoke watch --status` on the host, so this module imports onl
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import time
@@ -80,6 +81,16 @@ class StatusFile:
             self._written = now
 
 
+def output_fault(output: Path) -> str:
+    """Why the watcher cannot write into `output` ("Read-only file system", "Permission denied"), or ""."""
+    try:
+        if os.statvfs(output).f_flag & os.ST_RDONLY:
+            return os.strerror(errno.EROFS)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "" if os.access(output, os.W_OK | os.X_OK) else os.strerror(errno.EACCES)
+
+
 def read_status(output: Path) -> WatchStatus | None:
     """The status a watcher of `output` last wrote, or None if there is none (or it cannot be read)."""
     try:
@@ -96,9 +107,13 @@ def health(output: Path, now: float | None = None) -> tuple[bool, str]:
         return False, f"no watcher status in {output / STATE_DIR / STATUS_FILE}"
     if status.state == "stopped":
         return False, "the watcher stopped"
+    if fault := output_fault(output):  # nor can the watcher write its status there: its heartbeat is stale
+        return False, f"paused: {output} cannot be written ({fault}); the watcher goes on once it can"
     age = (time.time() if now is None else now) - status.heartbeat
     limit = STALE_BUSY_S if status.state == "transcribing" else STALE_IDLE_S
     line = f"{status.state}{f' ({status.detail})' if status.detail else ''}, heartbeat {age:.0f} s ago"
     if age > limit:
         return False, f"stuck: {line} (limit {limit:.0f} s)"
+    if status.state == "paused":  # alive, but waiting for someone to fix what paused it
+        return False, line
     return True, line

@@ -1,0 +1,113 @@
+"""Memory flat in the recording's length, with faster-whisper's own results: the VAD in groups and the batched
+features made one batch at a time (transcriber/vad.py, transcriber/engines/batched.py), on real audio and the
+real tiny.en. The peaks are numpy's allocations as tracemalloc traces them (exact, not timings);
+scripts/bench_memory.py measures a whole run's RSS.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.support.runs import RECORDINGS
+from transcriber.audio import decode
+
+CALL = Path(__file__).resolve().parent / "fixtures" / "speakers" / "test_01_2spk.ogg"  # 64 s, two voices
+
+
+@pytest.fixture(scope="module")
+def long_call() -> np.ndarray:
+    """Eight and a half minutes of conversation (the 64 s call eight times): more than 10,000 VAD windows."""
+    return np.tile(decode(CALL).samples, 8)
+
+
+def _traced_peak(work: Callable[[], Any]) -> int:
+    """Bytes allocated at the peak of `work` (numpy arrays included), above what was allocated before."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        work()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"max_speech_duration_s": 30, "min_silence_duration_ms": 160},
+     {"min_silence_duration_ms": 250, "speech_pad_ms": 30, "min_speech_duration_ms": 100}],
+    ids=["defaults", "batching", "diarization"],
+)  # fmt: skip
+def test_the_vad_in_groups_finds_faster_whispers_regions(long_call: np.ndarray, options: dict[str, Any]) -> None:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    from transcriber.vad import speech_timestamps
+
+    note = decode(RECORDINGS / "meeting.flac").samples
+    for samples in (long_call, note, note[: len(note) // 512 * 512]):  # a whole number of windows pads one more
+        expected = get_speech_timestamps(samples, VadOptions(**options))
+        assert speech_timestamps(samples, VadOptions(**options)) == expected
+
+
+def test_the_vad_holds_no_copy_of_the_recording(long_call: np.ndarray) -> None:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps, get_vad_model
+
+    from transcriber.vad import speech_timestamps
+
+    get_vad_model()
+    options = VadOptions(max_speech_duration_s=30, min_silence_duration_ms=160)
+    assert _traced_peak(lambda: speech_timestamps(long_call, options)) < long_call.nbytes / 5
+    assert _traced_peak(lambda: get_speech_timestamps(long_call, options)) > 2 * long_call.nbytes  # why it matters
+
+
+@pytest.fixture(scope="module")
+def pipeline(tiny_en: Path) -> Any:
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    from transcriber.engines.features import PiecewiseFeatureExtractor
+
+    model = WhisperModel(str(tiny_en), device="cpu", compute_type="int8")
+    model.feature_extractor = PiecewiseFeatureExtractor(model.feature_extractor)
+    return BatchedInferencePipeline(model)
+
+
+def test_features_are_made_one_batch_at_a_time(pipeline: Any, long_call: np.ndarray) -> None:
+    """Decoding the first batch holds that batch's samples and features, the same for 4 or 8.5 minutes of
+    audio; faster-whisper's own call holds every chunk's copy and features before it decodes anything."""
+    from transcriber.engines.batched import transcribe_batched
+
+    def first_batch(samples: np.ndarray) -> int:
+        def work() -> None:
+            segments, _, _ = transcribe_batched(pipeline, samples, 2, None, beam_size=1, word_timestamps=True)
+            next(iter(segments))
+
+        return _traced_peak(work)
+
+    def faster_whisper_before_decoding(samples: np.ndarray) -> int:
+        return _traced_peak(lambda: pipeline.transcribe(samples, batch_size=2, beam_size=1, word_timestamps=True))
+
+    half = long_call[: len(long_call) // 2]
+    more = long_call.nbytes - half.nbytes  # 16 MB more audio
+    assert first_batch(long_call) - first_batch(half) < more / 10
+    assert faster_whisper_before_decoding(long_call) - faster_whisper_before_decoding(half) > more
+
+
+def test_the_engine_gives_faster_whispers_batched_segments(tiny_en: Path, pipeline: Any) -> None:
+    """Batched over several batches, text, times and words are those of `BatchedInferencePipeline.transcribe`."""
+    from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions, _segments
+
+    samples = decode(CALL).samples
+    engine = FasterWhisperEngine(tiny_en, "tiny.en", "cpu", "int8", WhisperOptions(batch_size=2))
+    ours = engine.transcribe(samples, source="call.ogg")
+    raw, info = pipeline.transcribe(
+        samples, batch_size=2, word_timestamps=True, compression_ratio_threshold=2.4, log_prob_threshold=-1.0,
+        no_speech_threshold=0.6,
+    )  # fmt: skip
+    theirs = _segments(raw)
+    assert len(theirs) >= 3 and ours.segments == theirs
+    assert (ours.language, ours.language_probability) == (info.language, info.language_probability)
