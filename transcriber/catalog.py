@@ -90,6 +90,18 @@ class SeamlessInfo:
     notes: str = ""
 
 
+#: config.json `model_type` -> (family, transformers model class); the host's import
+#: checks a folder against it, so it lives here, beside the catalog, with nothing heavy imported.
+MODEL_TYPES = {
+    "parakeet_tdt": ("parakeet", "ParakeetForTDT"),
+    "parakeet_ctc": ("parakeet", "ParakeetForCTC"),
+    "cohere_asr": ("cohere", "CohereAsrForConditionalGeneration"),
+    "qwen3_asr": ("qwen3-asr", "Qwen3ASRForConditionalGeneration"),
+    "canary": ("canary", "CanaryForConditionalGeneration"),
+    "granite_speech": ("granite", "GraniteSpeechForConditionalGeneration"),
+}
+
+
 @dataclass(frozen=True)
 class TransformersAsrInfo:
     """A speech recogniser run through transformers on the pipeline backend (`--model NAME`): `family` picks the

@@ -83,7 +83,7 @@ class FasterWhisperEngine:
         self.options = options
         self._model = WhisperModel(str(model_path), device=device, compute_type=compute_type)
         self._model.feature_extractor = PiecewiseFeatureExtractor(self._model.feature_extractor)  # flat memory
-        self._pipeline = BatchedInferencePipeline(self._model) if options.batch_size > 1 else None
+        self._pipeline = BatchedInferencePipeline(self._model) if options.batch_size > 1 and options.vad else None
 
     def transcribe(self, samples: np.ndarray, source: str) -> Transcript:
         opts = self.options
@@ -95,21 +95,16 @@ class FasterWhisperEngine:
             no_speech_threshold=opts.no_speech_threshold,
         )
         started = time.perf_counter()
-        if self._pipeline is not None and opts.vad:  # each batch made as it is decoded (engines/batched.py)
+        if self._pipeline is not None:  # each batch made as it is decoded (engines/batched.py)
             raw, language, probability = transcribe_batched(
                 self._pipeline, samples, opts.batch_size, opts.language, **decoding
             )
-        else:
-            kwargs = dict(
-                language=opts.language, vad_filter=opts.vad,
-                condition_on_previous_text=opts.condition_on_previous_text, **decoding,
+        else:  # batch 1, or no VAD: no chunks to batch (the pipeline takes only 30 s without them), so in order
+            raw, info = self._model.transcribe(
+                samples, language=opts.language, vad_filter=opts.vad,
+                condition_on_previous_text=opts.condition_on_previous_text,
+                hallucination_silence_threshold=opts.hallucination_silence_threshold, **decoding,
             )  # fmt: skip
-            if self._pipeline is not None:  # no VAD: one clip of at most 30 s, nothing that grows with the length
-                raw, info = self._pipeline.transcribe(samples, batch_size=opts.batch_size, **kwargs)
-            else:
-                raw, info = self._model.transcribe(
-                    samples, hallucination_silence_threshold=opts.hallucination_silence_threshold, **kwargs
-                )
             language, probability = info.language, info.language_probability
         return Transcript(
             source=source,

@@ -19,22 +19,13 @@ from typing import Any
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.catalog import TRANSFORMERS_ASR_CATALOG, TransformersAsrInfo, cached_path, fetch_model
+from transcriber.catalog import MODEL_TYPES, TRANSFORMERS_ASR_CATALOG, TransformersAsrInfo, cached_path, fetch_model
 from transcriber.engines.token_words import ctc_spans, sentences, tdt_spans, words_from_spans
 from transcriber.engines.windows import plan_windows
 from transcriber.errors import AudioError, ConfigError, ModelNotFoundError
 from transcriber.text_guards import collapse_loops, has_loop
 from transcriber.transcript import Segment, Transcript
 
-#: config.json `model_type` -> (family, transformers model class).
-MODEL_TYPES = {
-    "parakeet_tdt": ("parakeet", "ParakeetForTDT"),
-    "parakeet_ctc": ("parakeet", "ParakeetForCTC"),
-    "cohere_asr": ("cohere", "CohereAsrForConditionalGeneration"),
-    "qwen3_asr": ("qwen3-asr", "Qwen3ASRForConditionalGeneration"),
-    "canary": ("canary", "CanaryForConditionalGeneration"),
-    "granite_speech": ("granite", "GraniteSpeechForConditionalGeneration"),
-}
 #: Families that generate text without token times: one segment per VAD window.
 GENERATING = {"cohere", "qwen3-asr", "canary", "granite"}
 #: Families whose decoder prompt names the language: they cannot take `--language auto`.

@@ -14,6 +14,7 @@ this process only, never from a file, and is never written, logged or passed to 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -21,7 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from transcriber.atomic import write_atomic
-from transcriber.catalog import CATALOG, PYANNOTE_FILES, PYANNOTE_REPO, TRANSFORMERS_ASR_CATALOG, TransformersAsrInfo
+from transcriber.catalog import (
+    CATALOG,
+    MODEL_TYPES,
+    PYANNOTE_FILES,
+    PYANNOTE_REPO,
+    TRANSFORMERS_ASR_CATALOG,
+    TransformersAsrInfo,
+)
 from transcriber.errors import ConfigError, TranscriberError
 
 #: Diarization pipelines by name: the repo and the files its loader reads; the file that marks a complete
@@ -153,6 +161,27 @@ def _revision(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def _check_family(folder: Path, name: str, family: str) -> None:
+    """Refuse a folder whose config.json is not of `name`'s family: a Whisper folder has a config.json too, and
+    the run would then call the cached copy a NeMo-only repo, or load another family under this name."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = None
+    kind = config.get("model_type") if isinstance(config, dict) else None
+    kind = kind if isinstance(kind, str) and kind else None
+    if kind in MODEL_TYPES and MODEL_TYPES[kind][0] == family:
+        return
+    if kind is None:
+        found = "names no model_type (a CTranslate2 Whisper folder has none)"
+    else:
+        found = f"names model_type {kind!r}" + (f" (a {MODEL_TYPES[kind][0]} model)" if kind in MODEL_TYPES else "")
+    raise ConfigError(
+        f"{folder} is not a transformers {family} model: its config.json {found}; --import --name {name} takes "
+        f"the {family} model's transformers folder"
+    )
+
+
 def import_model(cache: Path, source: str, name: str | None = None) -> Path:
     """Copy a CTranslate2 model folder (a transformers one for a transformers recogniser's name; `--name pyannote`,
     a pyannote pipeline folder) into `cache` as the Hub snapshot of `name` (default: the folder's name when that is
@@ -171,6 +200,9 @@ def import_model(cache: Path, source: str, name: str | None = None) -> Path:
         kind = {"config.yaml": "a pyannote pipeline folder", "config.json": "a transformers model folder",
                 "model.bin": "a CTranslate2 (faster-whisper) model folder"}[marker]  # fmt: skip
         raise ConfigError(f"{folder} holds no {marker}: --import --name {name} takes {kind}")
+    info = _recogniser(repo)
+    if info is not None:
+        _check_family(folder, name, info.family)
     revision = _revision(folder)
     target = snapshots(cache, repo) / revision
     if not (target / marker).is_file():
