@@ -213,6 +213,8 @@ def test_with_llm_cleanup_the_recogniser_loads_once_across_groups(tmp_path: Path
     assert sum("loaded model tiny.en" in line for line in watcher.lines) == 1, watcher.log
     fits = [line for line in watcher.lines if "cleanup model smollm2-135m-instruct needs about" in line]
     assert len(fits) == 1 and fits[0].endswith("beside the recogniser: both stay loaded between recordings"), fits
+    rounds = [line for line in watcher.lines if line.startswith("llm cleanup: ")]
+    assert [line.split()[2] for line in rounds] == ["1", "1", "1"], "each round counts its own chunks"
     for number, recording in enumerate(arrivals):  # each its own group: transcribed once, then cleaned
         assert sum(f"] transcribing {number}{recording.suffix}" in line for line in watcher.lines) == 1, watcher.log
         assert sum(f"] cleaning {number}{recording.suffix}" in line for line in watcher.lines) == 1, watcher.log

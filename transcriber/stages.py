@@ -111,6 +111,10 @@ class LocalStages:
         llm = slots.llm()
         if not decided and slots.fit is not None:
             self.reporter.note(slots.fit.reason)
+        if llm.stats.chunks:  # an LLM kept from an earlier round (a watcher's): this round's summary counts its own
+            from transcriber.cleanup.llm import LlmStats
+
+            llm.stats = LlmStats()
         for item in pending:
             batch.finish(item, llm)
         batch.summary.llm = llm.stats
