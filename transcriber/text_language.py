@@ -3,7 +3,8 @@ Granite Speech under `--language auto`): the rules cleanup needs the language, a
 as it was recognised.
 
 The evidence is the rules cleanup's own lexicons (`cleanup/lexicons.toml`): each language's conjunctions, words
-whose doubling is grammatical, number words, sentence openers and discourse markers, each word counted only for
+whose doubling is grammatical, number words, sentence openers, one-word discourse markers and commonest
+function words, each word counted only for
 the one language whose lexicon holds it (Italian and Portuguese "e" counts for neither). Hesitations are left
 out: languages share them ("eh", "hmm"). A language is named only when the words clearly point to it: at least
 `MIN_HITS` of them, making up at least `MIN_DENSITY` of the transcript's words, and at least `MIN_SHARE` of all
@@ -37,17 +38,22 @@ class Guess:
 
 
 def _vocabulary(lexicon: Lexicon) -> set[str]:
+    """The lexicon's words that may name its language. Words of a marker of two or more words are left out:
+    alone they are other languages' words too (German "weißt du" would make French "du" German)."""
     words = lexicon.conjunctions | lexicon.keep_doubles | lexicon.number_words | lexicon.comma_openers
-    return set(words) | {word for marker in lexicon.markers for word in marker.phrase}
+    singles = {marker.phrase[0] for marker in lexicon.markers if len(marker.phrase) == 1}
+    return set(words | lexicon.function_words) | singles
 
 
 def _distinctive(codes: Iterable[str]) -> dict[str, str]:
-    """Word -> the one language among `codes` whose lexicon holds it (words of two or more are left out)."""
+    """Word -> the one language whose lexicon holds it, where that language is among `codes`. A word of two
+    lexicons is no one's, even when only one of them is a candidate: Dutch "we" and "is" are not English."""
     owners: dict[str, set[str]] = {}
-    for code in codes:
+    for code in LEXICONS:
         for word in _vocabulary(LEXICONS[code]):
             owners.setdefault(word, set()).add(code)
-    return {word: next(iter(langs)) for word, langs in owners.items() if len(langs) == 1}
+    wanted = set(codes)
+    return {word: lang for word, langs in owners.items() if len(langs) == 1 and (lang := next(iter(langs))) in wanted}
 
 
 def identify(text: str, candidates: Iterable[str] | None = None) -> Guess | None:

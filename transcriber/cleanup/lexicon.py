@@ -45,6 +45,9 @@ class Lexicon:
     comma_openers: sentence openers that keep their comma when a filler after them goes
         ("So, um, we" -> "So, we"); after any other word the filler's commas go with it
         ("I, um, think" -> "I think").
+    function_words: the language's commonest articles, pronouns and prepositions; the rules never touch
+        them, but telling a transcript's language from its words (`text_language`) needs them: without
+        French "en" and "du", a French text scored for Dutch ("en") and German ("weißt du").
     """
 
     fillers: frozenset[str]
@@ -53,6 +56,7 @@ class Lexicon:
     keep_doubles: frozenset[str]
     number_words: frozenset[str]
     comma_openers: frozenset[str]
+    function_words: frozenset[str]
 
 
 def _lexicon(table: dict[str, Any]) -> Lexicon:
@@ -65,7 +69,7 @@ def _lexicon(table: dict[str, Any]) -> Lexicon:
     return Lexicon(markers=markers, **words)
 
 
-_WORD_LISTS = ("fillers", "conjunctions", "keep_doubles", "number_words", "comma_openers")
+_WORD_LISTS = ("fillers", "conjunctions", "keep_doubles", "number_words", "comma_openers", "function_words")
 _DATA = tomllib.loads(resources.files("transcriber.cleanup").joinpath("lexicons.toml").read_text(encoding="utf-8"))
 LEXICONS: dict[str, Lexicon] = {code: _lexicon(table) for code, table in _DATA.items()}
 
@@ -73,7 +77,7 @@ LEXICONS: dict[str, Lexicon] = {code: _lexicon(table) for code, table in _DATA.i
 ALL_FILLERS = frozenset().union(*(lexicon.fillers for lexicon in LEXICONS.values()))
 
 #: For languages without a lexicon: nothing is removed, the text is only split into words.
-PASS_THROUGH = Lexicon(frozenset(), (), frozenset(), frozenset(), frozenset(), frozenset())
+PASS_THROUGH = Lexicon(frozenset(), (), frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
 
 
 def lexicon_for(language: str) -> Lexicon | None:
