@@ -88,6 +88,23 @@ def test_overlapped_speech_gives_two_turns_at_once(neural: object) -> None:
 
 
 @pytest.mark.slow
+def test_a_long_recording_does_not_split_its_voices(neural: object) -> None:
+    """The ten test meetings joined (12 minutes, 9 voices): stray clusters of a voice add up over a long
+    recording; counted in seconds alone (not as a share of the speech) they made a tenth speaker."""
+    from transcriber.audio import SAMPLE_RATE, decode
+
+    stems = sorted(p.with_suffix("") for p in SPEAKERS.glob("test_*spk.ogg"))
+    samples, reference, offset = [], [], 0.0
+    for stem in stems:
+        samples.append(decode(stem.with_suffix(".ogg")).samples)
+        reference += [Turn(t.start + offset, t.end + offset, t.speaker) for t in read_rttm(stem.with_suffix(".rttm"))]
+        offset += len(samples[-1]) / SAMPLE_RATE
+    turns = neural.turns(np.concatenate(samples))  # type: ignore[attr-defined]
+    assert len({t.speaker for t in turns}) == len({t.speaker for t in reference}) == 9
+    assert der(reference, turns).der < 0.12
+
+
+@pytest.mark.slow
 def test_a_fixed_count_and_bounds_are_kept() -> None:
     if not _ready():
         pytest.skip(INSTALL)
