@@ -337,6 +337,8 @@ def test_a_recogniser_download_offline_is_one_line_naming_the_import(tmp_path: P
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert "could not download granite-speech-4.1-2b (ibm-granite/granite-speech-4.1-2b)" in lines[0]
     assert "It is gated" not in lines[0] and "invoke models --import PATH --name granite-speech-4.1-2b" in lines[0]
+    hub_says = lines[0].split("from the Hugging Face Hub: ", 1)[1].split(". Without the Hub", 1)[0]
+    assert "'HF_HUB_OFFLINE" not in hub_says  # whole sentences of the Hub's message, never cut inside a quote
 
 
 def test_an_imported_recogniser_runs_by_its_catalog_name_offline(tmp_path: Path) -> None:

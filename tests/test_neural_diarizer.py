@@ -205,6 +205,29 @@ def test_speaker_bounds_imply_auto_and_must_make_a_range() -> None:
         load_settings({"input": ".", "output": ".", "min_speakers": "5", "max_speakers": "3"}, environ={})
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--speakers", "2", "--max-speakers", "1"], "--speakers 2 is outside --max-speakers 1"),
+     (["--speakers", "3", "--min-speakers", "5"], "--speakers 3 is outside --min-speakers 5"),
+     (["--speakers", "off", "--min-speakers", "2"], "--speakers off contradicts --min-speakers 2")],
+)  # fmt: skip
+def test_a_count_that_contradicts_the_range_is_refused_before_any_file(
+    flags: list[str], message: str, tmp_path: Path
+) -> None:
+    from tests.support.runs import RECORDINGS, run_cli
+
+    result = run_cli("run", "-i", str(RECORDINGS), "-o", str(tmp_path / "out"), "--model", "tiny.en", *flags)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and not (tmp_path / "out" / "meeting.txt").exists()
+
+
+def test_a_count_inside_its_range_stands() -> None:
+    from transcriber.settings import load_settings
+
+    given = {"input": ".", "output": ".", "speakers": "3", "min_speakers": "2", "max_speakers": "4"}
+    assert load_settings(given, environ={}).speaker_count == 3
+
+
 def _majority_ids(words: list[dict], reference: list[Turn]) -> dict[str, str]:
     """Reference voice -> the id most of its words got (words where exactly one voice speaks)."""
     votes: dict[str, dict[str, int]] = {}
@@ -265,3 +288,22 @@ def test_cpwer_pairs_speakers_and_counts_words_said_by_the_wrong_one(tmp_path: P
     transcript = Transcript("x.wav", 2.0, "en", "m", "e", segments=[Segment(0, 0.0, 2.0, "", words=words)])
     assert cpwer_counts(stm, transcript) == (2, 4)  # "morning" on the wrong speaker: one deletion, one insertion
     assert cpwer_counts(tmp_path / "none.stm", transcript) is None
+
+
+def test_silence_with_a_count_gets_no_speaker_warning(tmp_path: Path) -> None:
+    """Ten seconds of silence under --speakers 3: no speech, so no 'holds 0 speakers' warning about it."""
+    import wave
+
+    from tests.support.runs import run_cli
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    with wave.open(str(inp / "quiet.wav"), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(2 * 16000 * 10))
+    result = run_cli("run", "-i", str(inp), "-o", str(tmp_path / "out"), "--model", "tiny.en", "--speakers", "3")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "quiet.json").is_file()
+    assert "--speakers 3:" not in result.stderr and "holds" not in result.stderr, result.stderr

@@ -33,7 +33,7 @@ SETTINGS_HASHES: dict[str, tuple[dict[str, Any], str, str]] = {
     ),
 }  # fmt: skip
 
-#: The keys a tiny.en CPU run computed before the plan; "model_files" and "lexicon" are filled in per machine.
+#: The keys a tiny.en CPU run computed before the plan; "model_files" is filled in per machine.
 ASR_KEY: dict[str, Any] = {
     "backend": "pipeline", "batch_size": 8, "beam_size": 5, "compute_type": "int8", "device": "cpu",
     "language": "auto", "model": "tiny.en", "multimodal_verbatim": False, "vad": True, "version": "0.1.0",
@@ -75,6 +75,12 @@ def test_the_recorded_keys_hash_to_the_recorded_hashes() -> None:
     assert settings_hash(raw_key) == RECORDED_HASHES["raw_speakers"]
     out_key = {**raw_key, **OUT_EXTRA, "speaker_names": [], "lexicon": RECORDED["lexicon"]}
     assert settings_hash(out_key) == RECORDED_HASHES["out_speakers"]
+
+
+def test_the_rules_word_lists_hash_as_recorded() -> None:
+    """The lexicons enter every output's hash: a change here rewrites every earlier transcript on the next run,
+    so it must be deliberate (then record the new value). Lists the rules do not read stay out of it."""
+    assert lexicon_fingerprint() == RECORDED["lexicon"]
 
 
 def test_a_plan_keys_a_run_as_main_did(tmp_path: Path, tiny_en: Path) -> None:
@@ -142,3 +148,11 @@ def test_the_python_api_runs_a_folder(tmp_path: Path, tiny_en: Path) -> None:
     assert meeting.source == "note café.ogg" and meeting.verbatim_text.strip()
     with pytest.raises(TypeError, match="unknown settings modle"):
         transcriber.transcribe_folder(NOTE, tmp_path / "out", modle="tiny.en")
+
+
+def test_the_header_says_no_vad_decodes_in_order(tmp_path: Path, tiny_en: Path) -> None:
+    """--no-vad leaves no speech regions to batch by, so the recogniser decodes in order: the header says so,
+    while the hash keeps the batch size it always had (no earlier output is redone)."""
+    plan, _ = _plan(tmp_path, cleanup="rules", vad=False)
+    assert plan.header()[0].endswith(f"int8, batch 1 (--no-vad decodes in order), files {model_fingerprint(tiny_en)}")
+    assert plan.asr_key["batch_size"] == 8

@@ -49,9 +49,12 @@ def llm_fingerprint(name: str) -> str:
 
 
 def lexicon_fingerprint() -> str:
-    """A short hash of the rules cleanup's word lists, which change the clean text."""
+    """A short hash of the rules cleanup's word lists, which change the clean text. The function words are left
+    out: only `text_language` reads them, and a change to them must not rewrite every earlier output."""
     from transcriber.cleanup.lexicon import LEXICONS
 
     # Sets are sorted: their iteration order changes from one process to the next (string hash seeds).
     data = {code: asdict(lexicon) for code, lexicon in LEXICONS.items()}
+    for lists in data.values():
+        del lists["function_words"]
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=sorted).encode()).hexdigest()[:16]

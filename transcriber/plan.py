@@ -221,8 +221,10 @@ class RunPlan:
         files = f", files {r.model_files}" if r.model_files else ""
         cleanup = f"llm {self.llm} ({s.cleanup_mode}, quant {s.llm_quant})" if self.llm else s.cleanup
         speakers = f"{s.speakers} ({r.diarizer.key})" if r.diarizer else "off"
+        in_order = r.engine == "faster-whisper" and not s.vad and r.batch_size > 1  # no speech regions to batch
+        batch = "batch 1 (--no-vad decodes in order)" if in_order else f"batch {r.batch_size}"
         return [
-            f"plan: {r.engine} {r.model} on {r.device}, {r.compute_type}, batch {r.batch_size}{files}",
+            f"plan: {r.engine} {r.model} on {r.device}, {r.compute_type}, {batch}{files}",
             f"plan: cleanup {cleanup}; speakers {speakers}; settings {self.out_hash}",
         ]
 

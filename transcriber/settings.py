@@ -27,6 +27,7 @@ from transcriber.catalog import AUTO_MODEL as AUTO_MODEL  # re-exported: one def
 from transcriber.catalog import BACKENDS
 from transcriber.errors import ConfigError
 from transcriber.page.audio import HTML_AUDIO
+from transcriber.speaker_range import check_speaker_range
 from transcriber.writers import FORMATS
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -383,9 +384,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
     asks_for_speakers = ("voices", "speaker_names", "min_speakers", "max_speakers")
     if "speakers" not in values and any(values.get(k) for k in asks_for_speakers):
         values["speakers"] = "auto"  # naming speakers, or bounding their count, asks for them
-    least, most = values.get("min_speakers"), values.get("max_speakers")
-    if least is not None and most is not None and least > most:
-        raise ConfigError(f"--min-speakers {least} is more than --max-speakers {most}; give a range such as 2 and 4")
+    check_speaker_range(values.get("speakers"), values.get("min_speakers"), values.get("max_speakers"))
     if "cluster" not in values and ("ray_address" in values or values.get("shared_input")):
         values["cluster"] = "ray"  # a Ray address asks for Ray
     settings = Settings(**values)

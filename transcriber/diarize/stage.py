@@ -59,7 +59,7 @@ class DiarizeStage:
         it does not invent voices the speech cannot hold (`linking`), and the user should know why."""
         asked = self.settings.speaker_count or self.settings.min_speakers
         found = len({turn.speaker for turn in turns})
-        if not asked or found >= asked:
+        if not asked or found >= asked or not turns:  # no speech at all: nothing about speakers to say
             return []
         flag = "--speakers" if self.settings.speaker_count else "--min-speakers"
         return [

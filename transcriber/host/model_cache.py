@@ -103,7 +103,7 @@ def download_model(cache: Path, name: str) -> Path:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if isinstance(token, str):
             reason = reason.replace(token, "***")
-        raise TranscriberError(_download_failed(name, repo, reason[:200])) from None
+        raise TranscriberError(_download_failed(name, repo, _first_sentences(reason, 200))) from None
     if _recogniser(repo) and not (folder / "config.json").is_file():
         raise TranscriberError(
             f"{name}: {repo} holds no transformers checkpoint (config.json), only NeMo's .nemo file: convert it with "
@@ -111,6 +111,16 @@ def download_model(cache: Path, name: str) -> Path:
             f"then invoke models --import FOLDER --name {name}"
         )
     return folder
+
+
+def _first_sentences(text: str, limit: int) -> str:
+    """`text` cut to whole sentences within `limit` characters (the Hub's messages run long; a cut mid-word,
+    as in "set 'HF_HUB_OFFLINE.", reads as a broken instruction), or to `limit` with an ellipsis when its first
+    sentence alone is longer."""
+    if len(text) <= limit:
+        return text
+    end = text.rfind(". ", 0, limit)
+    return text[: end + 1] if end > 0 else text[: limit - 1].rstrip() + "…"
 
 
 def _download_failed(name: str, repo: str, reason: str) -> str:
