@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.runs import RECORDINGS, load_transcripts, run_cli
+from tests.support.runs import RECORDINGS, load_transcripts, run_cli, write_joined_examples
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.errors import EXIT_USAGE
 from transcriber.text_guards import collapse_loops
 
 pytest.importorskip("transformers", reason="these recognisers need transformers (pip install -e '.[multimodal]')")
-GAP = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
 WINDOW_SECONDS = 30.0  # the engine's window for a model folder outside the catalog
 
 
@@ -31,12 +30,8 @@ def granite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def long_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The three examples joined with pauses: about 45 s, two VAD windows."""
-    import soundfile
-
     folder = tmp_path_factory.mktemp("in")
-    paths = sorted(p for p in RECORDINGS.rglob("*") if p.suffix in {".flac", ".mp3", ".ogg"})
-    soundfile.write(folder / "long.wav", np.concatenate([x for p in paths for x in (decode(p).samples, GAP)]),
-                    SAMPLE_RATE)  # fmt: skip
+    write_joined_examples(folder)
     return folder
 
 

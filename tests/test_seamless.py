@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.runs import RECORDINGS, load_transcripts, run_cli
+from tests.support.runs import load_transcripts, run_cli, write_joined_examples
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.catalog import SEAMLESS_CATALOG
 from transcriber.errors import EXIT_USAGE, ConfigError
 
 pytest.importorskip("transformers", reason="the Seamless backend needs transformers (pip install -e '.[multimodal]')")
-GAP = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +29,7 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import soundfile
 
     folder = tmp_path_factory.mktemp("in")
-    paths = sorted(p for p in RECORDINGS.rglob("*") if p.suffix in {".flac", ".mp3", ".ogg"})
-    parts = [part for path in paths for part in (decode(path).samples, GAP)]
-    soundfile.write(folder / "long.wav", np.concatenate(parts), SAMPLE_RATE)
+    paths = write_joined_examples(folder)
     soundfile.write(folder / "short.wav", decode(paths[0]).samples, SAMPLE_RATE)
     return folder
 

@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.runs import RECORDINGS, load_transcripts, run_cli
+from tests.support.runs import RECORDINGS, load_transcripts, run_cli, write_joined_examples
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.catalog import TRANSFORMERS_ASR_CATALOG
 from transcriber.errors import EXIT_USAGE
 from transcriber.text_guards import collapse_loops
 
 pytest.importorskip("transformers", reason="these recognisers need transformers (pip install -e '.[multimodal]')")
-GAP = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
 WINDOW_SECONDS = 30.0  # the engine's window for a model folder outside the catalog
 
 
@@ -47,9 +46,7 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import soundfile
 
     folder = tmp_path_factory.mktemp("in")
-    paths = sorted(p for p in RECORDINGS.rglob("*") if p.suffix in {".flac", ".mp3", ".ogg"})
-    parts = [part for path in paths for part in (decode(path).samples, GAP)]
-    soundfile.write(folder / "long.wav", np.concatenate(parts), SAMPLE_RATE)
+    paths = write_joined_examples(folder)
     soundfile.write(folder / "short.wav", decode(paths[0]).samples, SAMPLE_RATE)
     return folder
 

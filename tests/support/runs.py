@@ -44,3 +44,18 @@ def ffmpeg(*args: str) -> None:
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True)
+
+
+def write_joined_examples(folder: Path) -> list[Path]:
+    """Write `folder/long.wav`: the example recordings joined with 1.5 s pauses (about 45 s, so two 30 s
+    windows and several VAD regions). Returns the examples' paths in the order they were joined."""
+    import numpy as np
+    import soundfile
+
+    from transcriber.audio import SAMPLE_RATE, decode
+
+    gap = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
+    paths = sorted(p for p in RECORDINGS.rglob("*") if p.suffix in {".flac", ".mp3", ".ogg"})
+    soundfile.write(folder / "long.wav", np.concatenate([x for p in paths for x in (decode(p).samples, gap)]),
+                    SAMPLE_RATE)  # fmt: skip
+    return paths
