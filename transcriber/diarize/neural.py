@@ -89,7 +89,9 @@ class NeuralDiarizer:
         starts, activity, embeddings, covers = self._windows(samples)
         alone = activity * (activity.sum(axis=-1, keepdims=True) == 1)
         embedded = np.abs(embeddings).sum(axis=-1) > 0  # stretches under 0.2 s are left to other windows
-        speakers, centroids = link(embeddings, alone.sum(axis=1) * seg.frame_step, embedded, self.count)
+        speakers, centroids = link(
+            embeddings, alone.sum(axis=1) * seg.frame_step, embedded, np.arange(len(starts)) // PARTS, self.count
+        )
         frames = self._frames(starts, activity, covers, speakers, len(centroids), len(samples))
         turns = _turns(frames, seg.frame_step, seg.frame_start + seg.frame_duration / 2, len(samples) / seg.sample_rate)
         used = {t.speaker for t in turns}
