@@ -135,6 +135,31 @@ def test_more_speakers_than_the_call_holds_are_capped_with_a_warning(tmp_path: P
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
 
 
+def test_past_the_bound_a_sample_is_clustered_and_the_rest_join_its_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """5000 clean embeddings of three voices (one with 2 % of the speech), more than `MOST_CLUSTERED`: the
+    sample finds the three and every embedding, sampled or not, gets its own voice's label, the partition
+    that clustering all of them gives; a voice with 0.5 % of the speech is folded as it is there (the share
+    rule reads the sample's seconds scaled to the whole; 20 s alone would keep it)."""
+    from transcriber.diarize import linking
+
+    rng = np.random.default_rng(0)
+    for shares, voices in (((0.6, 0.38, 0.02), 3), ((0.6, 0.395, 0.005), 2)):
+        truth = np.repeat(np.arange(3), (np.array(shares) * 5000).astype(int))
+        rng.shuffle(truth)
+        centres = np.linalg.qr(rng.normal(size=(192, 3)))[0].T  # three orthogonal voices
+        embeddings = centres[truth] + rng.normal(scale=0.03, size=(len(truth), 192))
+        embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+        seconds = np.full(len(truth), 2.0)
+        assert len(truth) > linking.MOST_CLUSTERED
+        sampled = linking._cut(embeddings, seconds, Count())
+        monkeypatch.setattr(linking, "MOST_CLUSTERED", len(truth))
+        kept = truth < voices  # the folded voice's embeddings go to whichever is nearest
+        assert len(set(sampled)) == len(set(zip(sampled[kept], truth[kept], strict=True))) == voices
+        every = linking._cut(embeddings, seconds, Count())
+        assert len(set(zip(sampled, every, strict=True))) == len(set(every)) == voices  # the same partition
+        monkeypatch.undo()
+
+
 def test_a_word_said_over_another_speaker_is_marked_and_goes_to_the_larger_share() -> None:
     words = [Word(0.0, 0.5, " So"), Word(0.5, 1.0, " yeah"), Word(1.0, 1.5, " right")]
     transcript = Transcript("x.wav", 2.0, "en", "m", "e", segments=[Segment(0, 0.0, 1.5, "So yeah right", words=words)])
