@@ -18,7 +18,7 @@ from tests.support.runs import run_cli
 from transcriber.diarize import Count, Turn
 from transcriber.diarize.assign import assign_speakers
 from transcriber.diarize.der import der, read_rttm
-from transcriber.diarize.registry import SpeakerRegistry, known_speakers
+from transcriber.diarize.registry import BatchSpeakers, FileVoices, SpeakerRegistry, known_speakers
 from transcriber.diarize.select import choose
 from transcriber.errors import ConfigError
 from transcriber.transcript import Segment, Speaker, Transcript, Word
@@ -209,6 +209,22 @@ def test_a_later_run_matches_the_voices_of_the_transcripts_already_in_the_output
     assert registry.ids({"p": c, "q": a}, {"p": 3.0, "q": 3.0}) == {"p": "S5", "q": "S1"}  # new ids after S4
     assert registry.ids({"r": b}, {}) == {"r": "S4"}
     assert list(known_speakers(tmp_path / "none")) == []
+
+
+def test_batch_ids_replace_a_files_own_ids_everywhere_and_default_names_follow(tmp_path: Path) -> None:
+    """What a Ray driver does with a worker's file-local speakers (and the diarize stage with its own)."""
+    a, b = np.eye(2)
+    earlier = Transcript("x.wav", 1.0, "en", "m", "e", speakers=[Speaker("S1", "Speaker 1", 5.0, list(b))])
+    (tmp_path / "x.json").write_text(earlier.to_json())
+    words = [Word(0.0, 0.5, " hi", speaker="S1"), Word(0.5, 1.0, " there", speaker="S2")]
+    transcript = Transcript("y.wav", 1.0, "en", "m", "e", segments=[Segment(0, 0.0, 1.0, "hi there", words=words,
+                                                                            speaker="S1")])  # fmt: skip
+    transcript.speakers = [Speaker("S1", "Speaker 1", 0.5, list(a)), Speaker("S2", "Ana", 0.5, list(b))]
+    batch = BatchSpeakers(tmp_path)
+    assert batch.label(transcript, FileVoices({"S1": a, "S2": b}, {"S1": 0.5, "S2": 0.5})) == {"S1": "S2", "S2": "S1"}
+    assert [(s.id, s.name) for s in transcript.speakers] == [("S2", "Speaker 2"), ("S1", "Ana")]
+    assert [w.speaker for w in transcript.segments[0].words] == ["S2", "S1"]
+    assert transcript.segments[0].speaker == "S2"
 
 
 def test_selection_defaults_to_neural_and_falls_back_to_embedding(tmp_path: Path) -> None:
