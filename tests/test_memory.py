@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -144,5 +145,5 @@ def test_the_neural_diarizer_holds_little_beyond_the_recording() -> None:
     meetings = np.concatenate([decode(path).samples for path in sorted(SPEAKERS.glob("test_*spk.ogg"))])  # 12 min
     short, long = meetings[: 16000 * 60], meetings[: 16000 * 180]
     diarizer = NeuralDiarizer(Count())
-    peaks = [_traced_peak(lambda samples=samples: diarizer.turns(samples)) for samples in (short, long)]
+    peaks = [_traced_peak(partial(diarizer.turns, samples)) for samples in (short, long)]
     assert peaks[1] - peaks[0] < (long.nbytes - short.nbytes) / 3
