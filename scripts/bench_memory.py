@@ -5,9 +5,12 @@ Makes recordings of the given lengths (minutes) by looping the example meeting w
 stereo MP3, as a phone or meeting app would export), then runs each through a fresh
 `python -m transcriber run` process and prints that process's own peak RSS (from `wait4`), once for
 decoding alone and once for the whole run. Memory should grow by the decoded samples (16 kHz mono float32,
-230 MB per hour) and not by a multiple of them. It prints numbers and asserts nothing; it is not a test.
+230 MB per hour) and not by a multiple of them. `--speakers auto` (or a count) runs each length once more
+with diarization and prints that run's peak beside, so the diarizer's share shows. It prints numbers and
+asserts nothing; it is not a test.
 
     python scripts/bench_memory.py --minutes 1 10 60 --model tiny.en            # the default settings
+    python scripts/bench_memory.py --minutes 60 --model tiny.en --speakers auto  # and with speakers
     python scripts/bench_memory.py --minutes 60 --model tiny.en -- --batch-size 1  # any other flags
 """
 
@@ -60,22 +63,32 @@ def main() -> None:
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "transcriber-bench-memory")
     parser.add_argument("--decode-only", action="store_true", help="measure decoding alone, not the whole run")
+    parser.add_argument("--speakers", help="also run each length with --speakers SPEAKERS (auto or a count)")
     parser.add_argument(
         "flags", nargs="*", help="more `transcriber run` flags after --; none: the defaults (every format, auto batch)"
     )
     opts = parser.parse_args()
     opts.workdir.mkdir(parents=True, exist_ok=True)
-    print(f"{'minutes':>7} {'decode MB':>10} {'run MB':>8} {'run s':>7}")
+    runs = "" if opts.decode_only else f" {'run MB':>8} {'run s':>7}"
+    runs += f" {'speakers MB':>11} {'speakers s':>10}" if opts.speakers and not opts.decode_only else ""
+    print(f"{'minutes':>7} {'decode MB':>10}{runs}")
     for minutes in opts.minutes:
         recording = make_recording(opts.workdir, minutes)
         decode_mb, _, _ = peak_rss_mb([sys.executable, "-c", _DECODE_ONLY, str(recording)])
-        run_mb, seconds, code = float("nan"), float("nan"), 0
+        line = f"{minutes:>7g} {decode_mb:>10.0f}"
         if not opts.decode_only:
-            with tempfile.TemporaryDirectory(dir=opts.workdir) as out:
-                command = [sys.executable, "-m", "transcriber", "run", "--input", str(recording), "--output", out]
-                run_mb, seconds, code = peak_rss_mb([*command, "--model", opts.model, *opts.flags, "-q"])
-        failed = "" if code == 0 else f"  (exit {code})"
-        print(f"{minutes:>7g} {decode_mb:>10.0f} {run_mb:>8.0f} {seconds:>7.1f}{failed}", flush=True)
+            command = [sys.executable, "-m", "transcriber", "run", "--input", str(recording), "--model", opts.model]
+            line += run(opts.workdir, [*command, *opts.flags], 8)
+            if opts.speakers:
+                line += run(opts.workdir, [*command, *opts.flags, "--speakers", opts.speakers], 11)
+        print(line, flush=True)
+
+
+def run(workdir: Path, command: list[str], width: int) -> str:
+    """A whole run's peak MB and seconds as table cells, into a fresh output folder."""
+    with tempfile.TemporaryDirectory(dir=workdir) as out:
+        mb, seconds, code = peak_rss_mb([*command, "--output", out, "-q"])
+    return f" {mb:>{width}.0f} {seconds:>{max(width - 1, 7)}.1f}" + ("" if code == 0 else f" (exit {code})")
 
 
 if __name__ == "__main__":

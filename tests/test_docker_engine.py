@@ -3,9 +3,10 @@ CPU image from requirements.lock on Python 3.12, `invoke transcribe` transcribes
 request, Ctrl-C, doctor, shell and bench are checked on what the engine itself reports.
 
 Without an engine these tests skip; CI sets TRANSCRIBER_REQUIRE_DOCKER=1, so there a skip is a failure.
-Base images that cannot be pulled are made locally by tests/docker/make_base_images.sh. The image is
-built with TRANSCRIBER_TEST_BUILD_ARGS (default TORCH_VERSION=none: PyTorch's CPU index is out of CI's
-reach), tagged transcriber-test:cpu so a user's own images stay untouched.
+Base images that cannot be pulled are made locally by tests/docker/make_base_images.sh. The CPU image here
+is built without torch (TORCH_VERSION=none), so what it cannot do is tested too; test_docker_cpu_torch.py
+builds it with torch and diarizes in it. Tagged transcriber-test:cpu (TRANSCRIBER_TEST_IMAGE), so a user's
+own images stay untouched.
 """
 
 from __future__ import annotations
@@ -25,28 +26,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.docker_engine import IMAGE, ROOT, TOKEN, cpu_host
+from tests.support.docker_engine import engine as _engine
+from tests.support.docker_engine import invoke as _invoke
+from tests.support.docker_engine import lock_check as _lock_check
 from tests.support.runs import RECORDINGS, load_transcripts
 
-ROOT = Path(__file__).resolve().parent.parent
-#: Worktrees that test side by side on one engine each name their own image.
-IMAGE = os.environ.get("TRANSCRIBER_TEST_IMAGE", "transcriber-test")
-TOKEN = "hf_EngineTestTokenThatNoContainerMayGet"
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-
-
-def _engine():  # type: ignore[no-untyped-def]
-    """A docker SDK client of the real engine, or a skip (a failure where CI requires the engine)."""
-    import docker
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as exc:
-        reason = f"no Docker engine answers ({type(exc).__name__}); CI starts one in .ci/run"
-        if os.environ.get("TRANSCRIBER_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"TRANSCRIBER_REQUIRE_DOCKER=1 but {reason}")
-        pytest.skip(reason)
-    return client
 
 
 @pytest.fixture(scope="session")
@@ -56,47 +42,11 @@ def client():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def host(tmp_path_factory: pytest.TempPathFactory, client) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """The environment of a user who ran `invoke models --import tiny.en` and `invoke setup --gpu cpu`."""
-    home = tmp_path_factory.mktemp("docker-host")
-    env_dir = home / "env"
-    env_dir.mkdir()
-    shutil.copy(ROOT / "env" / "defaults.env", env_dir / "defaults.env")
-    env = {
-        **os.environ,
-        "TRANSCRIBER_ENV_DIR": str(env_dir),
-        "TRANSCRIBER_MODEL_CACHE": str(home / "cache"),
-        "TRANSCRIBER_IMAGE": IMAGE,
-        "TRANSCRIBER_MODEL_CPU": "tiny.en",
-        "TRANSCRIBER_BUILD_ARGS": os.environ.get("TRANSCRIBER_TEST_BUILD_ARGS", "TORCH_VERSION=none"),
-        "TRANSCRIBER_SYSFS_ROOT": str(home / "no-sys"),
-        "TRANSCRIBER_NVIDIA_SMI": str(home / "no-nvidia-smi"),
-        # A user's Hub token: no container may get it (the run and Ray node requests are inspected for it).
-        "HF_TOKEN": TOKEN,
-    }
-    subprocess.run(["bash", str(ROOT / "tests/docker/make_base_images.sh"), "cpu"], check=True, timeout=1800)
-    imported = _invoke("models", "--import", "tiny.en", env=env)
-    assert imported.returncode == 0, imported.stderr
-    assert f"{home / 'cache'}/hub/models--Systran--faster-whisper-tiny.en/snapshots/" in imported.stdout
-    setup = _invoke("setup", "--gpu", "cpu", env=env, timeout=3600)
-    assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr
+    """The environment of a user who ran `invoke models --import tiny.en` and `invoke setup --gpu cpu` with
+    TRANSCRIBER_BUILD_ARGS='TORCH_VERSION=none': the CPU image without torch."""
+    env = cpu_host(tmp_path_factory.mktemp("docker-host"), IMAGE, "TORCH_VERSION=none")
     assert "needs torch, which this image leaves out" in _lock_check(client, f"{IMAGE}:cpu")
-    assert "TRANSCRIBER_GPU=cpu" in (env_dir / "local.env").read_text()
     return env
-
-
-def _lock_check(client, image: str) -> str:  # type: ignore[no-untyped-def]
-    """The image's own lock check, run again in it: every locked package imports on its Python 3.12."""
-    command = ["check_lock.py", "requirements.lock"]
-    output = client.containers.run(image, command, entrypoint="python3", working_dir="/opt/transcriber", remove=True)
-    text = output.decode()
-    assert re.search(r"(\d+)/\1 locked packages install and import on Python 3\.12", text), text
-    return text
-
-
-def _invoke(*args: str, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
 
 
 def _recordings(tmp_path: Path, bad: bool) -> Path:
@@ -588,13 +538,28 @@ def _refused_without_the_token(client, head: str, address: str) -> None:  # type
     assert re.search(r"(?i)auth|token|unauthenticated", text), text[-2000:]
 
 
-def _transcribe_on_the_cluster(host: dict[str, str], tmp_path: Path, address: str, node: str) -> None:
-    """`invoke transcribe --ray-address`: the image as the driver writes what a plain run in it writes,
-    recognised on the worker (the head has no CPU slot)."""
+def _plain_run_on_one_thread(client, host: dict[str, str], source: Path, target: Path) -> None:  # type: ignore[no-untyped-def]
+    """A plain run in the image with the worker's thread count. Ray gives a worker `OMP_NUM_THREADS` equal to
+    its CPUs (one here), and CTranslate2's CPU sums depend on the thread count, enough to change a borderline
+    word ("Hm" on 2 threads, "Whom" on 1, in the note): the reference must use the worker's (docs/cluster.md)."""
+    target.mkdir()
+    client.containers.run(
+        f"{host['TRANSCRIBER_IMAGE']}:cpu",
+        ["run", "--input", "/data/in", "--output", "/data/out", "--model", host["TRANSCRIBER_MODEL_CPU"],
+         "--formats", "txt"],
+        environment={"OMP_NUM_THREADS": "1", "HF_HOME": "/models", "HF_HUB_OFFLINE": "1", "HOME": "/tmp"},
+        volumes={host["TRANSCRIBER_MODEL_CACHE"]: {"bind": "/models", "mode": "rw"},
+                 str(source): {"bind": "/data/in", "mode": "ro"}, str(target): {"bind": "/data/out", "mode": "rw"}},
+        user=f"{os.getuid()}:{os.getgid()}", remove=True,
+    )  # fmt: skip
+
+
+def _transcribe_on_the_cluster(client, host: dict[str, str], tmp_path: Path, address: str, node: str) -> None:  # type: ignore[no-untyped-def]
+    """`invoke transcribe --ray-address`: the image as the driver writes what a plain run in it writes (on
+    the worker's one thread), recognised on the worker (the head has no CPU slot)."""
     source = _recordings(tmp_path, bad=False)
+    _plain_run_on_one_thread(client, host, source, tmp_path / "plain")
     args = ("transcribe", "--input", str(source), "--formats", "txt")
-    plain = _invoke(*args, "--output", str(tmp_path / "plain"), env=host)
-    assert plain.returncode == 0, plain.stdout + plain.stderr
     ran = _invoke(*args, "--output", str(tmp_path / "cluster"), "--ray-address", address, env=host)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     assert re.search(rf"worker 1 \(node {re.escape(node)}, pid \d+\): 3 files", ran.stderr), ran.stderr[-3000:]
@@ -669,7 +634,7 @@ def test_ray_head_and_worker_form_a_cluster_on_fixed_ports(host: dict[str, str],
             assert "RAY_AUTH_MODE=token" in info["Config"]["Env"] and secret not in json.dumps(info)
             assert _listening(client, name) <= set(ports.listening()), f"{name} listens on undeclared ports"
         _refused_without_the_token(client, "transcriber-ray-head-16380", f"{gateway}:16379")
-        _transcribe_on_the_cluster(host, tmp_path, f"{gateway}:16379", gateway)
+        _transcribe_on_the_cluster(client, host, tmp_path, f"{gateway}:16379", gateway)
     finally:
         stop = _invoke("cluster-stop", env=host)
     assert stop.returncode == 0 and set(nodes) <= set(stop.stdout.split(": ", 1)[1].strip().split(", "))

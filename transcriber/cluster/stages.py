@@ -3,21 +3,29 @@
 A recording goes to a worker as its bytes (no shared file system needed) or, with `--shared-input`, as its
 path; the transcript comes back as its JSON dict and the driver caches, cleans, writes and records it
 exactly as a local run does, file by file, so a killed driver's rerun redoes only what was missing.
+
+With `--speakers` a worker returns each file's speakers under file-local ids with their centroids, and the
+driver gives the batch's ids from its one registry (`BatchSpeakers`), taking the files in the folder's order
+whatever order they come back in (`_InOrder`): a voice gets the id a local run would give it, not one that
+depends on which worker had which file or which finished first.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from transcriber.audio import check_file
 from transcriber.batch import Batch, Job, Pending
 from transcriber.cluster.connect import connect, disconnect
 from transcriber.cluster.pool import Member, Pool
+from transcriber.diarize.registry import BatchSpeakers
 from transcriber.discovery import Recording
-from transcriber.errors import display
+from transcriber.errors import BatchStopped, display
 from transcriber.plan import Recognition, RunPlan
 from transcriber.progress import Reporter
 from transcriber.settings import Settings
@@ -37,6 +45,7 @@ class RayStages:
 
     def __init__(self, settings: Settings, reporter: Reporter) -> None:
         self.settings, self.reporter = settings, reporter
+        self.speakers = BatchSpeakers(settings.output)
         reporter.note(connect(settings.ray_address))
         try:
             self.pool = Pool(settings, reporter)
@@ -51,8 +60,8 @@ class RayStages:
     def use(self, plan: RunPlan) -> None:
         self.pool.use(plan)
 
-    def _jobs(self, batch: Batch, recordings: list[Recording], staged: bool, pending: list[Pending]) -> Iterator[_Send]:
-        """Planned as the workers ask for more: done files are skipped, cached ones finished here."""
+    def _jobs(self, batch: Batch, recordings: list[Recording], order: _InOrder, then: _Then) -> Iterator[_Send]:
+        """Planned as the workers ask for more: done files are skipped, cached ones finished here (in turn)."""
         for index, recording in enumerate(recordings, start=1):
             item = batch.plan_file(index, recording)
             if isinstance(item, Job):
@@ -61,14 +70,21 @@ class RayStages:
                 except Exception as exc:
                     batch.failed(recording, exc, "decode")
                     continue
+                order.expect(index)
                 yield _Send(item, data)
-            elif item is not None and staged:
-                pending.append(item)
             elif item is not None:
-                batch.finish(item, None)
+                order.expect(index)
+                order.put(index, partial(then, item))
 
     def recognise_all(self, batch: Batch, recordings: list[Recording], staged: bool) -> list[Pending]:
         pending: list[Pending] = []
+        order = _InOrder(ordered=batch.diarize)
+
+        def then(item: Pending | None) -> None:
+            if item is not None and staged:
+                pending.append(item)
+            elif item is not None:
+                batch.finish(item, None)
 
         def send(member: Member, item: _Send) -> Any:
             recording = item.job.recording
@@ -80,18 +96,47 @@ class RayStages:
             return member.handle.recognise.remote(where, display(recording.relative), item.data, asr)
 
         def done(item: _Send, member: Member, result: dict[str, Any]) -> None:
-            accepted = _accept(batch, item.job, result)
-            if accepted is not None and staged:
-                pending.append(accepted)
-            elif accepted is not None:
-                batch.finish(accepted, None)
+            kept = _keep_plain(batch, item.job, result)  # at once: a driver killed while it waits its turn keeps it
+
+            def in_turn() -> None:
+                if kept:
+                    then(self._accept(batch, item.job, result))
+
+            order.put(item.job.index, in_turn)
 
         def give_up(item: _Send, why: str) -> None:
-            batch.failed_with(item.job.recording, f"{display(item.job.recording.path)}: recognise: {why}; "
-                                                  "rerun it alone with --cluster local --debug")  # fmt: skip
+            where = display(item.job.recording.path)
+            message = f"{where}: recognise: {why}; rerun it alone with --cluster local --debug"
+            order.put(item.job.index, partial(batch.failed_with, item.job.recording, message))
 
-        self.pool.run(self._jobs(batch, recordings, staged, pending), send, done, give_up)
+        try:
+            self.pool.run(self._jobs(batch, recordings, order, then), send, done, give_up)
+        except BatchStopped:
+            order.flush()  # no worker left: the files that came back are written, those lost fail
+            raise
         return pending
+
+    def _accept(self, batch: Batch, job: Job, result: dict[str, Any]) -> Pending | None:
+        """A worker's result, in its turn: its speakers given the batch's ids, the diarized transcript cached,
+        on to cleanup; or its failure reported."""
+        if "error" in result:
+            if batch.debug and result.get("traceback"):
+                batch.reporter.note(result["traceback"].rstrip())
+            batch.failed_with(job.recording, result["error"])
+            return None
+        transcript = job.asr
+        if "raw" in result:
+            transcript = Transcript.from_dict(result["raw"])
+            if result.get("voices") is not None:
+                self.speakers.label(transcript, result["voices"])
+            try:
+                batch.cache.put(job.digest, batch.raw_hash, transcript)
+            except Exception as exc:
+                batch.failed(job.recording, exc, "write")
+                return None
+        elif "asr" in result:
+            transcript = Transcript.from_dict(result["asr"])
+        return batch.accept(job, transcript)  # type: ignore[arg-type]
 
     def clean_all(self, batch: Batch, pending: list[Pending]) -> None:
         """The LLM cleanup on the workers, after every file was recognised (each frees its ASR model first)."""
@@ -131,23 +176,53 @@ def _read(recording: Recording) -> bytes:
     return recording.path.read_bytes()
 
 
-def _accept(batch: Batch, job: Job, result: dict[str, Any]) -> Pending | None:
-    """A worker's result into the raw cache and on to cleanup, or its failure reported."""
+def _keep_plain(batch: Batch, job: Job, result: dict[str, Any]) -> bool:
+    """The plain transcript a worker recognised into the raw cache; False (reported) if it cannot be written."""
     try:
         if "asr" in result:
             batch.cache.put(job.digest, batch.asr_hash, Transcript.from_dict(result["asr"]))
-        if "raw" in result:
-            batch.cache.put(job.digest, batch.raw_hash, Transcript.from_dict(result["raw"]))
     except Exception as exc:
         batch.failed(job.recording, exc, "write")
-        return None
-    if "error" in result:
-        if batch.debug and result.get("traceback"):
-            batch.reporter.note(result["traceback"].rstrip())
-        batch.failed_with(job.recording, result["error"])
-        return None
-    transcript = result.get("raw") or result.get("asr")
-    return batch.accept(job, Transcript.from_dict(transcript) if transcript else job.asr)  # type: ignore[arg-type]
+        return False
+    return True
+
+
+#: What follows a file's transcript on the driver: cleanup and writing (None: it failed).
+_Then = Callable[[Pending | None], None]
+
+
+class _InOrder:
+    """Runs each file's driver step in the folder's order, whatever order the workers finish in, where the
+    batch diarizes: the registry must meet the files in a local run's order. Without `ordered`, at once."""
+
+    def __init__(self, ordered: bool) -> None:
+        self.ordered = ordered
+        self.waiting: deque[int] = deque()
+        self.ready: dict[int, Callable[[], None]] = {}
+        self.broken = False
+
+    def expect(self, index: int) -> None:
+        if self.ordered:
+            self.waiting.append(index)
+
+    def put(self, index: int, step: Callable[[], None]) -> None:
+        """`step` for file `index`: run now if its turn has come, with every held step that follows."""
+        if not self.ordered:
+            step()
+            return
+        self.ready[index] = step
+        while self.waiting and self.waiting[0] in self.ready:
+            try:
+                self.ready.pop(self.waiting.popleft())()
+            except BaseException:
+                self.broken = True
+                raise
+
+    def flush(self) -> None:
+        """The held steps, in order, past the files that will never come back (unless a step itself failed)."""
+        self.waiting = deque(index for index in self.waiting if index in self.ready)
+        if self.waiting and not self.broken:
+            self.put(self.waiting[0], self.ready.pop(self.waiting[0]))
 
 
 def _llm_stats(pool: Pool) -> Any:

@@ -62,14 +62,16 @@ class Worker:
             return f"its models resolve otherwise ({mine}); give --model and --device"
         self.settings = plan.settings
         # This node's own folders (its cache may sit elsewhere), with the files the plan's fingerprint names.
-        self.slots = ModelSlots(plan.settings, self.recognition, plan.llm)
+        # Speakers keep their file-local ids: the driver's one registry gives the batch's (`RayStages`).
+        self.slots = ModelSlots(plan.settings, self.recognition, plan.llm, batch_ids=False)
         return None
 
     def recognise(self, path: str, source: str, data: bytes | None, asr: dict[str, Any] | None) -> dict[str, Any]:
         """Decode, recognise (unless `asr` is the cached plain transcript) and diarize one recording.
 
-        Returns {"asr": plain transcript if recognised here, "raw": diarized transcript if diarized,
-        "duration", "seconds"}, or {"error": one line, "fatal": whether this worker is done for, ...}.
+        Returns {"asr": plain transcript if recognised here, "raw": diarized transcript if diarized (speakers
+        under file-local ids), "voices": its `FileVoices` (None without centroids), "duration", "seconds"}, or
+        {"error": one line, "fatal": whether this worker is done for, ...}.
         """
         started, stage = time.perf_counter(), "decode"
         result: dict[str, Any] = {}
@@ -91,6 +93,8 @@ class Worker:
                 raise TranscriberError(self.error)
             cached = Transcript.from_dict(asr) if asr is not None else None
             self.slots.recognise_one(audio.samples, source, cached, audio.warnings, step, keep)
+            if self.slots.speakers is not None:
+                result["voices"] = self.slots.speakers.voices
             result["duration"] = audio.duration
         except Exception as exc:
             result |= self._failure(exc, stage, path)

@@ -3,7 +3,8 @@
 Speaker ids are numbered in order of first appearance in the transcript ("S1" speaks first), whatever
 labels the diarizer used, and the speakers table lists only speakers who said a recognised word, so
 "Speaker 2" is always the second voice a reader meets and `--speaker-names` renames in that order. Where
-the labels are already the batch's ids (the same voice one id across a folder, `registry`), they are kept.
+the labels are already ids (the diarize stage's "S<n>", in order of first turn, which `registry` then maps
+to the batch's, the same voice one id across a folder), they are kept.
 A word that a second speaker's turn covers for at least `OVERLAP_SHARE` of its length is marked
 `overlap`: it was said while someone else talked, so its speaker is the likelier one, not a certainty.
 """
@@ -72,7 +73,7 @@ def assign_speakers(
 ) -> None:
     """Set `speaker` on every segment and word, split segments at speaker changes, fill the speakers table.
 
-    Labels that are batch ids ("S3") are kept; any others are numbered in order of first appearance.
+    Labels that are ids ("S3") are kept; any others are numbered in order of first appearance.
     `centroids` (by label) go into the speakers table, so a later run can match these voices.
     """
     if not turns:

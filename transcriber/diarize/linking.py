@@ -23,6 +23,13 @@ A small cluster that the segmentation hears as one local speaker with another (i
 never as two is then joined to it when alike enough (`_join_one_voice`): the real call split one person's
 two turns (0.75 alike) though CAM++ rates two synthetic voices of one person more alike than that.
 
+The tree needs every pairwise distance, twice over in scipy (its condensed matrix and the working copy):
+8 bytes x n^2 for n clean embeddings, about 11,000 in an hour of meetings (nearly 1 GB). Past
+`MOST_CLUSTERED` (4000: 128 MB, some 20 minutes of meetings; the 12-minute test recording has 2176) an
+evenly spaced sample of that many is clustered, its seconds scaled up to the whole's so the speech rules
+read the same, and the other clean embeddings join the nearest of its clusters; a voice with 1 % of the
+speech still has some 40 members in the sample.
+
 The three numbers were tuned on `scripts/make_meetings.py --set tune`, with and without `--phone` (twenty
 meetings of 1-6 voices of two people at three speeds each; 17 of 20 counts right, DER 0.116), never on the
 test set or the real call. The share was set on one 12-minute recording of the ten tune meetings joined
@@ -44,6 +51,7 @@ MIN_SPEAKER_SECONDS = 20.0
 MIN_SPEAKER_SHARE = 0.01
 JOIN_SECONDS = 60.0
 JOIN_SIMILARITY = 0.7
+MOST_CLUSTERED = 4000
 
 
 def _least_speech(seconds: np.ndarray) -> float:
@@ -56,7 +64,23 @@ def _normed(vectors: np.ndarray) -> np.ndarray:
 
 
 def _cut(embeddings: np.ndarray, seconds: np.ndarray, voices: np.ndarray, count: Count) -> np.ndarray:
-    """A cluster label (0..k-1) per clean embedding; `voices` (n, 2): its window and local speaker there."""
+    """A cluster label (0..k-1) per clean embedding (`voices` (n, 2): its window and local speaker there);
+    past `MOST_CLUSTERED` of them, a sample is clustered and the rest join the nearest of its clusters."""
+    if len(embeddings) <= MOST_CLUSTERED:
+        return _cut_all(embeddings, seconds, voices, count)
+    sample = np.zeros(len(embeddings), dtype=bool)
+    sample[np.linspace(0, len(embeddings) - 1, MOST_CLUSTERED).round().astype(int)] = True  # spread over time
+    labels = np.empty(len(embeddings), dtype=int)
+    share = seconds.sum() / seconds[sample].sum()  # the sample's seconds stand for the whole recording's
+    clustered = _cut_all(embeddings[sample], seconds[sample] * share, voices[sample], count)
+    labels[sample] = clustered
+    centroids = _normed(np.stack([embeddings[sample][clustered == k].mean(axis=0) for k in range(clustered.max() + 1)]))
+    labels[~sample] = (embeddings[~sample] @ centroids.T).argmax(axis=1)
+    return labels
+
+
+def _cut_all(embeddings: np.ndarray, seconds: np.ndarray, voices: np.ndarray, count: Count) -> np.ndarray:
+    """`_cut` on every embedding: the tree's memory is quadratic in their number."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     wanted = count.exact
@@ -138,7 +162,8 @@ def link(
     """Speaker (-1 for none) of each (window, local speaker), and the speakers' L2-normed centroids.
 
     `embeddings` (W, K, D) L2-normed; `clean` (W, K) seconds of each local speaker's own speech in its
-    window; `active` (W, K) whether it speaks at all there.
+    window; `active` (W, K) whether it speaks at all there; `windows` (W,) the segmentation window each
+    row is a part of (its local speakers are the same voices in all its parts).
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -147,8 +172,9 @@ def link(
         chosen = active & (clean >= clean[active].max(initial=0.0))
     if not chosen.any():
         return np.full(active.shape, -1), np.zeros((0, embeddings.shape[-1]))
-    rows, local = np.nonzero(chosen)
-    labels = _cut(embeddings[chosen], clean[chosen], np.stack([windows[rows], local], axis=1), count)
+    part, speaker = np.nonzero(chosen)
+    voices = np.stack([windows[part], speaker], axis=1)
+    labels = _cut(embeddings[chosen], clean[chosen], voices, count)
     centroids = _normed(np.stack([embeddings[chosen][labels == k].mean(axis=0) for k in range(labels.max() + 1)]))
     speakers = np.full(active.shape, -1)
     for window in np.flatnonzero(active.any(axis=1)):

@@ -8,12 +8,18 @@ similarity, the point where CAM++ centroids of one voice stay and two voices par
 
 The speakers known at the start are those of the JSON transcripts that earlier runs left in the output
 folder (`known_speakers`), so a voice keeps its label from one run to the next, not only within a batch.
+
+A file is diarized under file-local ids first ("S1" the first to speak, `FileVoices` their centroids), and
+`BatchSpeakers.label` then gives it the batch's: in the diarize stage of a local run, and on the driver of a
+Ray run (`cluster.stages`), whose workers return the file-local transcript with its `FileVoices`. One
+registry per batch, fed in the folder's order either way, so a cluster labels exactly as a local run does.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +102,43 @@ class SpeakerRegistry:
             else:
                 found[label] = self._add(max(self.numbers, default=0) + 1, centroid, seconds.get(label, 0.0))
         return {label: f"S{self.numbers[n]}" for label, n in found.items()}
+
+
+@dataclass
+class FileVoices:
+    """One file's voices under its file-local ids, in order of first speaking: each one's centroid (as the
+    diarizer gave it, unrounded) and seconds of speech, what the registry weighs them by."""
+
+    centroids: dict[str, np.ndarray]
+    seconds: dict[str, float]
+
+
+def _relabel(transcript: Transcript, ids: Mapping[str, str]) -> None:
+    """The file-local speaker ids of `transcript` (segments, words, its table) replaced by `ids`; a name that
+    is its old id's default ("Speaker 2") follows the id, one that voice samples gave stays."""
+    for segment in transcript.segments:
+        segment.speaker = ids.get(segment.speaker or "", segment.speaker)
+        for word in segment.words:
+            word.speaker = ids.get(word.speaker or "", word.speaker)
+    for speaker in transcript.speakers:
+        new = ids.get(speaker.id, speaker.id)
+        if speaker.name == f"Speaker {speaker.id[1:]}":
+            speaker.name = f"Speaker {new[1:]}"
+        speaker.id = new
+
+
+class BatchSpeakers:
+    """The batch's one `SpeakerRegistry`, seeded from the output folder's transcripts when the first file
+    with voices comes (at the same point of the batch in a local run and a Ray run)."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.registry: SpeakerRegistry | None = None
+
+    def label(self, transcript: Transcript, voices: FileVoices) -> dict[str, str]:
+        """Give `transcript` the batch's ids for its `voices`; returns file-local id -> batch id."""
+        if self.registry is None:
+            self.registry = SpeakerRegistry(known_speakers(self.output))
+        ids = self.registry.ids(voices.centroids, voices.seconds)
+        _relabel(transcript, ids)
+        return ids

@@ -1,17 +1,18 @@
 """What may have changed under the input folder: inotify through `watchfiles`, or polling for network shares.
 
-Each `Tick` names the paths to look at again; `rescan` asks for a look at everything (at the start, after
-a folder moved in, after the input folder came back). A deleted input folder is reported once and waited
-for; the watcher then starts over on the new folder. Inside a container a deleted folder stays mounted as
-an empty husk (no links left): it counts as gone too, and since no folder made again under its name can
-reach this mount, ticks say `husk` so the loop can end the process and let a restart bind the new folder.
+Each `Tick` names the paths to look at again; `rescan` asks for a look at everything (once the watch is in
+place, at the start and after the input folder came back; after a folder moved in). A deleted input
+folder is reported once and waited for; the watcher then starts over on the new folder. Inside a
+container a deleted folder stays mounted as an empty husk (no links left): it counts as gone too, and
+since no folder made again under its name can reach this mount, ticks say `husk` so the loop can end the
+process and let a restart bind the new folder.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,16 +68,17 @@ class FolderEvents:
             return False
         return not path.resolve().is_relative_to(self.output)
 
-    def ticks(self) -> Iterator[Tick]:
-        """Forever: a rescan first, then the changes of each tick; around a deleted input folder, a wait."""
+    def ticks(self) -> Generator[Tick, None, None]:
+        """Forever: the changes of each tick, the first a rescan; around a deleted input folder, a wait."""
         while True:
             if not folder_present(self.root):
                 yield from self._wait_for_folder()
-            yield Tick(rescan=True)
             yield from self._watch()
 
     def _watch(self) -> Iterator[Tick]:
-        """Changes until the input folder goes away (then returns, to wait for it)."""
+        """Changes until the input folder goes away (then returns, to wait for it). The first tick comes once
+        the watch is in place and asks for a rescan: a file that arrived before then (while the watch was being
+        set up, say) has no event of its own, and a rescan made earlier could have missed it."""
         from watchfiles import watch
 
         changes = watch(
@@ -84,13 +86,15 @@ class FolderEvents:
             yield_on_timeout=True, force_polling=self.poll is not None,
             poll_delay_ms=int((self.poll or 1) * 1000), ignore_permission_denied=True,
         )  # fmt: skip
+        first = True
         try:
             for found in changes:
                 if not folder_present(self.root):
                     return
                 paths = {Path(raw) for _, raw in found}
                 moved_in = any(p.is_dir() and not p.resolve().is_relative_to(self.output) for p in paths)
-                yield Tick({p for p in paths if self.wanted(p)}, rescan=moved_in)
+                yield Tick({p for p in paths if self.wanted(p)}, rescan=first or moved_in)
+                first = False
         except FileNotFoundError:  # the poller lost the folder under it (a deletion): wait for it
             if folder_present(self.root):
                 raise
