@@ -36,7 +36,7 @@ test set or the real call. The share was set on one 12-minute recording of the t
 (and that twice and thrice, and the phone ones joined): 0.3 % still overcounts, 0.5 % and up give 6 of 6
 everywhere and leave every single meeting as it was; 1 % leaves a margin. The join's two numbers were
 set on those meetings and the `--vary` ones (each turn its own pitch, tempo and tone): 15 of 18 plain and
-10 of 14 varied counts right with it (60 s, 0.7; no limit on seconds merges more voices), 16 and 6 without.
+9 of 13 varied counts right with it (60 s, 0.7; no limit on seconds merges more voices), 16 and 6 without.
 """
 
 from __future__ import annotations
