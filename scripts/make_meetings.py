@@ -18,7 +18,9 @@ two people 0.27-0.55.
 Two disjoint sets, so thresholds are never tuned on what is reported: `tune` (seed 1000+, the people kal
 and ked, the first half of the sentences) and `test` (seed 2000+, the people awb, rms and slt, the second
 half). Written as 16 kHz mono Ogg Opus, 24 kbit/s; `--phone` cuts the mix to the telephone band first
-(300-3400 Hz, 8 kHz sampling), so thresholds are tuned on narrow-band speech too.
+(300-3400 Hz, 8 kHz sampling), so thresholds are tuned on narrow-band speech too; `--vary` gives each
+turn its own pitch (F0 only, +-150 cents), tempo (+-10 %) and tone (+-4 dB treble and bass), since one
+real person's turns differ where a synthetic voice's never do (the real call's person: two turns 0.75 alike).
 
 Needs: apt-get install flite festival festvox-kdlpc16k sox ffmpeg.
 Run:   python scripts/make_meetings.py --set test --out /tmp/meetings
@@ -94,8 +96,9 @@ def voice_name(voice: Voice) -> str:
     return f"{voice[1].split('_')[0].removesuffix('16')}-{round(voice[2] * 100)}"
 
 
-def speak(text: str, voice: Voice, folder: Path) -> np.ndarray:
-    """One utterance as float samples at `RATE`, at the voice's speed, silence trimmed off both ends."""
+def speak(text: str, voice: Voice, folder: Path, vary: random.Random | None = None) -> np.ndarray:
+    """One utterance as float samples at `RATE`, at the voice's speed, silence trimmed off both ends; `vary`
+    gives the turn its own pitch (F0 only, formants kept), tempo and brightness, as one person's turns differ."""
     engine, name, speed = voice
     raw, out = folder / "turn.wav", folder / "turn16k.wav"
     if engine == "flite":
@@ -103,7 +106,11 @@ def speak(text: str, voice: Voice, folder: Path) -> np.ndarray:
     else:
         cmd = ["text2wave", "-eval", f"(voice_{name})", "-o", str(raw)]
         subprocess.run(cmd, input=text.encode(), check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-b", "16", str(out), "speed", str(speed), "rate", str(RATE)], check=True)
+    effects = ["speed", str(speed)]
+    if vary:
+        effects += ["pitch", f"{vary.uniform(-150, 150):.0f}", "tempo", f"{vary.uniform(0.9, 1.1):.3f}"]
+        effects += ["treble", f"{vary.uniform(-4, 4):.1f}", "bass", f"{vary.uniform(-4, 4):.1f}"]
+    subprocess.run(["sox", str(raw), "-b", "16", str(out), *effects, "rate", str(RATE)], check=True)
     with wave.open(str(out)) as handle:
         samples = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16).astype(np.float32) / 32768
     loud = np.flatnonzero(np.abs(samples) > 0.01)
@@ -127,9 +134,12 @@ def encode(samples: np.ndarray, target: Path, folder: Path, phone: bool = False)
     subprocess.run([*cmd, "-c:a", "libopus", "-b:a", "24k", "-map_metadata", "-1", str(target)], check=True)
 
 
-def meeting(stem: str, speakers: int, seed: int, kind: str, out: Path, folder: Path, turns: int, phone: bool) -> None:
+def meeting(
+    stem: str, speakers: int, seed: int, kind: str, out: Path, folder: Path, turns: int, phone: bool, vary: bool
+) -> None:
     """One meeting: `turns` turns among `speakers` voices, some overlapping, some with a backchannel."""
     rng = random.Random(seed)
+    variation = random.Random(seed + 500) if vary else None
     pool = voices(kind)
     sentences = SENTENCES[SETS[kind][1] :: 2]
     cast = [pool[n] for n in rng.sample(range(len(pool)), speakers)]
@@ -143,7 +153,7 @@ def meeting(stem: str, speakers: int, seed: int, kind: str, out: Path, folder: P
         # everyone speaks early on, then a random other speaker each turn
         who = order[n] if n < speakers else rng.choice([s for s in range(speakers) if s != last] or [0])
         text = " ".join(rng.sample(sentences, rng.choice((1, 1, 2))))
-        speech = speak(text, cast[who], folder) * gains[who]
+        speech = speak(text, cast[who], folder, variation) * gains[who]
         if events and speakers > 1 and rng.random() < 0.3:
             at -= rng.uniform(0.3, 1.0)  # start before the last speaker has finished
         events.append((at, names[who], speech, text))
@@ -152,7 +162,8 @@ def meeting(stem: str, speakers: int, seed: int, kind: str, out: Path, folder: P
             listener = rng.choice([s for s in range(speakers) if s != who])
             word = rng.choice(BACKCHANNELS)
             start = at + rng.uniform(1.0, duration - 1.0)
-            events.append((start, names[listener], speak(word, cast[listener], folder) * gains[listener], word))
+            said = speak(word, cast[listener], folder, variation) * gains[listener]
+            events.append((start, names[listener], said, word))
         at += duration + rng.uniform(0.2, 0.9)
         last = who
     events.sort(key=lambda e: e[0])
@@ -175,14 +186,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--turns", type=int, default=14, help="turns per meeting (backchannels not counted)")
     parser.add_argument("--phone", action="store_true", help="telephone band (names end in _phone)")
+    parser.add_argument("--vary", action="store_true", help="each turn its own pitch, tempo, tone (names end in _vary)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="speakers per meeting, comma-separated")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for n, speakers in enumerate(int(s) for s in args.sizes.split(",")):
-            stem = f"{args.set}_{n:02d}_{speakers}spk" + ("_phone" if args.phone else "")
+            stem = f"{args.set}_{n:02d}_{speakers}spk" + "_phone" * args.phone + "_vary" * args.vary
             turns = max(args.turns, speakers + 2)
-            meeting(stem, speakers, SETS[args.set][0] + n, args.set, args.out, Path(tmp), turns, args.phone)
+            meeting(stem, speakers, SETS[args.set][0] + n, args.set, args.out, Path(tmp), turns, args.phone, args.vary)
             print(stem, flush=True)
 
 

@@ -56,14 +56,7 @@ def _turns(diarizer: object, stem: Path) -> list[Turn]:
 @pytest.mark.parametrize(
     "stem",
     [
-        pytest.param(
-            SPEAKERS / "pyannote_sample",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known: the thresholds tuned on the new meetings split one voice of the real call in two "
-                "(3/2 speakers, DER 0.195; issue 22)",
-            ),
-        ),
+        SPEAKERS / "pyannote_sample",
         SPEAKERS / "test_01_2spk",
         ONE_SPEAKER,
     ],
@@ -150,12 +143,13 @@ def test_past_the_bound_a_sample_is_clustered_and_the_rest_join_its_clusters(mon
         embeddings = centres[truth] + rng.normal(scale=0.03, size=(len(truth), 192))
         embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
         seconds = np.full(len(truth), 2.0)
+        alone = np.stack([np.arange(len(truth)), np.zeros(len(truth), dtype=int)], axis=1)  # a window each
         assert len(truth) > linking.MOST_CLUSTERED
-        sampled = linking._cut(embeddings, seconds, Count())
+        sampled = linking._cut(embeddings, seconds, alone, Count())
         monkeypatch.setattr(linking, "MOST_CLUSTERED", len(truth))
         kept = truth < voices  # the folded voice's embeddings go to whichever is nearest
         assert len(set(sampled)) == len(set(zip(sampled[kept], truth[kept], strict=True))) == voices
-        every = linking._cut(embeddings, seconds, Count())
+        every = linking._cut(embeddings, seconds, alone, Count())
         assert len(set(zip(sampled, every, strict=True))) == len(set(every)) == voices  # the same partition
         monkeypatch.undo()
 
@@ -348,3 +342,31 @@ def test_silence_with_a_count_gets_no_speaker_warning(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "quiet.json").is_file()
     assert "--speakers 3:" not in result.stderr and "holds" not in result.stderr, result.stderr
+
+
+def _two_voices(similarity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of a big cluster (0) and a small one (1) whose centroids are `similarity` alike, and labels."""
+    rng = np.random.default_rng(0)
+    first, other = np.linalg.qr(rng.normal(size=(192, 2)))[0].T
+    second = similarity * first + np.sqrt(1 - similarity**2) * other
+    return np.stack([first] * 8 + [second] * 3), np.array([0] * 8 + [1] * 3)
+
+
+@pytest.mark.parametrize(
+    ("voices", "similarity", "joined"),
+    [
+        ([(w, 0) for w in range(8)] + [(7, 0), (8, 0), (9, 0)], 0.75, True),  # window 7: one local speaker
+        ([(w, 0) for w in range(8)] + [(7, 0), (6, 1), (9, 0)], 0.75, False),  # window 6: two of them
+        ([(w, 0) for w in range(8)] + [(10, 0), (11, 0), (12, 0)], 0.75, False),  # never in one window
+        ([(w, 0) for w in range(8)] + [(7, 0), (8, 0), (9, 0)], 0.5, False),  # too unlike
+    ],
+)
+def test_a_small_cluster_the_segmentation_hears_as_another_voice_joins_it(
+    voices: list[tuple[int, int]], similarity: float, joined: bool
+) -> None:
+    from transcriber.diarize.linking import JOIN_SECONDS, _join_one_voice
+
+    embeddings, labels = _two_voices(similarity)
+    seconds = np.array([JOIN_SECONDS] * 8 + [JOIN_SECONDS / 4] * 3)
+    found = _join_one_voice(embeddings, labels, np.array(voices), seconds)
+    assert (found.max() == 0) == joined

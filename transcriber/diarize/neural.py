@@ -115,7 +115,8 @@ class NeuralDiarizer:
     def _turns(self, samples: np.ndarray) -> list[Turn]:
         seg = self.segmenter
         windows = self._windows(samples)
-        speakers, centroids = link(windows.embeddings, windows.clean, windows.embedded, self.count)
+        rows = np.arange(len(windows.embeddings)) // PARTS  # the window each row's part belongs to
+        speakers, centroids = link(windows.embeddings, windows.clean, windows.embedded, rows, self.count)
         frames = self._frames(windows, speakers, len(centroids), len(samples))
         turns = _turns(frames, seg.frame_step, seg.frame_start + seg.frame_duration / 2, len(samples) / seg.sample_rate)
         used = {t.speaker for t in turns}
