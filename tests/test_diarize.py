@@ -14,7 +14,7 @@ import pytest
 from tests.support.runs import load_transcripts, run_cli
 from transcriber.diarize import Turn
 from transcriber.diarize.assign import assign_speakers, rename
-from transcriber.diarize.der import der, read_rttm, speaker_word_accuracy
+from transcriber.diarize.der import der, read_rttm, speaker_word_accuracy, speaker_word_counts
 from transcriber.diarize.pyannote import PYANNOTE_REPO, cached_pipeline
 from transcriber.diarize.select import choose
 from transcriber.errors import ConfigError
@@ -70,6 +70,16 @@ def test_der_maps_labels_and_counts_each_error_kind() -> None:
 
 def _words(*spans: tuple[float, float, str]) -> list[Word]:
     return [Word(start, end, f" {text}") for start, end, text in spans]
+
+
+def test_every_word_inside_a_reference_turn_is_scored_not_only_those_in_a_speakers_last_turn() -> None:
+    """Each word is scored against all of its speaker's turns (it was scored against each speaker's last
+    turn only, so a meeting's words were mostly left out, and a meeting with few turns had none scored)."""
+    reference = [Turn(0, 2, "a"), Turn(2, 4, "b"), Turn(4, 6, "a"), Turn(6, 8, "b")]
+    words = _words((0.5, 1, "one"), (2.5, 3, "two"), (4.5, 5, "three"), (6.5, 7, "four"), (8.5, 9, "after"))
+    transcript = Transcript("x.wav", 9.0, "en", "m", "e", segments=[Segment(0, 0.0, 9.0, "", words=words)])
+    assign_speakers(transcript, [Turn(0, 2, "x"), Turn(2, 4, "y"), Turn(4, 6, "x"), Turn(6, 8, "x")])
+    assert speaker_word_counts(reference, transcript) == (3, 4)  # "four" is on x, not b; "after" in no turn
 
 
 def test_words_take_the_speaker_they_overlap_and_segments_split_at_changes() -> None:
