@@ -8,7 +8,13 @@ happened to get from S1 (the file the second worker gets first would take the fi
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +27,7 @@ from tests.support.runs import run_cli
 from transcriber.audio import SAMPLE_RATE, decode
 from transcriber.cluster.stages import _InOrder
 from transcriber.diarize.der import read_rttm
-from transcriber.errors import EXIT_OK
+from transcriber.errors import EXIT_FILES_FAILED, EXIT_OK
 from transcriber.state import STATE_DIR
 
 SPEAKERS = Path(__file__).resolve().parent / "fixtures" / "speakers"
@@ -96,3 +102,49 @@ def test_results_are_taken_in_the_folders_order_and_past_lost_files_when_the_wor
     unordered = _InOrder(ordered=False)  # no diarization: each file as it comes
     unordered.put(2, lambda: taken.append(2))
     assert taken == [1, 3, 4, 2]
+
+
+@pytest.mark.slow  # a Ray cluster, the neural diarizer, three runs
+@pytest.mark.usefixtures("tiny_en")
+def test_workers_gone_mid_batch_keep_what_is_done_and_the_rerun_numbers_as_one_run(
+    cluster: LoopbackCluster, tmp_path: Path
+) -> None:
+    """a.wav (voice X, 22 s) finishes first while b.wav (voice Y, 67 s) is still on the other worker; then every
+    worker is killed. The batch stops with a's outputs whole and its ids given; the rerun does b and c and
+    numbers them against a's JSON, so the folder ends as one uninterrupted local run leaves it (X S1, Y S2,
+    X again S1), nothing lost and no voice renamed by the interruption."""
+    import soundfile
+
+    inp, out, local_out = tmp_path / "in", tmp_path / "out", tmp_path / "local"
+    inp.mkdir()
+    soundfile.write(inp / "a.wav", _alone("test_01_2spk", "rms-112"), SAMPLE_RATE)
+    soundfile.write(inp / "b.wav", decode(SPEAKERS / "test_00_1spk.ogg").samples, SAMPLE_RATE)
+    soundfile.write(inp / "c.wav", _alone("test_02_2spk", "rms-112"), SAMPLE_RATE)
+    flags = ("--model", "tiny.en", "--speakers", "auto", "--ray-address", cluster.address)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **{n: cluster.env[n] for n in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}}
+    command = [sys.executable, "-m", "transcriber", "run", "-i", str(inp), "-o", str(out), *flags]
+    driver = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(driver.stderr or []), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 300
+    while not (out / "a.json").exists() and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not (out / "b.json").exists(), "b finished before a: the batch could not be cut between them"
+    pids = [int(p) for p in re.findall(r"^worker \d+: node \S+, pid (\d+)$", "".join(lines), re.M)]
+    assert len(pids) == 2, "".join(lines)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert driver.wait(timeout=120) == EXIT_FILES_FAILED
+    reader.join(timeout=10)
+    stderr = "".join(lines)
+    assert "no Ray worker is left" in stderr, stderr
+    assert _ids(out, "a") == ["S1"] and (out / "a.txt").is_file()
+    assert not (out / "b.json").exists()
+    rerun = run_cli("run", "-i", str(inp), "-o", str(out), *flags, env=env)
+    assert rerun.returncode == EXIT_OK, rerun.stderr
+    assert re.search(r"\b2 done, 1 skipped, 0 failed", rerun.stderr), rerun.stderr
+    local = run_cli("run", "-i", str(inp), "-o", str(local_out), "--model", "tiny.en", "--speakers", "auto",
+                    env={"OMP_NUM_THREADS": "1"})  # fmt: skip
+    assert local.returncode == EXIT_OK, local.stderr
+    assert [_ids(out, n) for n in "abc"] == [_ids(local_out, n) for n in "abc"] == [["S1"], ["S2"], ["S1"]]

@@ -14,9 +14,9 @@ import pytest
 from tests.support.runs import load_transcripts, run_cli
 from transcriber.diarize import Turn
 from transcriber.diarize.assign import assign_speakers, rename
-from transcriber.diarize.der import der, read_rttm, speaker_word_accuracy
+from transcriber.diarize.der import der, read_rttm, speaker_word_accuracy, speaker_word_counts
 from transcriber.diarize.pyannote import PYANNOTE_REPO, cached_pipeline
-from transcriber.diarize.select import choose
+from transcriber.diarize.select import choose, choose_here, place
 from transcriber.errors import ConfigError
 from transcriber.transcript import Segment, Transcript, Word
 
@@ -70,6 +70,16 @@ def test_der_maps_labels_and_counts_each_error_kind() -> None:
 
 def _words(*spans: tuple[float, float, str]) -> list[Word]:
     return [Word(start, end, f" {text}") for start, end, text in spans]
+
+
+def test_every_word_inside_a_reference_turn_is_scored_not_only_those_in_a_speakers_last_turn() -> None:
+    """Each word is scored against all of its speaker's turns (it was scored against each speaker's last
+    turn only, so a meeting's words were mostly left out, and a meeting with few turns had none scored)."""
+    reference = [Turn(0, 2, "a"), Turn(2, 4, "b"), Turn(4, 6, "a"), Turn(6, 8, "b")]
+    words = _words((0.5, 1, "one"), (2.5, 3, "two"), (4.5, 5, "three"), (6.5, 7, "four"), (8.5, 9, "after"))
+    transcript = Transcript("x.wav", 9.0, "en", "m", "e", segments=[Segment(0, 0.0, 9.0, "", words=words)])
+    assign_speakers(transcript, [Turn(0, 2, "x"), Turn(2, 4, "y"), Turn(4, 6, "x"), Turn(6, 8, "x")])
+    assert speaker_word_counts(reference, transcript) == (3, 4)  # "four" is on x, not b; "after" in no turn
 
 
 def test_words_take_the_speaker_they_overlap_and_segments_split_at_changes() -> None:
@@ -256,3 +266,24 @@ def test_speaker_settings_change_the_hashes_only_when_speakers_are_on() -> None:
     assert named.output_key(key)["speaker_names"] == ["Ana", "Ben"]
     from_env = load_settings({"input": ".", "output": "."}, environ={"TRANSCRIBER_SPEAKERS": "AUTO"})
     assert from_env.speakers == "auto" and from_env.speaker_count is None
+
+
+def test_the_diarizer_runs_where_the_run_does_and_says_so_when_torch_sees_no_gpu() -> None:
+    neural = choose("auto", True, False, None)
+    on_cpu = place(neural, "cpu", "AMD Radeon RX 7700 XT")
+    assert on_cpu.device == "cpu" and on_cpu.note.endswith("on the CPU")
+    on_gpu = place(neural, "cuda", "AMD Radeon RX 7700 XT")
+    assert on_gpu.device == "cuda" and "on the GPU (AMD Radeon RX 7700 XT)" in on_gpu.note
+    stranded = place(neural, "cuda", None)  # a CPU build of torch beside a GPU CTranslate2
+    assert stranded.device == "cpu" and "this torch sees no GPU although the run is on cuda" in stranded.note
+    assert "--device cpu" in stranded.note
+    assert stranded.key == on_gpu.key == "neural"  # the same result wherever it runs: no rerun for a move
+
+
+def test_this_machines_torch_decides_where_a_gpu_run_diarizes() -> None:
+    torch = pytest.importorskip("torch", reason="the diarizers run on torch")
+    choice = choose_here("embedding", "cuda")
+    if torch.cuda.is_available():
+        assert choice.device == "cuda" and "on the GPU" in choice.note
+    else:
+        assert choice.device == "cpu" and "this torch sees no GPU" in choice.note

@@ -103,7 +103,7 @@ def test_a_plan_with_speakers_keys_diarization_as_main_did(tmp_path: Path, tiny_
     assert plan.out_key == {**asr_key, **SPEAKERS_EXTRA, **OUT_EXTRA, "speaker_names": [],
                             "lexicon": lexicon_fingerprint()}  # fmt: skip
     assert "speakers: embedding diarizer" in notes
-    assert plan.header()[1].startswith("plan: cleanup rules; speakers auto (embedding); settings ")
+    assert plan.header()[1].startswith("plan: cleanup rules; speakers auto (embedding on cpu); settings ")
 
 
 def test_a_run_then_a_rerun_redoes_nothing_and_records_the_plans_hash(tmp_path: Path, tiny_en: Path) -> None:

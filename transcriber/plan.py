@@ -177,7 +177,7 @@ def resolve_recognition(settings: Settings, note: Note) -> Recognition:
     if settings.speakers != "off":
         from transcriber.diarize.voices import check_samples, fingerprint
 
-        diarizer = choose_here(settings.diarizer)
+        diarizer = choose_here(settings.diarizer, device)
         note(diarizer.note)
         if settings.voices:
             check_samples(settings.voices)
@@ -220,7 +220,7 @@ class RunPlan:
         r, s = self.recognition, self.settings
         files = f", files {r.model_files}" if r.model_files else ""
         cleanup = f"llm {self.llm} ({s.cleanup_mode}, quant {s.llm_quant})" if self.llm else s.cleanup
-        speakers = f"{s.speakers} ({r.diarizer.key})" if r.diarizer else "off"
+        speakers = f"{s.speakers} ({r.diarizer.key} on {r.diarizer.device})" if r.diarizer else "off"
         in_order = r.engine == "faster-whisper" and not s.vad and r.batch_size > 1  # no speech regions to batch
         batch = "batch 1 (--no-vad decodes in order)" if in_order else f"batch {r.batch_size}"
         return [

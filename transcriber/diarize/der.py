@@ -108,7 +108,9 @@ def speaker_word_counts(reference: Sequence[Turn], transcript: Transcript) -> tu
     mapping = best_mapping(reference, hypothesis)
     right = scored = 0
     for word in words:
-        overlaps = {t.speaker: min(t.end, word.end) - max(t.start, word.start) for t in reference}
+        overlaps: dict[str, float] = {}  # each speaker's largest overlap with the word, over all its turns
+        for t in reference:
+            overlaps[t.speaker] = max(overlaps.get(t.speaker, 0.0), min(t.end, word.end) - max(t.start, word.start))
         speaker, overlap = max(overlaps.items(), key=lambda kv: kv[1])
         if overlap > 0:
             scored += 1

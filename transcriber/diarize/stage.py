@@ -47,7 +47,7 @@ class DiarizeStage:
         settings = self.settings
         if self._diarizer is None:
             count = Count(settings.speaker_count, settings.min_speakers or 1, settings.max_speakers or Count.most)
-            self._diarizer = build(self.choice, count, settings.device)
+            self._diarizer = build(self.choice, count)
         self.voices = None
         turns = self._diarizer.turns(samples)
         transcript.warnings += self._fewer_than_asked(turns)
