@@ -11,8 +11,9 @@ diarizer per invocation.
     python scripts/bench_diarize.py --diarizer neural|embedding|senko [--speakers auto|N] FILE_OR_DIR ...
     python scripts/bench_diarize.py --diarizer neural --long 600 DIR ...   # speed and memory only
 
-`--long SECONDS` joins the recordings into one of that length and prints only speed and peak memory (no
-recognition runs, so the peak is the diarizer's own, plus the decoded audio).
+`--long SECONDS` joins the recordings into one WAV file of that length, decodes it as a run decodes its input,
+and prints only speed and peak memory (no recognition runs, so the peak is the diarizer's own, plus the
+decoded audio once, as in a run).
 
 A file's reference is `<stem>.rttm` beside it. senko (its own pipeline, `pip install senko`) is a candidate
 for comparison only.
@@ -23,8 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import tempfile
 import time
 import warnings
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -105,16 +108,42 @@ class SenkoDiarizer:
         return [Turn(s["start"], s["end"], s["speaker"]) for s in (result or {}).get("merged_segments", [])]
 
 
-def long(diarizer: Any, recordings: list[np.ndarray], seconds: int) -> None:
-    """Speed and peak memory on one recording of `seconds`, the given ones joined (and repeated)."""
-    joined = np.concatenate(recordings * (1 + 16000 * seconds // sum(len(r) for r in recordings)))[: 16000 * seconds]
+def write_joined(files: list[Path], seconds: int, path: Path) -> None:
+    """The recordings joined (and repeated) into one 16 kHz WAV file of `seconds`, one recording decoded at a
+    time, so this process never holds the joined audio but the one copy that decoding the file gives."""
+    from transcriber.audio import decode
+
+    left = 16000 * seconds
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        while left > 0:
+            for file in files:
+                piece = decode(file).samples[:left]
+                out.writeframes((np.clip(piece, -1, 1) * 32767).astype("<i2").tobytes())
+                left -= len(piece)
+
+
+def long(diarizer: Any, files: list[Path], seconds: int) -> None:
+    """Speed and peak memory on one recording of `seconds`, the given ones joined (and repeated) into a file
+    that is decoded as `transcriber run` decodes its input: the process then holds what a run's diarization
+    holds (the decoded recording once, the models, the diarizer's own data), not a joined copy besides."""
+    from transcriber.audio import decode
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "joined.wav"
+        write_joined(files, seconds, path)
+        samples = decode(path).samples
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started, cpu = time.perf_counter(), time.process_time()
-    turns = diarizer.turns(joined)
+    turns = diarizer.turns(samples)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"{seconds} s in one recording: {len({t.speaker for t in turns})} speakers, RTF {wall / seconds:.3f}, "
-        f"CPU RTF {cpu / seconds:.3f}, peak RSS {peak:.0f} MiB (audio alone: {joined.nbytes / 2**20:.0f} MiB)"
+        f"CPU RTF {cpu / seconds:.3f}, peak RSS {peak:.0f} MiB ({before:.0f} MiB before diarizing: models, "
+        f"warm-up and the decoded audio, {samples.nbytes / 2**20:.0f} MiB of it)"
     )
 
 
@@ -143,7 +172,7 @@ def main() -> None:
     print(f"{args.diarizer}: load {time.perf_counter() - started:.2f} s; torch threads {torch.get_num_threads()}")
     diarizer.turns(decode(files[0]).samples[: 16000 * 12])  # warm-up
     if args.long:
-        long(diarizer, [decode(f).samples for f in files], args.long)
+        long(diarizer, files, args.long)
         return
     print(f"{'recording':<22} {'audio s':>7} {'spk':>7} {'DER':>6} {'JER':>6} {'words':>6} {'RTF':>6} {'CPU RTF':>7}")
     total_audio = total_seconds = total_cpu = 0.0

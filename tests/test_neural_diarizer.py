@@ -76,6 +76,25 @@ def test_the_count_and_the_turns_are_right_on_real_and_synthetic_conversations(n
 
 
 @pytest.mark.slow
+def test_how_many_windows_go_at_once_does_not_change_turns_or_centroids(
+    neural: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The windows are read a few at a time to bound memory (`BATCH_WINDOWS`: 4, where 16 peaked 150 MiB
+    higher); each is segmented and embedded on its own, so the batch leaves every turn and centroid as it was."""
+    from transcriber.audio import decode
+    from transcriber.diarize import neural as module
+
+    samples = decode(SPEAKERS / "pyannote_sample.ogg").samples
+    found = []
+    for windows in (module.BATCH_WINDOWS, 16, 1):
+        monkeypatch.setattr(module, "BATCH_WINDOWS", windows)
+        turns = neural.turns(samples)  # type: ignore[attr-defined]
+        found.append((turns, {k: v.tobytes() for k, v in neural.centroids.items()}))  # type: ignore[attr-defined]
+    assert len({t.speaker for t in found[0][0]}) == 2
+    assert found[0] == found[1] == found[2]
+
+
+@pytest.mark.slow
 def test_overlapped_speech_gives_two_turns_at_once(neural: object) -> None:
     turns = _turns(neural, SPEAKERS / "test_01_2spk")
     pairs = [(a, b) for a in turns for b in turns if a.speaker < b.speaker]

@@ -56,15 +56,20 @@ class SpeakerEmbedder:
         self.model = campplus_model(device)
         self.banks = torch.from_numpy(mel_banks()).to(device)
 
-    def embed(self, waveforms: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
-        """(B, S) waveforms and (B, K, F) 0/1 masks on their fbank frames -> (B, K, 192), zeros where empty.
+    def features(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """(B, S) waveforms -> (B, frames, MELS) filterbanks on the device, computed once per window and shared
+        by every `embed` of its parts."""
+        with torch.inference_mode():
+            return fbank(waveforms.to(self.device), self.banks)
+
+    def embed(self, features: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
+        """(B, F, MELS) `features` and (B, K, F) 0/1 masks on their frames -> (B, K, 192), zeros where empty.
 
         Each local speaker is embedded from its own frames only (cut out of the window's filterbanks and
         mean-normalised), so a voice heard in the same window does not leak into its embedding.
         """
         out = np.zeros((*masks.shape[:2], EMBEDDING_SIZE), dtype=np.float32)
         with torch.inference_mode():
-            features = fbank(waveforms.to(self.device), self.banks)
             for window, speaker in (masks.sum(dim=-1) >= MIN_FRAMES).nonzero().tolist():
                 own = features[window][masks[window, speaker, : features.shape[1]].to(self.device) > 0]
                 own = (own - own.mean(dim=0, keepdim=True)).unsqueeze(0)

@@ -25,7 +25,7 @@ from transcriber.diarize.campplus import EMBEDDING_SIZE, SHIFT, SpeakerEmbedder
 from transcriber.diarize.linking import link
 from transcriber.diarize.segmentation import Segmenter
 
-BATCH_WINDOWS = 16
+BATCH_WINDOWS = 4  # 16 at once peaked 150 MiB higher (activations, filterbanks), same turns (docs/speakers.md)
 PARTS = 3  # each window's local speakers are embedded and linked per third of the window
 MIN_GAP_SECONDS = 0.1  # a pause this short inside one speaker's speech does not end the turn
 MIN_TURN_SECONDS = 0.1
@@ -90,13 +90,14 @@ class NeuralDiarizer:
             waveforms = torch.from_numpy(batch)
             local = seg.activity(waveforms).cpu()  # (B, frames, K)
             kept.activity[first : first + len(chunk)] = local.numpy() > 0
+            features = self.embedder.features(waveforms)
             for part in range(PARTS):
                 rows = slice(first * PARTS + part, (first + len(chunk)) * PARTS, PARTS)  # row = window x PARTS + part
                 own = local * torch.from_numpy(frame_parts == part)[None, :, None]
                 alone = own * (own.sum(dim=-1, keepdim=True) == 1)
                 enough = alone.sum(dim=1, keepdim=True) * seg.frame_step >= 0.5
                 masks = torch.where(enough, alone, own)[:, self._embedding_frames, :].permute(0, 2, 1)
-                embeddings = self.embedder.embed(waveforms, masks * (embedding_parts == part))
+                embeddings = self.embedder.embed(features, masks * (embedding_parts == part))
                 kept.embeddings[rows] = embeddings
                 kept.embedded[rows] = np.abs(embeddings).sum(axis=-1) > 0  # under 0.2 s is left to other windows
                 kept.clean[rows] = alone.sum(dim=1).numpy() * seg.frame_step
