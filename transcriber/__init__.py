@@ -19,9 +19,14 @@ used, so `import transcriber` stays as light as the host side (invoke tasks) nee
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from transcriber.version import __version__
+
+#: Not `typing.TYPE_CHECKING`: importing typing takes milliseconds before `transcriber.launch` (imported after
+#: this package) catches Ctrl-C, and an interrupt then showed a traceback instead of "interrupted".
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Settings", "Summary", "Transcript", "__version__", "load_settings", "transcribe_folder"]
 
