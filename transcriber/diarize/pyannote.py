@@ -45,8 +45,8 @@ class PyannoteDiarizer:
 
         self.count = count
         self.pipeline = Pipeline.from_pretrained(folder)
-        if device != "cpu" and torch.cuda.is_available():
-            self.pipeline.to(torch.device("cuda"))
+        if device != "cpu":  # resolved with the plan (`select.place`): "cuda" only where torch sees the GPU
+            self.pipeline.to(torch.device(device))
 
     def turns(self, samples: np.ndarray) -> list[Turn]:
         import torch
